@@ -1,0 +1,226 @@
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.neighbors import KNeighborsRegressor
+
+from skcfm.intervals import (
+    AteResult,
+    aipw_ate,
+    aipw_scores,
+    crossfit_outcome,
+    crossfit_propensity,
+    dr_learner_cate,
+    dr_pseudo_outcomes,
+    hybrid_aipw_ate,
+)
+
+ATE = 2.0
+
+
+def simulate(n=2000, seed=0):
+    """Confounded data with known nuisances; the ATE is ``ATE``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    propensity = 1.0 / (1.0 + np.exp(-(0.8 * X[:, 0] - 0.5 * X[:, 1])))
+    T = (rng.random(n) < propensity).astype(int)
+    mu0 = X[:, 0] + np.sin(X[:, 1])
+    mu1 = mu0 + ATE + X[:, 2]  # E[X_2] = 0, so the ATE is ATE
+    Y = np.where(T == 1, mu1, mu0) + rng.normal(size=n)
+    return X, T, Y, mu0, mu1, propensity
+
+
+def test_aipw_scores_match_hand_computation():
+    Y = [3.0, 1.0, 2.0]
+    T = [1, 0, 0]
+    mu0 = [0.5, 0.0, 1.0]
+    mu1 = [2.0, 1.0, 3.0]
+    e = [0.25, 0.5, 0.8]
+    # row 0: 1/0.25 * (3 - 2) + 2 - 0.5 = 5.5
+    # row 1: 1 - 1/0.5 * (1 - 0) - 0 = -1
+    # row 2: 3 - 1/0.2 * (2 - 1) - 1 = -3
+    np.testing.assert_allclose(aipw_scores(Y, T, mu0, mu1, e), [5.5, -1.0, -3.0])
+
+
+def test_dr_pseudo_outcomes_are_aipw_scores():
+    X, T, Y, mu0, mu1, e = simulate(n=100)
+    np.testing.assert_array_equal(
+        dr_pseudo_outcomes(Y, T, mu0, mu1, e), aipw_scores(Y, T, mu0, mu1, e)
+    )
+
+
+def test_aipw_ate_recovers_ate_with_true_nuisances():
+    X, T, Y, mu0, mu1, e = simulate()
+    result = aipw_ate(Y, T, mu0, mu1, e)
+    assert isinstance(result, AteResult)
+    assert result.weights is None
+    assert abs(result.estimate - ATE) < 4 * result.stderr
+    assert result.lower < ATE < result.upper
+    assert result.upper - result.estimate == pytest.approx(1.959964 * result.stderr)
+
+
+def test_aipw_ate_recovers_ate_with_crossfitted_nuisances():
+    X, T, Y, *_ = simulate()
+    e = crossfit_propensity(X, T, random_state=0)
+    mu0, mu1 = crossfit_outcome(X, T, Y, random_state=0)
+    result = aipw_ate(Y, T, mu0, mu1, e)
+    assert abs(result.estimate - ATE) < 4 * result.stderr
+    assert result.stderr < 0.1
+
+
+def test_hybrid_weights_sum_to_one_and_favour_good_model():
+    X, T, Y, mu0, mu1, e = simulate()
+    rng = np.random.default_rng(1)
+    noise = (rng.normal(scale=5.0, size=len(Y)), rng.normal(scale=5.0, size=len(Y)))
+    result = hybrid_aipw_ate(Y, T, [(mu0, mu1), noise], e)
+    assert result.weights.shape == (2,)
+    assert result.weights.sum() == pytest.approx(1.0)
+    assert result.weights[0] > 0.9
+    assert abs(result.weights[1]) < 0.1
+
+
+def test_hybrid_stderr_not_above_single_models():
+    X, T, Y, mu0, mu1, e = simulate()
+    standard = crossfit_outcome(X, T, Y, random_state=0)
+    rng = np.random.default_rng(2)
+    # A foundation model that knows the surface, up to noise and a biased effect.
+    fm = (mu0 + rng.normal(scale=0.3, size=len(Y)), mu1 + 0.5)
+    models = [standard, fm]
+    hybrid = hybrid_aipw_ate(Y, T, models, e)
+    for mu0_j, mu1_j in models:
+        single = aipw_ate(Y, T, mu0_j, mu1_j, e)
+        assert hybrid.stderr <= single.stderr * (1 + 1e-9)
+    assert abs(hybrid.estimate - ATE) < 4 * hybrid.stderr
+
+
+def test_hybrid_with_one_model_equals_aipw():
+    X, T, Y, mu0, mu1, e = simulate(n=200)
+    hybrid = hybrid_aipw_ate(Y, T, [(mu0, mu1)], e)
+    single = aipw_ate(Y, T, mu0, mu1, e)
+    np.testing.assert_allclose(hybrid.weights, [1.0])
+    assert hybrid.estimate == pytest.approx(single.estimate)
+    assert hybrid.stderr == pytest.approx(single.stderr)
+
+
+def test_hybrid_handles_singular_covariance():
+    X, T, Y, mu0, mu1, e = simulate(n=200)
+    result = hybrid_aipw_ate(Y, T, [(mu0, mu1), (mu0, mu1)], e)
+    single = aipw_ate(Y, T, mu0, mu1, e)
+    assert np.all(np.isfinite(result.weights))
+    assert result.weights.sum() == pytest.approx(1.0)
+    assert result.estimate == pytest.approx(single.estimate)
+    assert result.stderr == pytest.approx(single.stderr)
+
+
+def test_crossfit_is_reproducible_with_random_state():
+    X, T, Y, *_ = simulate(n=300)
+    forest = RandomForestRegressor(n_estimators=10, random_state=0)
+    np.testing.assert_array_equal(
+        crossfit_propensity(X, T, random_state=3),
+        crossfit_propensity(X, T, random_state=3),
+    )
+    first = crossfit_outcome(X, T, Y, regressor=forest, random_state=3)
+    second = crossfit_outcome(X, T, Y, regressor=forest, random_state=3)
+    np.testing.assert_array_equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_crossfit_outcome_never_predicts_a_row_it_saw():
+    X, T, Y, *_ = simulate(n=300)
+    # 1-nearest-neighbour reproduces any training row's outcome exactly.
+    mu0, mu1 = crossfit_outcome(
+        X, T, Y, regressor=KNeighborsRegressor(n_neighbors=1), random_state=0
+    )
+    observed = np.where(T == 1, mu1, mu0)
+    assert not np.any(np.isclose(observed, Y))
+
+
+def test_crossfit_propensity_is_clipped():
+    X, T, *_ = simulate(n=300)
+    X = X.copy()
+    X[:, 0] = 100 * (T - 0.5)  # perfectly separable
+    e = crossfit_propensity(X, T, clip=0.05, random_state=0)
+    assert e.min() == pytest.approx(0.05)
+    assert e.max() == pytest.approx(0.95)
+
+
+def test_dr_learner_cate_recovers_heterogeneous_effect():
+    X, T, Y, mu0, mu1, e = simulate()
+    pseudo = dr_pseudo_outcomes(Y, T, mu0, mu1, e)
+    X_new = np.array([[0.0, 0.0, -1.0], [0.0, 0.0, 1.0]])
+    cate = dr_learner_cate(X, pseudo, X_new, random_state=0)
+    np.testing.assert_allclose(cate, [ATE - 1.0, ATE + 1.0], atol=0.6)
+
+
+@pytest.mark.parametrize(
+    "T, match",
+    [
+        ([0, 1, 2, 1], "T must be binary"),
+        ([1, 1, 1, 1], "both arms"),
+        ([0, 1, np.nan, 1], "T contains NaN"),
+        ([0, 1, 1], "T has 3 rows; expected 4"),
+    ],
+)
+def test_aipw_scores_rejects_bad_treatment(T, match):
+    with pytest.raises(ValueError, match=match):
+        aipw_scores(np.zeros(4), T, np.zeros(4), np.zeros(4), np.full(4, 0.5))
+
+
+@pytest.mark.parametrize("name", ["mu0", "mu1", "propensity"])
+def test_aipw_scores_rejects_mismatched_length(name):
+    args = dict(Y=np.zeros(4), T=[0, 1, 0, 1], mu0=np.zeros(4), mu1=np.zeros(4))
+    args["propensity"] = np.full(4, 0.5)
+    args[name] = args[name][:3]
+    with pytest.raises(ValueError, match=f"{name} has 3 rows; expected 4"):
+        aipw_scores(**args)
+
+
+def test_aipw_scores_rejects_infinite_outcome():
+    with pytest.raises(ValueError, match="Y contains NaN or infinite"):
+        aipw_scores([0, np.inf], [0, 1], [0, 0], [0, 0], [0.5, 0.5])
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.1])
+def test_aipw_scores_rejects_propensity_outside_open_unit_interval(bad):
+    with pytest.raises(ValueError, match="propensity must lie strictly between"):
+        aipw_scores([0, 1], [0, 1], [0, 0], [0, 0], [0.5, bad])
+
+
+def test_aipw_ate_rejects_bad_alpha():
+    with pytest.raises(ValueError, match="alpha must lie in"):
+        aipw_ate([0, 1], [0, 1], [0, 0], [0, 0], [0.5, 0.5], alpha=1.5)
+
+
+def test_hybrid_rejects_empty_and_malformed_models():
+    with pytest.raises(ValueError, match="outcome_models is empty"):
+        hybrid_aipw_ate([0, 1], [0, 1], [], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"outcome_models\[1\] has 3 entries"):
+        hybrid_aipw_ate([0, 1], [0, 1], [([0, 0], [0, 0]), ([0, 0],) * 3], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"outcome_models\[0\]: mu1 has 1 rows"):
+        hybrid_aipw_ate([0, 1], [0, 1], [([0, 0], [0])], [0.5, 0.5])
+
+
+def test_crossfit_rejects_too_few_rows_per_arm():
+    X = np.zeros((10, 2))
+    T = np.array([1] * 3 + [0] * 7)
+    with pytest.raises(ValueError, match="T has 3 rows in its smaller arm"):
+        crossfit_propensity(X, T, cv=5)
+
+
+def test_crossfit_rejects_bad_cv_and_clip():
+    X, T, Y, *_ = simulate(n=50)
+    with pytest.raises(ValueError, match="cv must be an integer >= 2"):
+        crossfit_outcome(X, T, Y, cv=1)
+    with pytest.raises(ValueError, match="clip must lie in"):
+        crossfit_propensity(X, T, clip=0.5)
+
+
+def test_crossfit_rejects_nan_in_X():
+    X, T, Y, *_ = simulate(n=50)
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="X"):
+        crossfit_outcome(X, T, Y)
+
+
+def test_dr_learner_cate_rejects_column_mismatch():
+    with pytest.raises(ValueError, match="X_new has 1 columns; expected 2"):
+        dr_learner_cate(np.zeros((4, 2)), np.zeros(4), np.zeros((1, 1)))
