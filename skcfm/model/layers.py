@@ -1,0 +1,95 @@
+"""Building blocks: AdaLN, SwiGLU, feature-wise and sample-wise attention."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class AdaptiveLayerNorm(nn.Module):
+    """LayerNorm whose scale, shift and residual gate come from per-variable graph embeddings.
+
+    Without graph embeddings it is a plain LayerNorm with gate 1. The modulation is
+    initialised to zero, so training starts from the plain LayerNorm.
+    """
+
+    def __init__(self, d_model: int, conditioned: bool) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d_model, elementwise_affine=not conditioned)
+        self.modulation = nn.Linear(d_model, 3 * d_model) if conditioned else None
+        if self.modulation is not None:
+            nn.init.zeros_(self.modulation.weight)
+            nn.init.zeros_(self.modulation.bias)
+
+    def forward(self, h: torch.Tensor, z: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Shape: ``h`` (B, R, F, d), ``z`` (B, F, d); returns normalised h and the gate."""
+        x = self.norm(h)
+        if self.modulation is None or z is None:
+            return x, 1.0
+        scale, shift, gate = self.modulation(z).unsqueeze(1).chunk(3, dim=-1)
+        return x * (1 + scale) + shift, 1 + gate
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, d_model: int, hidden: int) -> None:
+        super().__init__()
+        self.gate_up = nn.Linear(d_model, 2 * hidden)
+        self.down = nn.Linear(hidden, d_model)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+class MultiHeadAttention(nn.Module):
+    """Attention over the second-to-last axis with any leading batch axes."""
+
+    def __init__(self, d_model: int, n_heads: int) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.q = nn.Linear(d_model, d_model)
+        self.kv = nn.Linear(d_model, 2 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def _split(self, x: torch.Tensor) -> torch.Tensor:
+        batch, length, d = x.shape
+        return x.view(batch, length, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Shape: queries (..., L, d), keys (..., S, d), bias broadcastable to (..., H, L, S)."""
+        *lead, length, d = queries.shape
+        # SDPA's fused CPU kernels need 4-d inputs: fold the leading axes into one
+        q = self._split(self.q(queries).reshape(-1, length, d))
+        k, v = self._split(self.kv(keys).reshape(-1, keys.shape[-2], 2 * d)).chunk(2, dim=-1)
+        if bias is not None:
+            bias = bias.expand(*lead, *bias.shape[-3:]).reshape(-1, *bias.shape[-3:])
+        attended = F.scaled_dot_product_attention(q, k.contiguous(), v.contiguous(), attn_mask=bias)
+        return self.out(attended.transpose(1, 2).reshape(*lead, length, d))
+
+
+class CFMBlock(nn.Module):
+    """Feature-wise attention (PAM-biased), sample-wise attention, SwiGLU."""
+
+    def __init__(self, d_model: int, n_heads: int, ffn_mult: int, conditioned: bool) -> None:
+        super().__init__()
+        self.feature_norm = AdaptiveLayerNorm(d_model, conditioned)
+        self.feature_attention = MultiHeadAttention(d_model, n_heads)
+        self.sample_norm = nn.LayerNorm(d_model)
+        self.sample_attention = MultiHeadAttention(d_model, n_heads)
+        self.ffn_norm = AdaptiveLayerNorm(d_model, conditioned)
+        self.ffn = SwiGLU(d_model, ffn_mult * d_model)
+
+    def forward(
+        self, h: torch.Tensor, n_context: int, feature_bias: torch.Tensor | None, z: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Shape: h (B, R, F, d) with the first ``n_context`` rows (sinks + context) visible
+        to every row; feature_bias (B, 1, H, F, F) or None; z (B, F, d) or None."""
+        x, gate = self.feature_norm(h, z)
+        h = h + gate * self.feature_attention(x, x, feature_bias)
+        # sample-wise: every row attends to the context rows only, so queries never see
+        # each other and the context never sees the queries
+        x = self.sample_norm(h).transpose(1, 2)  # (B, F, R, d)
+        h = h + self.sample_attention(x, x[:, :, :n_context]).transpose(1, 2)
+        x, gate = self.ffn_norm(h, z)
+        return h + gate * self.ffn(x)

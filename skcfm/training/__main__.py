@@ -1,0 +1,49 @@
+"""Command line: ``python -m skcfm.training {train,eval} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from .configs import CONFIGS
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m skcfm.training", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_cmd = commands.add_parser("train", help="pretrain or resume a model")
+    train_cmd.add_argument("--config", default="small", choices=sorted(CONFIGS))
+    train_cmd.add_argument("--out", required=True, help="run directory (checkpoint and logs)")
+    train_cmd.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
+    train_cmd.add_argument("--steps", type=int, default=None, help="stop at this step (default: the schedule's end)")
+    train_cmd.add_argument("--max-minutes", type=float, default=None, help="stop after this much wall time")
+    train_cmd.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    train_cmd.add_argument("--batch-size", type=int, default=None, help="data sets per step and process")
+    train_cmd.add_argument("--seed", type=int, default=0)
+    train_cmd.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train_cmd.add_argument("--no-progress", action="store_true")
+    eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
+    eval_cmd.add_argument("checkpoint")
+    eval_cmd.add_argument("--batches", type=int, default=None, help="validation batches (default: the config's)")
+    eval_cmd.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    args = parser.parse_args(argv)
+
+    from . import train as training  # imported late: argparse errors stay fast
+
+    if args.command == "train":
+        metrics = training.train(
+            args.config, args.out, resume=args.resume, steps=args.steps, device=args.device, seed=args.seed,
+            compile_model=args.compile, batch_size=args.batch_size, max_minutes=args.max_minutes,
+            progress=not args.no_progress,
+        )
+    else:
+        checkpoint = training.load_checkpoint(args.checkpoint)
+        model = training.model_from_checkpoint(checkpoint).to(args.device)
+        config = training.TrainConfig.from_dict(checkpoint["train_config"])
+        metrics = training.evaluate(model, training.validation_set(config, args.batches), args.device)
+        metrics = {"step": checkpoint["step"], "datasets_seen": checkpoint["datasets_seen"], **metrics}
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()

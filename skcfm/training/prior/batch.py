@@ -1,0 +1,176 @@
+"""Batches of prior data sets: observational context, counterfactual queries and PAMs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .dag import ancestor_relation, sample_dags
+from .scm import SCM, evaluate, sample_noise, sample_scms
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Settings of the causal prior."""
+
+    min_context: int = 20
+    max_context: int = 256
+    n_queries: int = 48
+    max_covariates: int = 20
+    max_latent: int = 3  # unobserved nodes, so hidden confounding occurs
+    binary_treatment_prob: float = 0.5
+    backdoor_prob: float = 0.35  # SCMs laid out as X -> T -> Y, X -> Y (the benchmarks' design)
+    outcome_after_treatment_prob: float = 0.85  # otherwise Y may precede T (no effect)
+    intervention_range: float = 3.0  # continuous t' ~ mean +- range * sd of observed T
+    linear_gaussian: bool = False
+
+
+@dataclass(frozen=True)
+class PriorBatch:
+    """B data sets with F = d + 2 variables in the model's order [t, y, x_1..x_d].
+
+    ``queries[..., 1]`` holds the target y(t') of the query's own unit (its noise held
+    fixed) under do(T = queries[..., 0]); ``alt_queries`` hold the same units under a
+    second intervention (the other arm for binary T), so ``alt - queries`` is the
+    unit's true effect. Unscaled: the training loop scales with ``skcfm.preprocessing``.
+    """
+
+    context: torch.Tensor  # (B, N, F)
+    queries: torch.Tensor  # (B, M, F)
+    alt_queries: torch.Tensor  # (B, M, F)
+    pam: torch.Tensor  # (B, F, F) int8, revealed part of the true ancestor relation
+    true_pam: torch.Tensor  # (B, F, F) int8, fully revealed
+    binary_treatment: torch.Tensor  # (B,) bool
+
+
+def _roles(adjacency: torch.Tensor, n_covariates: int, config: PriorConfig, generator: torch.Generator):
+    """Pick treatment, outcome and observed covariates per SCM; may add edges (backdoor)."""
+    b, n = adjacency.shape[:2]
+    backdoor = torch.rand(b, generator=generator) < config.backdoor_prob
+    treatment = torch.floor(torch.rand(b, generator=generator) * (n - 1)).long()
+    after = treatment + 1 + torch.floor(torch.rand(b, generator=generator) * (n - 1 - treatment)).long()
+    anywhere = torch.floor(torch.rand(b, generator=generator) * (n - 1)).long()
+    anywhere = anywhere + (anywhere >= treatment).long()  # any node but T
+    outcome = torch.where(torch.rand(b, generator=generator) < config.outcome_after_treatment_prob, after, anywhere)
+    treatment = torch.where(backdoor, n - 2, treatment)
+    outcome = torch.where(backdoor, n - 1, outcome)
+    # backdoor design: T -> Y always, other nodes point into T and Y with extra probability
+    extra = (torch.rand(b, 2, n, generator=generator) < 0.5).float() * backdoor[:, None, None]
+    adjacency = adjacency.clone()
+    adjacency[:, n - 2, : n - 2] = torch.maximum(adjacency[:, n - 2, : n - 2], extra[:, 0, : n - 2])
+    adjacency[:, n - 1, : n - 2] = torch.maximum(adjacency[:, n - 1, : n - 2], extra[:, 1, : n - 2])
+    adjacency[:, n - 1, n - 2] = torch.where(backdoor, 1.0, adjacency[:, n - 1, n - 2])
+    # covariates: a random subset of the other nodes, in random column order
+    scores = torch.rand(b, n, generator=generator)
+    scores[torch.arange(b), treatment] = 2.0
+    scores[torch.arange(b), outcome] = 2.0
+    covariates = scores.argsort(dim=1)[:, :n_covariates]
+    observed = torch.cat([treatment[:, None], outcome[:, None], covariates], dim=1)  # (B, F)
+    return adjacency, treatment, observed
+
+
+def _true_pam(adjacency: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    ancestors = ancestor_relation(adjacency)  # [a, c]: a ancestor of c
+    index = observed[:, :, None].expand(-1, -1, adjacency.shape[-1])
+    rows = ancestors.gather(1, index)
+    sub = rows.gather(2, observed[:, None, :].expand(-1, observed.shape[1], -1))
+    pam = torch.where(sub > 0, 1, -1).to(torch.int8)
+    return pam * (1 - torch.eye(pam.shape[-1], dtype=torch.int8))
+
+
+def hide_entries(true_pam: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Hide a random share of PAM entries per data set, from all known to none known.
+
+    Mixture: nothing known (20%), everything known (15%), only relations involving T or
+    Y (20%), only the known-ancestor entries involving T or Y — the pattern of the
+    unconfoundedness PAM (10%), and a uniform hidden share otherwise.
+    """
+    b, f = true_pam.shape[:2]
+    scenario = torch.multinomial(torch.tensor([0.2, 0.15, 0.2, 0.1, 0.35]), b, replacement=True, generator=generator)
+    share = torch.rand(b, generator=generator)
+    hidden_prob = torch.stack([torch.ones(b), torch.zeros(b), torch.zeros(b), torch.zeros(b), share], dim=1)
+    hidden_prob = hidden_prob.gather(1, scenario[:, None]).squeeze(1)
+    keep = torch.rand(b, f, f, generator=generator) >= hidden_prob[:, None, None]
+    involves_t_or_y = torch.zeros(f, f, dtype=torch.bool)
+    involves_t_or_y[:2, :] = True
+    involves_t_or_y[:, :2] = True
+    only_t_y = (scenario == 2) | (scenario == 3)
+    keep = keep & (~only_t_y[:, None, None] | involves_t_or_y)
+    keep = keep & ((scenario != 3)[:, None, None] | (true_pam == 1))
+    return true_pam * keep.to(torch.int8)
+
+
+def _interventions(scm: SCM, context_t: torch.Tensor, n_queries: int, config: PriorConfig, generator: torch.Generator):
+    b = context_t.shape[0]
+    arm = (torch.rand(b, n_queries, generator=generator) < 0.5).float()
+    mean, sd = context_t.mean(1, keepdim=True), context_t.std(1, keepdim=True)
+    spread = config.intervention_range * sd
+    first = mean + spread * (2 * torch.rand(b, n_queries, generator=generator) - 1)
+    second = mean + spread * (2 * torch.rand(b, n_queries, generator=generator) - 1)
+    binary = scm.binary_treatment[:, None]
+    return torch.where(binary, arm, first), torch.where(binary, 1 - arm, second)
+
+
+def _is_valid(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tensor, scm: SCM) -> torch.Tensor:
+    finite = torch.isfinite(context).all((1, 2)) & torch.isfinite(queries).all((1, 2)) & torch.isfinite(alt).all((1, 2))
+    y = context[:, :, 1]
+    y_range = (y.amax(1) - y.amin(1)).clamp(min=1e-12)
+    normalised_var = (y / y_range[:, None]).var(1)  # the paper's rule: variance on [-1, 1] scale
+    unique_share = torch.tensor([torch.unique(row).numel() / row.numel() for row in y])
+    treated = context[:, :, 0].sum(1)
+    both_arms = (treated >= 2) & (treated <= context.shape[1] - 2)
+    t_varies = context[:, :, 0].std(1) > 1e-6
+    return finite & (normalised_var >= 0.01) & (unique_share >= 0.2) & t_varies & (both_arms | ~scm.binary_treatment)
+
+
+def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: int, config: PriorConfig, generator):
+    n_nodes = 2 + n_covariates + n_latent
+    adjacency = sample_dags(batch_size, n_nodes, generator)
+    adjacency, treatment, observed = _roles(adjacency, n_covariates, config, generator)
+    scm = sample_scms(
+        adjacency, treatment, generator,
+        binary_treatment_prob=config.binary_treatment_prob, linear_gaussian=config.linear_gaussian,
+    )
+    noise = sample_noise(scm, n_context + config.n_queries, generator)
+    values, stats = evaluate(scm, noise)
+    context = values[:, :n_context].gather(2, observed[:, None, :].expand(-1, n_context, -1))
+    t_query, t_alt = _interventions(scm, context[:, :, 0], config.n_queries, config, generator)
+    query_noise = noise.rows(slice(n_context, None))
+    gather_query = observed[:, None, :].expand(-1, config.n_queries, -1)
+    queries = evaluate(scm, query_noise, treatment_values=t_query, statistics=stats)[0].gather(2, gather_query)
+    alt = evaluate(scm, query_noise, treatment_values=t_alt, statistics=stats)[0].gather(2, gather_query)
+    true_pam = _true_pam(scm.adjacency, observed)
+    valid = _is_valid(context, queries, alt, scm)
+    return context, queries, alt, true_pam, scm.binary_treatment, valid
+
+
+def sample_batch(
+    batch_size: int,
+    generator: torch.Generator,
+    config: PriorConfig = PriorConfig(),
+    *,
+    n_context: int | None = None,
+    n_covariates: int | None = None,
+) -> PriorBatch:
+    """Draw ``batch_size`` valid data sets sharing one context size and covariate count.
+
+    Sizes not given are drawn from the config's ranges (one per batch, so no padding).
+    Degenerate data sets (constant or near-discrete outcomes, a binary treatment with
+    fewer than two units in an arm, non-finite values) are rejected and redrawn.
+    """
+    if n_context is None:
+        n_context = int(torch.randint(config.min_context, config.max_context + 1, (1,), generator=generator))
+    if n_covariates is None:
+        n_covariates = int(torch.randint(1, config.max_covariates + 1, (1,), generator=generator))
+    n_latent = int(torch.randint(0, config.max_latent + 1, (1,), generator=generator))
+    parts: list[tuple[torch.Tensor, ...]] = []
+    n_valid = 0
+    with torch.no_grad():
+        while n_valid < batch_size:
+            drawn = _candidates(batch_size + batch_size // 4 + 1, n_context, n_covariates, n_latent, config, generator)
+            valid = drawn[-1]
+            parts.append(tuple(x[valid] for x in drawn[:-1]))
+            n_valid += int(valid.sum())
+    context, queries, alt, true_pam, binary = (torch.cat(xs)[:batch_size] for xs in zip(*parts))
+    return PriorBatch(context, queries, alt, hide_entries(true_pam, generator), true_pam, binary)

@@ -1,0 +1,276 @@
+"""Pretraining loop: ``python -m skcfm.training train --config small --out runs/small``.
+
+Reads top to bottom: configuration, distributed setup, model (fresh or resumed),
+optimizer, loop. Each step's prior batch is a pure function of (seed, step, rank) and the
+learning rate a pure function of the step, so a resumed run continues the same curve.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from ..model import CausalFoundationModel
+from ..model import bar_distribution
+from ..preprocessing import fit_scaling
+from .configs import CONFIGS, TrainConfig
+from .prior import PriorBatch, PriorConfig, sample_batch
+
+CHECKPOINT_NAME = "last.pt"
+VALIDATION_SEED = 2_147_483_647  # fixed and far from any training seed
+BORDER_SEED = 2_147_483_000
+TRAIN_LOG, VALIDATION_LOG = "train_log.csv", "validation_log.csv"
+TRAIN_FIELDS = ["step", "datasets_seen", "elapsed_s", "loss", "learning_rate", "datasets_per_s"]
+VALIDATION_FIELDS = ["step", "datasets_seen", "elapsed_s", "nll", "nll_no_pam", "cate_mse", "cate_mse_no_pam"]
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """A prior batch scaled for the model: rows, PAM and standardised targets."""
+
+    context: torch.Tensor  # (B, N, F)
+    queries: torch.Tensor  # (B, M, F), outcome column zeroed
+    alt_queries: torch.Tensor
+    pam: torch.Tensor  # (B, F, F)
+    targets: torch.Tensor  # (B, M)
+    alt_targets: torch.Tensor
+
+    def to(self, device: torch.device) -> "ModelInputs":
+        return ModelInputs(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
+
+
+def prepare(batch: PriorBatch) -> ModelInputs:
+    """Scale a prior batch exactly as inference scales user data."""
+    scaling = fit_scaling(batch.context)
+
+    def scaled_queries(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = scaling.transform(rows)
+        out[:, :, 1] = 0.0
+        return out, scaling.outcome_to_model(rows[:, :, 1])
+
+    queries, targets = scaled_queries(batch.queries)
+    alt_queries, alt_targets = scaled_queries(batch.alt_queries)
+    return ModelInputs(scaling.transform(batch.context), queries, alt_queries, batch.pam, targets, alt_targets)
+
+
+def step_generator(seed: int, step: int, rank: int = 0, world_size: int = 1) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 1_000_003 + step * world_size + rank)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Linear warm-up, then cosine decay to ``min_learning_rate_ratio``."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    progress = min(1.0, (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps))
+    ratio = config.min_learning_rate_ratio + (1 - config.min_learning_rate_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return config.learning_rate * ratio
+
+
+def fit_bar_borders(config: TrainConfig) -> tuple[float, ...]:
+    """Equal-mass borders over the prior's standardised query targets."""
+    targets = [
+        prepare(sample_batch(config.batch_size, step_generator(BORDER_SEED, i), config.prior)).targets.flatten()
+        for i in range(config.border_batches)
+    ]
+    return tuple(bar_distribution.fit_borders(torch.cat(targets), config.model.n_bars).tolist())
+
+
+def validation_set(config: TrainConfig, n_batches: int | None = None, prior: PriorConfig | None = None) -> list[ModelInputs]:
+    """Fixed prior data sets, identical for every run with the same prior and batch size."""
+    n_batches = config.validation_batches if n_batches is None else n_batches
+    return [
+        prepare(sample_batch(config.batch_size, step_generator(VALIDATION_SEED, i), prior or config.prior))
+        for i in range(n_batches)
+    ]
+
+
+@torch.no_grad()
+def evaluate(model: CausalFoundationModel, batches: list[ModelInputs], device: torch.device | str = "cpu") -> dict[str, float]:
+    """Validation NLL and CATE MSE (standardised outcome units), with and without the PAM."""
+    model.eval()
+    sums = {name: 0.0 for name in VALIDATION_FIELDS[3:]}
+    for batch in batches:
+        batch = batch.to(torch.device(device))
+        for suffix, pam in (("", batch.pam), ("_no_pam", torch.zeros_like(batch.pam))):
+            logits = model(batch.context, batch.queries, pam)
+            alt_logits = model(batch.context, batch.alt_queries, pam)
+            sums["nll" + suffix] += bar_distribution.nll(logits, model.borders, batch.targets).item()
+            effect = bar_distribution.mean(alt_logits, model.borders) - bar_distribution.mean(logits, model.borders)
+            sums["cate_mse" + suffix] += (effect - (batch.alt_targets - batch.targets)).pow(2).mean().item()
+    model.train()
+    return {name: value / len(batches) for name, value in sums.items()}
+
+
+def _save_atomically(payload: dict, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a training checkpoint without unpickling code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def model_from_checkpoint(checkpoint: dict) -> CausalFoundationModel:
+    config = TrainConfig.from_dict(checkpoint["train_config"])
+    model = CausalFoundationModel(config.model)
+    model.load_state_dict(checkpoint["model"])
+    return model
+
+
+def _append_rows(path: Path, fields: list[str], rows: list[dict]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def _truncate_log(path: Path, after_step: int) -> None:
+    """Drop log rows written after the checkpoint we resume from."""
+    if not path.exists():
+        return
+    with path.open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if int(row["step"]) <= after_step]
+    fields = TRAIN_FIELDS if path.name == TRAIN_LOG else VALIDATION_FIELDS
+    path.unlink()
+    _append_rows(path, fields, rows)
+
+
+def train(
+    config_name: str = "small",
+    out: str | os.PathLike = "runs/small",
+    *,
+    resume: bool = False,
+    steps: int | None = None,
+    device: str = "cpu",
+    seed: int = 0,
+    compile_model: bool = False,
+    batch_size: int | None = None,
+    max_minutes: float | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Pretrain (or resume) a model; returns the last validation metrics.
+
+    ``steps`` is where this invocation stops (the schedule length is the config's
+    ``total_steps``); ``max_minutes`` stops earlier on wall time. A checkpoint is written
+    every ``checkpoint_every_s`` seconds and when the run stops.
+    """
+    # -- configuration and distributed setup
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+    rank = dist.get_rank() if world_size > 1 else 0
+    if device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    torch_device = torch.device(device)
+    checkpoint_path = out / CHECKPOINT_NAME
+
+    # -- model: resumed from the checkpoint's own config, or fresh with fitted borders
+    checkpoint = load_checkpoint(checkpoint_path) if resume and checkpoint_path.exists() else None
+    if checkpoint is not None:
+        config = TrainConfig.from_dict(checkpoint["train_config"])
+        seed = checkpoint["seed"]
+    else:
+        config = CONFIGS[config_name]
+        if batch_size is not None:
+            config = replace(config, batch_size=batch_size)
+        config = replace(config, model=replace(config.model, bar_borders=fit_bar_borders(config)))
+    torch.manual_seed(seed)
+    model = CausalFoundationModel(config.model).to(torch_device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    step, datasets_seen, elapsed = 0, 0, 0.0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        step, datasets_seen, elapsed = checkpoint["step"], checkpoint["datasets_seen"], checkpoint["elapsed_s"]
+        torch.set_rng_state(checkpoint["torch_rng"])
+        if rank == 0:
+            _truncate_log(out / TRAIN_LOG, step)
+            _truncate_log(out / VALIDATION_LOG, step)
+    wrapped = model
+    if world_size > 1:
+        wrapped = torch.nn.parallel.DistributedDataParallel(model)
+    if compile_model:
+        wrapped = torch.compile(wrapped)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device == "cuda" else nullcontext()
+    validation = validation_set(config) if rank == 0 else []
+    stop = steps if steps is not None else config.total_steps
+    deadline = time.monotonic() + 60 * max_minutes if max_minutes is not None else math.inf
+
+    def save() -> None:
+        if rank != 0:
+            return
+        _save_atomically(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "datasets_seen": datasets_seen,
+                "elapsed_s": elapsed,
+                "seed": seed,
+                "torch_rng": torch.get_rng_state(),
+                "train_config": config.to_dict(),
+            },
+            checkpoint_path,
+        )
+
+    def validate() -> dict[str, float]:
+        metrics = evaluate(model, validation, torch_device)
+        row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 1), **metrics}
+        _append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
+        return metrics
+
+    # -- loop
+    metrics: dict[str, float] = {}
+    last_save = time.monotonic()
+    bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
+    while step < stop and time.monotonic() < deadline:
+        started = time.perf_counter()
+        lr = learning_rate(config, step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = prepare(sample_batch(config.batch_size, step_generator(seed, step, rank, world_size), config.prior))
+        batch = batch.to(torch_device)
+        with autocast:
+            loss = bar_distribution.nll(wrapped(batch.context, batch.queries, batch.pam), model.borders, batch.targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        datasets_seen += config.batch_size * world_size
+        seconds = time.perf_counter() - started
+        elapsed += seconds
+        rate = config.batch_size * world_size / seconds
+        if rank == 0:
+            row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 2),
+                   "loss": round(loss.item(), 5), "learning_rate": lr, "datasets_per_s": round(rate, 2)}
+            _append_rows(out / TRAIN_LOG, TRAIN_FIELDS, [row])
+            bar.set_postfix(loss=f"{loss.item():.3f}", datasets_per_s=f"{rate:.1f}")
+        bar.update(1)
+        if rank == 0 and step % config.validation_every_steps == 0:
+            metrics = validate()
+        if time.monotonic() - last_save > config.checkpoint_every_s:
+            save()
+            last_save = time.monotonic()
+    bar.close()
+    if rank == 0 and step % config.validation_every_steps != 0:
+        metrics = validate()
+    save()
+    if world_size > 1:
+        dist.barrier()
+    return metrics
