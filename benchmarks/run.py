@@ -1,0 +1,291 @@
+"""Run the benchmark grid: data sets x realizations x methods, one CSV row per fit.
+
+Usage, from the repository root::
+
+    python benchmarks/run.py                                    # the whole grid
+    python benchmarks/run.py --datasets ihdp acic --methods t_learner x_learner
+    python benchmarks/run.py --datasets ihdp --quick            # smoke run, < 1 minute
+    python benchmarks/report.py                                 # tables and plots
+
+Protocol (DESIGN.md section 7), the same splits and metric code for every method:
+
+- ihdp: realizations 0-99 of IHDP-100; fit on the realization's 672 training rows,
+  evaluate on its 75 test rows (the published train/test files).
+- acic: ACIC 2016 realizations 1-10; cps, psid: RealCause LaLonde samples 0-49. For
+  realization i the rows are permuted with ``np.random.default_rng(42 + i)``; the first
+  90% train, the last 10% test (``skcfm.datasets.train_test_split_protocol``).
+- psid_balanced: PSID sample i reduced to all treated rows plus 500 control rows drawn
+  with ``np.random.default_rng(42 + i)`` (the seed paper's appendix F.3), then split as
+  above with a fresh ``default_rng(42 + i)``.
+
+Each method gets ``random_state=i``. Metrics on the test rows: sqrt(PEHE), the absolute
+and relative error of the ATE over the test rows, whether the method's 95% ATE interval
+covers the true test ATE, and the fit+predict wall time. Every finished (realization,
+method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the command is
+run again, so a stopped run resumes where it was; delete rows (or the file) to redo them.
+Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
+ones. Fits run on one core each; to use more cores, run data sets in separate processes
+(each writes its own CSV).
+
+Methods come from ``_baselines.METHODS``; ``benchmarks/_skcfm_methods.py``, when present,
+registers more with ``_baselines.register``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+# This folder also holds coverage.py (the interval coverage study), which would shadow
+# the `coverage` package that numba (imported by econml through `sparse`) probes for and
+# break the import. So econml is imported while this folder is off sys.path; the folder
+# then goes to the end of sys.path for the helper modules.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+import econml.dml  # noqa: E402, F401
+
+sys.path.append(str(HERE))
+# Benchmark the checkout's skcfm, installed or not.
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from sklearn.utils import Bunch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from _baselines import METHODS  # noqa: E402
+from _metrics import ate_errors, covers, pehe  # noqa: E402
+from skcfm.datasets import (  # noqa: E402
+    load_acic2016,
+    load_ihdp,
+    load_lalonde,
+    train_test_split_protocol,
+)
+
+try:
+    import _skcfm_methods  # noqa: E402, F401  (registers the skcfm methods)
+except ModuleNotFoundError as exc:
+    if exc.name != "_skcfm_methods":
+        raise
+
+FIELDS = [
+    "dataset", "realization", "method", "quick", "n_train", "n_test",
+    "sqrt_pehe", "ate_true", "ate_hat", "ate_abs_err", "ate_rel_err",
+    "ate_lo", "ate_hi", "ate_covered", "time_s",
+    "random_state", "git_commit", "machine", "finished_at",
+]
+PSID_BALANCED_CONTROLS = 500
+
+
+def _split(b: Bunch, i: int):
+    train, test = train_test_split_protocol(len(b.outcome), i)
+    return (b.data[train], b.treatment[train], b.outcome[train], b.data[test],
+            b.truth.ite[test])
+
+
+def _ihdp(i: int, home):
+    tr = load_ihdp(i, split="train", data_home=home)
+    te = load_ihdp(i, split="test", data_home=home)
+    return tr.data, tr.treatment, tr.outcome, te.data, te.truth.ite
+
+
+def _acic(i: int, home):
+    return _split(load_acic2016(i, data_home=home), i)
+
+
+def _cps(i: int, home):
+    return _split(load_lalonde(i, group="cps", data_home=home), i)
+
+
+def _psid(i: int, home):
+    return _split(load_lalonde(i, group="psid", data_home=home), i)
+
+
+def _psid_balanced(i: int, home):
+    b = load_lalonde(i, group="psid", data_home=home)
+    rng = np.random.default_rng(42 + i)
+    controls = rng.choice(
+        np.flatnonzero(b.treatment == 0), size=PSID_BALANCED_CONTROLS, replace=False
+    )
+    keep = np.sort(np.concatenate([np.flatnonzero(b.treatment == 1), controls]))
+    sub = Bunch(data=b.data[keep], treatment=b.treatment[keep], outcome=b.outcome[keep],
+                truth=Bunch(ite=b.truth.ite[keep]))
+    return _split(sub, i)
+
+
+# name -> (realizations of the protocol, loader returning X_tr, T_tr, Y_tr, X_te, tau_te)
+DATASETS = {
+    "ihdp": (range(100), _ihdp),
+    "acic": (range(1, 11), _acic),
+    "cps": (range(50), _cps),
+    "psid": (range(50), _psid),
+    "psid_balanced": (range(50), _psid_balanced),
+}
+
+
+def evaluate(method, X_train, T_train, Y_train, X_test, tau_test, *, random_state,
+             quick) -> dict:
+    """Fit and predict one method on one split; return the metric columns of a row."""
+    start = time.perf_counter()
+    out = method(X_train, T_train, Y_train, X_test, random_state=random_state, quick=quick)
+    elapsed = time.perf_counter() - start
+    cate = np.asarray(out["cate_test"], dtype=float).ravel()
+    ate_hat = float(out["ate"])
+    abs_err, rel_err = ate_errors(cate, tau_test, ate_hat=ate_hat)
+    ate_true = float(np.mean(tau_test))
+    lo, hi = out.get("ate_lo"), out.get("ate_hi")
+    has_interval = lo is not None and hi is not None
+    return {
+        "n_train": len(X_train),
+        "n_test": len(X_test),
+        "sqrt_pehe": pehe(cate, tau_test),
+        "ate_true": ate_true,
+        "ate_hat": ate_hat,
+        "ate_abs_err": abs_err,
+        "ate_rel_err": rel_err,
+        "ate_lo": float(lo) if has_interval else "",
+        "ate_hi": float(hi) if has_interval else "",
+        "ate_covered": int(covers(lo, hi, ate_true)) if has_interval else "",
+        "time_s": elapsed,
+    }
+
+
+def default_data_home() -> str | None:
+    """SKCFM_DATA if set, else ../shared/data beside the checkout if present, else None."""
+    if os.environ.get("SKCFM_DATA"):
+        return os.environ["SKCFM_DATA"]
+    shared = ROOT.parent / "shared" / "data"
+    return str(shared) if shared.is_dir() else None
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+            text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
+
+
+def _done(path: Path) -> set[tuple[str, str, str]]:
+    """(realization, method, quick) of the rows already in ``path``."""
+    if not path.exists():
+        return set()
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != FIELDS:
+            raise SystemExit(
+                f"{path} has columns {reader.fieldnames}; expected {FIELDS}. "
+                "Move it away to start afresh."
+            )
+        return {(r["realization"], r["method"], r["quick"]) for r in reader}
+
+
+def _append(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Run the skcfm benchmark grid (see the module docstring).")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS),
+                        choices=list(DATASETS), metavar="NAME",
+                        help=f"data sets, from {list(DATASETS)} (default: all)")
+    parser.add_argument("--methods", nargs="+", default=None, metavar="NAME",
+                        help=f"methods, from {list(METHODS)} (default: all)")
+    parser.add_argument("--realizations", type=int, default=None, metavar="N",
+                        help="run the first N realizations of each data set "
+                             "(default: all; 2 with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke mode: 2 realizations, small forests, few folds")
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="folder for the per-data-set CSVs (default: %(default)s)")
+    parser.add_argument("--data-home", default=None,
+                        help="data folder (default: $SKCFM_DATA, else ../shared/data "
+                             "beside the checkout, else the user cache dir)")
+    args = parser.parse_args(argv)
+    methods = args.methods or list(METHODS)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {unknown}; registered: {list(METHODS)}")
+    args.methods = methods
+    if args.realizations is not None and args.realizations < 1:
+        parser.error(f"--realizations must be >= 1; got {args.realizations}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    n_real = args.realizations or (2 if args.quick else None)
+    data_home = args.data_home or default_data_home()
+    quick = str(int(args.quick))
+    args.out.mkdir(parents=True, exist_ok=True)
+    commit, machine = _git_commit(), _machine()
+
+    grid = [(name, list(DATASETS[name][0])[:n_real]) for name in args.datasets]
+    total = sum(len(reals) for _, reals in grid) * len(args.methods)
+    failures = []
+    with tqdm(total=total, unit="fit", dynamic_ncols=True) as bar:
+        for name, realizations in grid:
+            path = args.out / f"{name}.csv"
+            done = _done(path)
+            load = DATASETS[name][1]
+            for i in realizations:
+                todo = [m for m in args.methods if (str(i), m, quick) not in done]
+                bar.update(len(args.methods) - len(todo))
+                if not todo:
+                    continue
+                split = load(i, data_home)
+                for method in todo:
+                    bar.set_postfix_str(f"{name} {i} {method}")
+                    try:
+                        metrics = evaluate(METHODS[method], *split, random_state=i,
+                                           quick=args.quick)
+                    except Exception as exc:  # report, keep going, retry on the next run
+                        failures.append((name, i, method, exc))
+                        tqdm.write(f"FAILED {name} {i} {method}: {type(exc).__name__}: {exc}")
+                    else:
+                        _append(path, {
+                            "dataset": name, "realization": i, "method": method,
+                            "quick": quick, **metrics, "random_state": i,
+                            "git_commit": commit, "machine": machine,
+                            "finished_at": datetime.datetime.now(datetime.timezone.utc)
+                            .isoformat(timespec="seconds"),
+                        })
+                    bar.update(1)
+    if failures:
+        print(f"{len(failures)} fit(s) failed; rerun to retry them:", file=sys.stderr)
+        for name, i, method, exc in failures:
+            print(f"  {name} {i} {method}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"results in {args.out}; tables and plots: python {HERE / 'report.py'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Tests for the benchmark harness in benchmarks/: metrics, baselines, run.py, report.py.
+
+The benchmark modules are loaded by file path, never by putting benchmarks/ on sys.path:
+that folder holds coverage.py, which would shadow the `coverage` package numba probes for
+when econml is first imported.
+"""
+
+import csv
+import importlib.util
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _load(name: str, module_name: str | None = None):
+    module_name = module_name or name
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+metrics = _load("_metrics")  # report.py imports it under this name
+
+
+# --- metrics, against hand-computed values ---------------------------------------------
+
+
+def test_pehe_hand_computed():
+    assert metrics.pehe([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]) == pytest.approx(math.sqrt(5 / 3))
+    assert metrics.pehe([4.0, 4.0], [4.0, 4.0]) == 0.0
+
+
+def test_pehe_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="tau_hat has shape"):
+        metrics.pehe([1.0, 2.0], [1.0, 2.0, 3.0])
+
+
+def test_ate_errors_absolute_and_relative():
+    assert metrics.ate_errors([3.0, 3.0], [1.0, 3.0]) == pytest.approx((1.0, 0.5))
+    # relative error divides by |ATE|, so a negative ATE gives a positive error
+    assert metrics.ate_errors([0.0, 0.0], [-2.0, -2.0]) == pytest.approx((2.0, 1.0))
+
+
+def test_ate_errors_uses_given_ate_estimate():
+    assert metrics.ate_errors([9.0, 9.0], [2.0, 2.0], ate_hat=2.5) == pytest.approx((0.5, 0.25))
+
+
+def test_ate_errors_zero_true_ate_gives_infinite_relative_error():
+    assert metrics.ate_errors([1.0], [0.0]) == (1.0, math.inf)
+
+
+def test_covers_is_inclusive_and_false_on_nan():
+    assert metrics.covers(0.0, 1.0, 1.0) is True
+    assert metrics.covers(0.0, 1.0, 1.5) is False
+    assert metrics.covers(float("nan"), 1.0, 0.5) is False
+
+
+def test_coverage_fraction():
+    assert metrics.coverage([0, 0, 0], [1, 1, 1], [0.5, 2.0, -1.0]) == pytest.approx(1 / 3)
+
+
+def test_sem_hand_computed():
+    assert metrics.sem([1.0, 2.0, 3.0]) == pytest.approx(1 / math.sqrt(3))
+    assert metrics.sem([1.0, np.nan, 3.0]) == pytest.approx(1.0)
+    assert math.isnan(metrics.sem([5.0]))
+
+
+# --- baselines ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def baselines():
+    return _load("_baselines")
+
+
+def _toy(n=300, effect=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    T = rng.binomial(1, 1 / (1 + np.exp(-X[:, 0])))
+    Y = X[:, 0] + X[:, 1] + effect * T + rng.normal(scale=0.5, size=n)
+    return X[:250], T[:250], Y[:250], X[250:]
+
+
+def test_register_adds_and_rejects_duplicates(baselines):
+    @baselines.register("_test_only")
+    def fn(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
+        return {}
+
+    try:
+        assert baselines.METHODS["_test_only"] is fn
+        with pytest.raises(ValueError, match="already registered"):
+            baselines.register("_test_only")(fn)
+    finally:
+        del baselines.METHODS["_test_only"]
+
+
+def test_baselines_are_registered(baselines):
+    assert {"diff_in_means", "linear_dml", "causal_forest_dml", "x_learner", "t_learner",
+            "dr_learner"} <= set(baselines.METHODS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["diff_in_means", "linear_dml", "causal_forest_dml", "x_learner", "t_learner",
+             "dr_learner"],
+)
+def test_baseline_follows_contract_and_recovers_constant_effect(baselines, name):
+    X_tr, T_tr, Y_tr, X_te = _toy()
+    out = baselines.METHODS[name](X_tr, T_tr, Y_tr, X_te, random_state=0, quick=True)
+    assert out["cate_test"].shape == (len(X_te),)
+    assert out["ate"] == pytest.approx(float(np.mean(out["cate_test"])))
+    assert (out["ate_lo"] is None) == (out["ate_hi"] is None)
+    if out["ate_lo"] is not None:
+        assert out["ate_lo"] <= out["ate"] <= out["ate_hi"]
+    if name != "diff_in_means":  # confounded by X[:, 0]: the floor is biased
+        assert out["ate"] == pytest.approx(2.0, abs=0.5)
+
+
+def test_baseline_effects_are_in_outcome_units(baselines):
+    # Y is standardised inside the fit; effects must come back in Y's units.
+    X_tr, T_tr, Y_tr, X_te = _toy(effect=2.0)
+    small = baselines.METHODS["t_learner"](X_tr, T_tr, Y_tr, X_te, random_state=0)
+    big = baselines.METHODS["t_learner"](X_tr, T_tr, 1000 * Y_tr, X_te, random_state=0)
+    # (not bitwise: the standardised Y differ in the last bits, which can flip near-tied
+    # forest splits)
+    assert big["ate"] == pytest.approx(1000 * small["ate"], rel=0.02)
+    assert big["ate"] == pytest.approx(2000, rel=0.25)
+
+
+def test_baseline_is_seeded(baselines):
+    X_tr, T_tr, Y_tr, X_te = _toy()
+    a = baselines.METHODS["x_learner"](X_tr, T_tr, Y_tr, X_te, random_state=3)
+    b = baselines.METHODS["x_learner"](X_tr, T_tr, Y_tr, X_te, random_state=3)
+    np.testing.assert_array_equal(a["cate_test"], b["cate_test"])
+
+
+# --- run.py: quick smoke run --------------------------------------------------------------
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
+def test_quick_run_writes_rows_and_resumes(tmp_path):
+    cmd = [
+        sys.executable, str(BENCH / "run.py"), "--datasets", "ihdp", "psid_balanced",
+        "--methods", "diff_in_means", "t_learner", "--quick", "--out", str(tmp_path),
+        "--data-home", str(DATA),
+    ]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+
+    ihdp = _rows(tmp_path / "ihdp.csv")
+    assert [(r["realization"], r["method"]) for r in ihdp] == [
+        ("0", "diff_in_means"), ("0", "t_learner"), ("1", "diff_in_means"), ("1", "t_learner"),
+    ]
+    for r in ihdp:
+        assert (r["n_train"], r["n_test"], r["quick"]) == ("672", "75", "1")
+        assert float(r["sqrt_pehe"]) > 0
+        assert float(r["ate_rel_err"]) == pytest.approx(
+            float(r["ate_abs_err"]) / abs(float(r["ate_true"])))
+    dim = [r for r in ihdp if r["method"] == "diff_in_means"]
+    assert all(r["ate_covered"] in ("0", "1") for r in dim)
+    assert all(r["ate_covered"] == "" for r in ihdp if r["method"] == "t_learner")
+
+    # PSID balanced: all treated rows + 500 controls, split 90/10
+    from skcfm.datasets import load_lalonde
+
+    treated = int(load_lalonde(0, group="psid", data_home=DATA).treatment.sum())
+    bal = _rows(tmp_path / "psid_balanced.csv")
+    assert int(bal[0]["n_train"]) + int(bal[0]["n_test"]) == treated + 500
+    assert int(bal[0]["n_train"]) == int(0.9 * (treated + 500))
+
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert _rows(tmp_path / "ihdp.csv") == ihdp  # nothing recomputed, nothing added
+
+
+# --- report.py ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def report():
+    return _load("report", "skcfm_benchmarks_report")
+
+
+def _tiny_results(folder: Path) -> None:
+    rows = []
+    for method, pehes in {"t_learner": [1.0, 2.0, 3.0], "diff_in_means": [4.0, 4.0, 5.0]}.items():
+        for i, p in enumerate(pehes):
+            rows.append({
+                "dataset": "ihdp", "realization": i, "method": method, "quick": 0,
+                "sqrt_pehe": p, "ate_rel_err": 0.1 * (i + 1), "ate_abs_err": 0.4 * (i + 1),
+                "ate_covered": (1 if i else 0) if method == "diff_in_means" else np.nan,
+                "time_s": 0.5, "git_commit": "abc1234", "machine": "test machine",
+            })
+    rows.append({**rows[0], "realization": 0, "quick": 1, "sqrt_pehe": 99.0})
+    pd.DataFrame(rows).to_csv(folder / "ihdp.csv", index=False)
+    pd.DataFrame({"n": [1], "coverage": [0.9]}).to_csv(folder / "coverage.csv", index=False)
+
+
+def test_report_tables_from_tiny_csv(tmp_path, report):
+    _tiny_results(tmp_path)
+    readme = report.write_report(tmp_path).read_text()
+    # t_learner: sqrt(PEHE) 1, 2, 3 -> mean 2, SEM 1/sqrt(3); quick row left out
+    assert "| t_learner | 3 | 2.00 ± 0.58 | 0.200 ± 0.058 |" in readme
+    # diff_in_means covers in 2 of 3 realizations
+    assert "| 0.67 (3) |" in readme
+    assert "| *T-learner (no tuning)* | | 2.94 | 0.22 |" in readme
+    assert "abc1234" in readme and "test machine" in readme
+    assert "| seed CFM, with ancestral info (Table 1) | 5.49 / 0.49 |" in readme
+    assert (tmp_path / "pehe_ihdp.png").stat().st_size > 0
+    assert (tmp_path / "time_vs_accuracy.png").stat().st_size > 0
+
+
+def test_report_can_include_quick_rows(tmp_path, report):
+    _tiny_results(tmp_path)
+    readme = report.write_report(tmp_path, include_quick=True).read_text()
+    assert "| t_learner | 4 |" in readme
+
+
+def test_report_with_no_results(tmp_path, report):
+    readme = report.write_report(tmp_path).read_text()
+    assert "Published anchors" in readme
