@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd.add_argument("--batch-size", type=int, default=None, help="data sets per step and process")
     train_cmd.add_argument("--seed", type=int, default=0)
     train_cmd.add_argument("--compile", action="store_true", help="torch.compile the model")
+    train_cmd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     train_cmd.add_argument("--no-progress", action="store_true")
     eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
     eval_cmd.add_argument("checkpoint")
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     from . import train as training  # imported late: argparse errors stay fast
 
     if args.command == "train":
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         metrics = training.train(
             args.config, args.out, resume=args.resume, steps=args.steps, device=args.device, seed=args.seed,
             compile_model=args.compile, batch_size=args.batch_size, max_minutes=args.max_minutes,

@@ -1,0 +1,76 @@
+"""Input checks shared by the estimators: clear errors that name the argument."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_array, check_consistent_length
+
+from .graphs import default_names
+
+MAX_CELLS = 200_000_000  # rows x columns beyond this would not fit the memory budget
+
+
+def check_matrix(values, name: str, *, n_rows: int | None = None, allow_none: bool = False) -> np.ndarray | None:
+    """A finite, numeric 2-d float array; 1-d input is read as one column."""
+    if values is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} is required; got None")
+    if isinstance(values, pd.DataFrame):
+        non_numeric = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
+        if non_numeric:
+            raise TypeError(f"{name} has non-numeric columns {non_numeric}; encode them (e.g. one-hot) first")
+    try:
+        array = check_array(values, dtype=np.float64, ensure_2d=False, ensure_all_finite=False, input_name=name)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{name} must be numeric: {error}") from error
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-d (rows x columns); got shape {array.shape}")
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]}); impute or drop it")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty; got shape {array.shape}")
+    if array.size > MAX_CELLS:
+        raise ValueError(f"{name} has {array.size} cells, beyond the memory budget of {MAX_CELLS}; pass it in parts")
+    if n_rows is not None and array.shape[0] != n_rows:
+        raise ValueError(f"{name} has {array.shape[0]} rows; expected {n_rows} (one per row of X)")
+    return array
+
+
+def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool = True) -> np.ndarray:
+    """A 1-d array (a single column is flattened), finite when numeric."""
+    if values is None:
+        raise ValueError(f"{name} is required; got None")
+    array = np.asarray(values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-d (one value per row); got shape {array.shape}")
+    if numeric:
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be numeric; got dtype {array.dtype}") from error
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinity (first at row {int(np.argmin(np.isfinite(array)))})")
+    if n_rows is not None:
+        check_consistent_length(np.empty(n_rows), array)
+    return array
+
+
+def column_names(values, n_columns: int, prefix: str = "x") -> list:
+    """Column names of a DataFrame, else x0, x1, ..."""
+    if isinstance(values, pd.DataFrame):
+        return list(values.columns)
+    return default_names(n_columns) if prefix == "x" else [f"{prefix}{i}" for i in range(n_columns)]
+
+
+def series_name(values, default: str):
+    name = getattr(values, "name", None)
+    if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
+        name = values.columns[0]
+    return default if name is None else name

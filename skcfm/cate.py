@@ -1,0 +1,453 @@
+"""``CFMCateEstimator``: conditional average treatment effects from a causal foundation model."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from econml._cate_estimator import BaseCateEstimator
+from scipy.stats import norm
+from sklearn.base import BaseEstimator, clone
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from ._validation import check_matrix, check_vector, column_names, series_name
+from .graphs import align_pam
+from .inference import plan_ensemble, predict_interventions
+from .intervals import AteResult, aipw_ate, crossfit_outcome, crossfit_propensity, hybrid_aipw_ate
+from .pretrained import load_model
+
+MAX_DISCRETE_LEVELS = 10
+INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
+
+
+class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
+    """CATE estimator backed by a pretrained graph-conditioned causal foundation model.
+
+    The model reads the training data in context and predicts E[Y | do(T = t), x] for
+    new rows; no model is trained on the user's data. Partial causal knowledge enters
+    through ``ancestors`` (a partial ancestor matrix or a causal graph).
+
+    Parameters
+    ----------
+    model : str, path or CausalFoundationModel, default=None
+        Pretrained model; None uses the weights shipped with skcfm.
+    n_estimators : int, default=8
+        Ensemble members (context draws, covariate subsets and orders), averaged.
+    context_size : int, default=192
+        Most training rows one member reads; larger data is covered by the ensemble,
+        stratified by treatment so that rare arms are represented.
+    treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
+        "auto" treats T with at most 10 distinct values as discrete.
+    cv : int, default=5
+        Folds for the cross-fitted nuisances of the doubly robust ATE interval.
+    final_model : regressor or None, default=None
+        With controls W, ``effect(X)`` regresses the per-row effects (which condition
+        on X and W) on X with a clone of this model (default: random forest).
+    chunk_size : int, default=1024
+        Query rows per forward pass; bounds memory.
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    model_ : CausalFoundationModel
+    pam_ : ndarray of shape (d + 2, d + 2)
+        The partial ancestor matrix in the model's order [T, Y, X..., W...].
+    categories_ : ndarray or None
+        Treatment levels for a discrete treatment (the first is the baseline).
+    treatment_kind_ : {"discrete", "continuous"}
+    inference_ : {"haipw", "aipw", "ensemble"}
+    n_features_in_ : int
+    feature_names_in_ : list
+
+    See Also
+    --------
+    GraphConditionedCFMRegressor : the same model as a scikit-learn regressor.
+
+    Notes
+    -----
+    ``ate_interval()`` without X is doubly robust: cross-fitted AIPW with the CFM as
+    outcome model ("aipw"), or the hybrid AIPW ("haipw", the default for binary T)
+    that combines a standard outcome model and the CFM with variance-minimising
+    weights; both are valid when the propensity model is right, even if the CFM is
+    wrong. ``effect_interval`` and ``ate_interval(X)`` are ensemble-spread intervals
+    (quantiles of the members' estimates): a description of the model's uncertainty,
+    not frequentist confidence intervals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcfm import CFMCateEstimator, unconfoundedness_pam
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3))
+    >>> T = (rng.random(300) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    >>> Y = X[:, 0] + 2 * T + rng.normal(size=300)
+    >>> pam = unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y")
+    >>> est = CFMCateEstimator(random_state=0).fit(X, T, Y, ancestors=pam)
+    >>> est.effect(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self,
+        *,
+        model=None,
+        n_estimators: int = 8,
+        context_size: int = 192,
+        treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
+        cv: int = 5,
+        final_model=None,
+        chunk_size: int = 1024,
+        device: str = "cpu",
+        random_state=None,
+    ) -> None:
+        self.model = model
+        self.n_estimators = n_estimators
+        self.context_size = context_size
+        self.treatment_kind = treatment_kind
+        self.cv = cv
+        self.final_model = final_model
+        self.chunk_size = chunk_size
+        self.device = device
+        self.random_state = random_state
+
+    # -- fitting ---------------------------------------------------------------------
+    def _check_parameters(self) -> None:
+        for name in ("n_estimators", "context_size", "cv", "chunk_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < (2 if name == "cv" else 1):
+                raise ValueError(f"{name} must be a positive integer{' >= 2' if name == 'cv' else ''}; got {value!r}")
+        if self.treatment_kind not in ("auto", "discrete", "continuous"):
+            raise ValueError(f"treatment_kind={self.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
+
+    def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
+        levels = np.unique(T_raw)
+        if len(levels) < 2:
+            raise ValueError(f"T has no variation (every row is {levels[0]!r}); an effect cannot be estimated")
+        numeric = np.issubdtype(T_raw.dtype, np.number) or T_raw.dtype == bool
+        kind = self.treatment_kind
+        if kind == "auto":
+            kind = "discrete" if (not numeric or len(levels) <= MAX_DISCRETE_LEVELS) else "continuous"
+        if kind == "continuous" and not numeric:
+            raise TypeError(f"treatment_kind='continuous' needs a numeric T; got dtype {T_raw.dtype}")
+        self.treatment_kind_ = kind
+        if kind == "continuous":
+            self.categories_ = None
+            return T_raw.astype(np.float64)
+        if len(levels) > 50:
+            raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 (use treatment_kind='continuous')")
+        counts = np.array([(T_raw == level).sum() for level in levels])
+        if (counts < 2).any():
+            raise ValueError(f"T level {levels[np.argmin(counts)]!r} has fewer than two rows; every arm needs at least two")
+        self.categories_ = levels
+        return np.searchsorted(levels, T_raw).astype(np.float64)
+
+    def fit(self, X, T, Y, *, W=None, ancestors=None, inference: str | None = "auto"):
+        """Keep the data as the model's context and align the PAM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d_x)
+            Covariates (effect modifiers).
+        T : array-like of shape (n,)
+            Treatment: binary, multi-valued or continuous.
+        Y : array-like of shape (n,)
+            Outcome.
+        W : array-like of shape (n, d_w), optional
+            Controls: conditioned on by the model, not effect modifiers.
+        ancestors : DataFrame, graph, ndarray or None, default=None
+            Partial ancestor matrix (1 known ancestor, -1 known non-ancestor, 0 unknown):
+            a DataFrame labelled by variable names (X's and W's columns, T's and Y's
+            names — "T" and "Y" for unnamed arrays), a causal graph accepted by
+            :func:`skcfm.ancestor_matrix`, or an array in the order X's columns, W's
+            columns, T, Y. None: nothing known.
+        inference : {"auto", "haipw", "aipw", "ensemble"} or None, default="auto"
+            How ``ate_interval()`` is computed; "auto" is "haipw" for a binary
+            treatment and "ensemble" otherwise.
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameters()
+        inference = "auto" if inference is None else inference
+        if inference not in INFERENCE_OPTIONS:
+            raise ValueError(f"inference={inference!r}; expected one of {INFERENCE_OPTIONS}")
+        X_arr = check_matrix(X, "X")
+        n = X_arr.shape[0]
+        W_arr = check_matrix(W, "W", n_rows=n, allow_none=True)
+        T_raw = check_vector(T, "T", n_rows=n, numeric=False)
+        if T_raw.dtype.kind in "fc" and not np.isfinite(T_raw.astype(float)).all():
+            raise ValueError("T contains NaN or infinity")
+        Y_arr = check_vector(Y, "Y", n_rows=n)
+        T_arr = self._encode_treatment(T_raw)
+        if inference in ("haipw", "aipw") and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
+            raise ValueError(f"inference={inference!r} needs a binary treatment; T has kind {self.treatment_kind_}")
+        if inference == "auto":
+            binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
+            inference = "haipw" if binary else "ensemble"
+        self.inference_ = inference
+        self._set_input_names(Y, T, X)
+        self._d_t, self._d_y = (), ()
+        x_names = column_names(X, X_arr.shape[1])
+        w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
+        self.feature_names_in_ = x_names
+        self.n_features_in_ = X_arr.shape[1]
+        self.treatment_name_, self.outcome_name_ = series_name(T, "T"), series_name(Y, "Y")
+        self.pam_ = align_pam(
+            ancestors, covariates=x_names + w_names, treatment=self.treatment_name_, outcome=self.outcome_name_
+        )
+        self.model_ = load_model(self.model)
+        self._seed = int(check_random_state(self.random_state).randint(2**31))
+        rng = np.random.default_rng(self._seed)
+        self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
+        self.T_, self.Y_ = T_arr, Y_arr
+        self.members_ = self._plan(np.arange(n), rng)
+        self._n_controls = 0 if W_arr is None else W_arr.shape[1]
+        self._projections: dict = {}
+        self._ate_result: AteResult | None = None
+        return self
+
+    def _plan(self, rows: np.ndarray, rng: np.random.Generator):
+        arms = self.T_[rows] if self.treatment_kind_ == "discrete" else None
+        members = plan_ensemble(
+            len(rows), self.pam_, n_estimators=self.n_estimators, context_size=self.context_size,
+            max_covariates=self.model_.config.max_covariates, arms=arms, rng=rng,
+        )
+        return [type(m)(rows[m.rows], m.covariates) for m in members]
+
+    # -- prediction ------------------------------------------------------------------
+    def _treatment_values(self, value, n: int, name: str) -> np.ndarray:
+        """User treatment values (labels for discrete T) -> the model's encoding, shape (n,)."""
+        values = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else check_vector(value, name, numeric=False)
+        if len(values) != n:
+            raise ValueError(f"{name} has {len(values)} values; expected {n} (one per row of X) or a scalar")
+        if self.treatment_kind_ == "continuous":
+            return values.astype(np.float64)
+        unknown = ~np.isin(values, self.categories_)
+        if unknown.any():
+            raise ValueError(
+                f"{name} contains {values[unknown][0]!r}, which is not a treatment level seen in fit "
+                f"{list(self.categories_)}; a continuous treatment needs treatment_kind='continuous'"
+            )
+        return np.searchsorted(self.categories_, values).astype(np.float64)
+
+    def _check_X(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if X is None:
+            if self._n_controls:
+                return self.X_[:, : -self._n_controls]
+            return self.X_
+        X_arr = check_matrix(X, "X")
+        if X_arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X_arr.shape[1]} columns; the estimator was fitted with {self.n_features_in_}")
+        return X_arr
+
+    def _member_means(self, X_query: np.ndarray, treatments: list[np.ndarray], members=None) -> np.ndarray:
+        """Per-member E[Y | do(t), x], shape (E, A, m)."""
+        predictions = predict_interventions(
+            self.model_, self.X_, self.T_, self.Y_, self.pam_, X_query, treatments,
+            self.members_ if members is None else members, chunk_size=self.chunk_size, device=self.device,
+        )
+        return predictions.means
+
+    def _member_effects(self, X, T0, T1) -> np.ndarray:
+        """Per-member effects, shape (E, m); with controls, projected onto X."""
+        X_arr = self._check_X(X)
+        m = X_arr.shape[0]
+        t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
+        if self._n_controls:
+            return self._projected_effects(X_arr, t0, t1)
+        means = self._member_means(X_arr, [t0, t1])
+        return means[:, 1] - means[:, 0]
+
+    def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        if np.ptp(t0) > 0 or np.ptp(t1) > 0:
+            raise ValueError("with controls W, T0 and T1 must be scalars: effects are projected onto X per pair")
+        key = (float(t0[0]), float(t1[0]))
+        if key not in self._projections:
+            n = len(self.T_)
+            means = self._member_means(self.X_, [np.full(n, key[0]), np.full(n, key[1])])
+            effects = means[:, 1] - means[:, 0]  # (E, n), conditioned on X and W
+            x_train = self.X_[:, : -self._n_controls]
+            final = self.final_model or RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
+            self._projections[key] = [clone(final).fit(x_train, e) for e in effects]
+        return np.stack([model.predict(X_arr) for model in self._projections[key]])
+
+    def effect(self, X=None, *, T0=0, T1=1) -> np.ndarray:
+        """Heterogeneous effect E[Y | do(T1), x] - E[Y | do(T0), x] per row.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, d_x), optional
+            Rows to evaluate; None uses the training rows.
+        T0, T1 : scalar or array-like of shape (m,), default=0 and 1
+            Treatment values (levels for a discrete treatment). For a continuous
+            treatment the effect is non-linear in T: any pair of values is allowed.
+
+        Returns
+        -------
+        ndarray of shape (m,)
+        """
+        return self._member_effects(X, T0, T1).mean(axis=0)
+
+    def const_marginal_effect(self, X=None) -> np.ndarray:
+        """Effect of each non-baseline level versus the baseline (discrete T only).
+
+        Returns
+        -------
+        ndarray of shape (m,) for a binary treatment, (m, n_levels - 1) otherwise.
+        """
+        check_is_fitted(self, "model_")
+        if self.treatment_kind_ != "discrete":
+            raise ValueError("const_marginal_effect needs a discrete treatment; use effect(X, T0=, T1=) or marginal_effect")
+        base = self.categories_[0]
+        effects = np.column_stack([self.effect(X, T0=base, T1=level) for level in self.categories_[1:]])
+        return effects[:, 0] if effects.shape[1] == 1 else effects
+
+    def marginal_effect(self, T, X=None) -> np.ndarray:
+        """dE[Y | do(t), x]/dt at t = T (central difference); discrete T: the level effects."""
+        check_is_fitted(self, "model_")
+        if self.treatment_kind_ == "discrete":
+            return self.const_marginal_effect(X)
+        X_arr = self._check_X(X)
+        t = self._treatment_values(T, X_arr.shape[0], "T")
+        step = 0.05 * float(np.std(self.T_))
+        return self.effect(X_arr, T0=t - step, T1=t + step) / (2 * step)
+
+    def dose_response(self, X, t_grid) -> np.ndarray:
+        """E[Y | do(T = t), x] for every row of X and every t in ``t_grid``.
+
+        Returns
+        -------
+        ndarray of shape (m, len(t_grid))
+        """
+        X_arr = self._check_X(X)
+        grid = check_vector(t_grid, "t_grid")
+        if self._n_controls:
+            raise ValueError("dose_response conditions on X only; fit without W to use it")
+        treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
+        return self._member_means(X_arr, treatments).mean(axis=0).T
+
+    def plot_dose_response(self, X, t_grid, *, ax=None, alpha: float = 0.1):
+        """Plot the average dose-response curve over the rows of X with an ensemble band.
+
+        Returns
+        -------
+        matplotlib Axes
+        """
+        import matplotlib.pyplot as plt
+
+        X_arr = self._check_X(X)
+        grid = check_vector(t_grid, "t_grid")
+        treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
+        curves = self._member_means(X_arr, treatments).mean(axis=2)  # (E, len(grid))
+        ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
+        ax.plot(grid, curves.mean(0), color="C0", label="average E[Y | do(T = t)]")
+        if len(curves) > 1:
+            lo, hi = np.quantile(curves, [alpha / 2, 1 - alpha / 2], axis=0)
+            ax.fill_between(grid, lo, hi, color="C0", alpha=0.25, label=f"ensemble {1 - alpha:.0%} band")
+        ax.set_xlabel(str(self.treatment_name_))
+        ax.set_ylabel(f"E[{self.outcome_name_} | do({self.treatment_name_})]")
+        ax.legend()
+        return ax
+
+    # -- ATE and intervals ----------------------------------------------------------
+    def _crossfit_cfm(self) -> tuple[np.ndarray, np.ndarray]:
+        """CFM predictions of mu0, mu1 for each training row from contexts without its fold."""
+        n = len(self.T_)
+        mu = np.empty((2, n))
+        rng = np.random.default_rng(self._seed + 1)
+        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
+        for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
+            members = self._plan(train_rows, rng)
+            means = self._member_means(self.X_[test_rows], [np.zeros(len(test_rows)), np.ones(len(test_rows))], members)
+            mu[:, test_rows] = means.mean(axis=0)
+        return mu[0], mu[1]
+
+    def ate_result(self) -> AteResult:
+        """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), cached.
+
+        Returns
+        -------
+        AteResult
+            estimate, stderr, lower, upper (95%), and the hybrid weights
+            [standard outcome model, CFM] for "haipw".
+        """
+        check_is_fitted(self, "model_")
+        if self.inference_ not in ("haipw", "aipw"):
+            raise ValueError(f"the doubly robust ATE needs inference 'haipw' or 'aipw' at fit; got {self.inference_!r}")
+        if self._ate_result is None:
+            # the same folds for propensity, standard outcome model and CFM
+            propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
+            cfm = self._crossfit_cfm()
+            if self.inference_ == "aipw":
+                self._ate_result = aipw_ate(self.Y_, self.T_, *cfm, propensity)
+            else:
+                standard = crossfit_outcome(self.X_, self.T_, self.Y_, cv=self.cv, random_state=self._seed)
+                self._ate_result = hybrid_aipw_ate(self.Y_, self.T_, [standard, cfm], propensity)
+        return self._ate_result
+
+    def _uses_doubly_robust(self, X, T0, T1) -> bool:
+        default_arms = np.ndim(T0) == 0 and np.ndim(T1) == 0 and (T0, T1) == tuple(self.categories_[:2]) \
+            if self.treatment_kind_ == "discrete" else False
+        return X is None and self.inference_ in ("haipw", "aipw") and default_arms
+
+    def ate(self, X=None, *, T0=0, T1=1) -> float:
+        """Average effect. Without X and with doubly robust inference: the AIPW/H-AIPW
+        estimate on the training rows; otherwise the mean of ``effect(X)``."""
+        if self._uses_doubly_robust(X, T0, T1):
+            return self.ate_result().estimate
+        return float(self.effect(X, T0=T0, T1=T1).mean())
+
+    def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[float, float]:
+        """Interval for the ATE: doubly robust (normal, valid coverage) without X when
+        inference is "haipw"/"aipw"; otherwise the ensemble spread of the mean effect."""
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+        if self._uses_doubly_robust(X, T0, T1):
+            result = self.ate_result()
+            half = norm.ppf(1 - alpha / 2) * result.stderr
+            return result.estimate - half, result.estimate + half
+        member_ates = self._member_effects(X, T0, T1).mean(axis=1)
+        lo, hi = np.quantile(member_ates, [alpha / 2, 1 - alpha / 2])
+        return float(lo), float(hi)
+
+    def effect_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+        """Ensemble-spread interval of each row's effect (quantiles over members).
+
+        Returns
+        -------
+        lower, upper : ndarrays of shape (m,)
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+        effects = self._member_effects(X, T0, T1)
+        lo, hi = np.quantile(effects, [alpha / 2, 1 - alpha / 2], axis=0)
+        return lo, hi
+
+    def const_marginal_effect_interval(self, X=None, *, alpha: float = 0.05):
+        """Ensemble-spread interval of :meth:`const_marginal_effect` (binary T)."""
+        check_is_fitted(self, "model_")
+        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
+            raise ValueError("const_marginal_effect_interval needs a binary treatment")
+        return self.effect_interval(X, T0=self.categories_[0], T1=self.categories_[1], alpha=alpha)
+
+    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
+        """One-row table: ATE, its standard error and interval, how they were computed."""
+        check_is_fitted(self, "model_")
+        if self.inference_ in ("haipw", "aipw"):
+            result = self.ate_result()
+            lo, hi = self.ate_interval(alpha=alpha)
+            row = {"ate": result.estimate, "stderr": result.stderr, f"ci_lower_{alpha}": lo, f"ci_upper_{alpha}": hi,
+                   "method": self.inference_}
+            if result.weights is not None:
+                row.update({"weight_standard_model": result.weights[0], "weight_cfm": result.weights[1]})
+        else:
+            lo, hi = self.ate_interval(self._check_X(None), alpha=alpha)
+            row = {"ate": self.ate(self._check_X(None)), "stderr": np.nan, f"ci_lower_{alpha}": lo,
+                   f"ci_upper_{alpha}": hi, "method": "ensemble spread"}
+        return pd.DataFrame([row], index=[f"{self.outcome_name_} ~ do({self.treatment_name_})"])

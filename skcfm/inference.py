@@ -1,0 +1,153 @@
+"""Inference at any size: ensembles of bounded contexts and covariate subsets, chunked queries.
+
+A fitted estimator holds training rows (x, t, y) and a PAM in the model's order
+[t, y, x_1..x_d]. Each ensemble member draws a context of at most ``context_size`` rows
+(stratified by treatment arm so rare arms are represented), a subset of at most the
+model's ``max_covariates`` covariates (preferring covariates the PAM marks as known
+ancestors of T or Y) in a random order, and predicts every query under one or more
+interventions do(T = t). Queries go through the model in chunks, so memory is bounded
+and time is linear in the number of queries. Members are combined by averaging means
+and quantiles (quantile averaging) in the outcome's original units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .model import CausalFoundationModel, bar_distribution
+from .preprocessing import fit_scaling
+
+MIN_ARM_SHARE = 0.2  # each treatment arm fills at least this share of a stratified context
+
+
+@dataclass(frozen=True)
+class Member:
+    """One ensemble member: which training rows form its context, which covariates it sees."""
+
+    rows: np.ndarray  # (n_context,) indices into the training rows
+    covariates: np.ndarray  # (k,) indices into the covariates, in the member's order
+
+
+def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generator) -> np.ndarray:
+    labels, counts = np.unique(arms, return_counts=True)
+    floor = int(np.ceil(MIN_ARM_SHARE * context_size / len(labels))) if len(labels) <= 1 / MIN_ARM_SHARE else 1
+    quota = np.maximum(np.round(counts / counts.sum() * context_size).astype(int), np.minimum(counts, floor))
+    while quota.sum() > context_size:  # give back from the largest arm
+        quota[np.argmax(quota - np.minimum(counts, floor))] -= 1
+    chosen = [rng.choice(np.flatnonzero(arms == label), size=min(q, c), replace=False)
+              for label, q, c in zip(labels, quota, counts)]
+    return np.sort(np.concatenate(chosen))
+
+
+def _covariate_priority(pam: np.ndarray) -> np.ndarray:
+    """Known ancestors of T and of Y first: they are the confounders an adjustment needs."""
+    return (pam[2:, 0] == 1).astype(float) + (pam[2:, 1] == 1).astype(float)
+
+
+def plan_ensemble(
+    n_rows: int,
+    pam: np.ndarray,
+    *,
+    n_estimators: int,
+    context_size: int,
+    max_covariates: int,
+    arms: np.ndarray | None,
+    rng: np.random.Generator,
+) -> list[Member]:
+    """Draw the members of an ensemble.
+
+    ``arms`` are treatment labels for stratification (None for a continuous treatment).
+    """
+    n_covariates = pam.shape[0] - 2
+    priority = _covariate_priority(pam)
+    members = []
+    for _ in range(n_estimators):
+        if n_rows <= context_size:
+            rows = np.arange(n_rows)
+        elif arms is not None:
+            rows = _stratified_rows(arms, context_size, rng)
+        else:
+            rows = np.sort(rng.choice(n_rows, size=context_size, replace=False))
+        order = np.lexsort((rng.random(n_covariates), -priority))  # by priority, random within ties
+        covariates = rng.permutation(order[:max_covariates])
+        members.append(Member(rows, covariates))
+    return members
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per-member summaries in the outcome's units.
+
+    Shapes: ``means`` (E, A, M) for E members, A interventions and M queries;
+    ``quantiles`` (E, A, M, Q) or None; ``logits`` (E, A, M, K) and ``borders`` (E, K + 1)
+    in outcome units, or None.
+    """
+
+    means: np.ndarray
+    quantiles: np.ndarray | None = None
+    logits: np.ndarray | None = None
+    borders: np.ndarray | None = None
+
+
+def _model_rows(t: np.ndarray, y: np.ndarray, x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.column_stack([t, y, x]), dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict_interventions(
+    model: CausalFoundationModel,
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    X_query: np.ndarray,
+    treatments: list[np.ndarray],
+    members: list[Member],
+    *,
+    quantiles: np.ndarray | None = None,
+    return_logits: bool = False,
+    chunk_size: int = 1024,
+    device: str | torch.device = "cpu",
+) -> Predictions:
+    """Predict y under do(T = t) for each query row and each array in ``treatments``.
+
+    Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d),
+    each ``treatments[a]`` (m,). Returns :class:`Predictions`.
+    """
+    model.eval()
+    device = torch.device(device)
+    n_arms, n_queries = len(treatments), X_query.shape[0]
+    means = np.empty((len(members), n_arms, n_queries))
+    qs = None if quantiles is None else torch.as_tensor(quantiles, dtype=torch.float32, device=device)
+    quantile_out = None if qs is None else np.empty((len(members), n_arms, n_queries, len(quantiles)))
+    logits_out = np.empty((len(members), n_arms, n_queries, model.config.n_bars), np.float32) if return_logits else None
+    borders_out = np.empty((len(members), model.config.n_bars + 1)) if return_logits else None
+    borders = model.borders.to(device)
+    for e, member in enumerate(members):
+        columns = np.concatenate([[0, 1], 2 + member.covariates])
+        member_pam = torch.as_tensor(pam[np.ix_(columns, columns)], device=device)[None]
+        context = _model_rows(T[member.rows], Y[member.rows], X[member.rows][:, member.covariates])[None]
+        scaling = fit_scaling(context)
+        context = scaling.transform(context).to(device)
+        if return_logits:
+            borders_out[e] = scaling.outcome_from_model(borders.cpu()[None, None])[0, 0].numpy()
+        x_member = X_query[:, member.covariates]
+        for a, t in enumerate(treatments):
+            for start in range(0, n_queries, chunk_size):
+                part = slice(start, start + chunk_size)
+                rows = _model_rows(t[part], np.zeros(len(t[part])), x_member[part])[None]
+                rows = scaling.transform(rows)
+                rows[:, :, 1] = 0.0
+                logits = model(context, rows.to(device), member_pam)
+                mean = scaling.outcome_from_model(bar_distribution.mean(logits, borders).cpu())
+                means[e, a, part] = mean[0].numpy()
+                if qs is not None:
+                    quantile_out[e, a, part] = scaling.outcome_from_model(
+                        bar_distribution.quantiles(logits, borders, qs).cpu()
+                    )[0].numpy()
+                if return_logits:
+                    logits_out[e, a, part] = logits[0].cpu().numpy()
+    return Predictions(means, quantile_out, logits_out, borders_out)

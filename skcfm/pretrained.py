@@ -1,0 +1,117 @@
+"""Shipped weights: export a training checkpoint, load it back safely.
+
+Weights live in ``skcfm/weights/<name>.safetensors`` beside a JSON model card holding the
+architecture (``CFMConfig``), training history and the file's sha256. Loading verifies
+the checksum and never unpickles code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .model import CausalFoundationModel, CFMConfig
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+DEFAULT_MODEL = "cfm-small"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
+    path = Path(name_or_path)
+    if path.suffix == ".safetensors":
+        return path, path.with_suffix(".json")
+    if path.suffix == ".json":
+        return path.with_suffix(".safetensors"), path
+    weights = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+    if not weights.exists():
+        shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+        raise FileNotFoundError(f"model={str(name_or_path)!r} is neither a shipped model {shipped} nor a .safetensors path")
+    return weights, weights.with_suffix(".json")
+
+
+def available_models() -> list[str]:
+    """Names of the models shipped inside the package."""
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+
+
+def load_model(model: str | os.PathLike | CausalFoundationModel | None = None) -> CausalFoundationModel:
+    """Load a pretrained causal foundation model.
+
+    Parameters
+    ----------
+    model : str, path, CausalFoundationModel or None, default=None
+        A shipped model's name (see :func:`available_models`; None means
+        ``"cfm-small"``), a path to a ``.safetensors`` file with its ``.json`` card
+        beside it, or a model instance, returned as is.
+
+    Returns
+    -------
+    CausalFoundationModel
+        In eval mode, on the CPU.
+
+    Raises
+    ------
+    FileNotFoundError
+        The weights or the model card are missing.
+    ValueError
+        The weights do not match the card's sha256 (corrupt or tampered file).
+    """
+    if isinstance(model, CausalFoundationModel):
+        return model
+    weights, card = _resolve(DEFAULT_MODEL if model is None else model)
+    stat = weights.stat()
+    return _load_cached(str(weights.resolve()), str(card.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(weights: str, card: str, mtime_ns: int, size: int) -> CausalFoundationModel:
+    weights_path, card_path = Path(weights), Path(card)
+    if not card_path.exists():
+        raise FileNotFoundError(f"model card {card_path} is missing; it must sit beside {weights_path.name}")
+    meta = json.loads(card_path.read_text())
+    digest = _sha256(weights_path)
+    if digest != meta.get("sha256"):
+        raise ValueError(
+            f"checksum mismatch for {weights_path}: sha256 {digest} but the model card says {meta.get('sha256')}; "
+            "the file is corrupt or was modified"
+        )
+    config = CFMConfig.from_dict(meta["config"])
+    network = CausalFoundationModel(config)
+    state = {name: tensor.float() for name, tensor in load_file(weights_path).items()}
+    network.load_state_dict(state)
+    return network.eval()
+
+
+def export_model(checkpoint: dict, path: str | os.PathLike, *, card: dict | None = None, half: bool = True) -> Path:
+    """Write a training checkpoint's model as safetensors (fp16 by default) plus its JSON card.
+
+    ``checkpoint`` is a dict loaded from a training ``last.pt``; ``card`` adds fields
+    (training history, validation metrics) to the model card.
+    """
+    path = Path(path).with_suffix(".safetensors")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half else torch.float32
+    state = {name: t.detach().to(dtype).contiguous() for name, t in checkpoint["model"].items()}
+    save_file(state, str(path))
+    meta = {
+        "config": checkpoint["train_config"]["model"],
+        "prior": checkpoint["train_config"]["prior"],
+        "steps": checkpoint["step"],
+        "datasets_seen": checkpoint["datasets_seen"],
+        "training_seconds": round(checkpoint["elapsed_s"], 1),
+        "storage_dtype": str(dtype).removeprefix("torch."),
+        **(card or {}),
+        "sha256": _sha256(path),
+    }
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    return path

@@ -1,0 +1,199 @@
+"""``GraphConditionedCFMRegressor``: the interventional CFM as a scikit-learn regressor."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from .graphs import align_pam
+from .inference import plan_ensemble, predict_interventions
+from .pretrained import load_model
+
+OUTPUT_TYPES = ("mean", "median", "quantiles", "full")
+
+
+class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
+    """Predict y under do(T = t) with a pretrained causal foundation model.
+
+    ``fit`` keeps the training rows as the model's context; ``predict(X)`` returns
+    E[y | do(T = X[:, treatment]), rest of X, data] — the outcome if the treatment
+    column were *set* to the given value, not merely observed at it.
+
+    Parameters
+    ----------
+    treatment : int or str, default=0
+        The column of X that is intervened on (index, or name for DataFrames).
+    model : str, path or CausalFoundationModel, default=None
+        Pretrained model; None uses the weights shipped with skcfm.
+    n_estimators : int, default=8
+        Ensemble members (context draws, covariate subsets and orders).
+    context_size : int, default=192
+        Most training rows one member reads.
+    chunk_size : int, default=1024
+        Query rows per forward pass.
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    model_ : CausalFoundationModel
+    pam_ : ndarray of shape (n_features_in_ + 1, n_features_in_ + 1)
+        Partial ancestor matrix in the model's order [T, y, other columns...].
+    treatment_index_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names.
+
+    See Also
+    --------
+    CFMCateEstimator : treatment effects with EconML's API.
+
+    Notes
+    -----
+    ``ancestors`` may be a labelled DataFrame (X's column names and the outcome's name,
+    ``"y"`` unless y is a named Series), a causal graph, or an array in the order X's
+    columns then y. With metadata routing enabled, ``set_fit_request(ancestors=True)``
+    routes it through Pipeline, cross_val_score and GridSearchCV; it describes
+    variables, not rows, so it is passed whole to every fold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcfm import GraphConditionedCFMRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = 2 * X[:, 0] + X[:, 1] + rng.normal(size=200)
+    >>> reg = GraphConditionedCFMRegressor(treatment=0, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        *,
+        treatment: int | str = 0,
+        model=None,
+        n_estimators: int = 8,
+        context_size: int = 192,
+        chunk_size: int = 1024,
+        device: str = "cpu",
+        random_state=None,
+    ) -> None:
+        self.treatment = treatment
+        self.model = model
+        self.n_estimators = n_estimators
+        self.context_size = context_size
+        self.chunk_size = chunk_size
+        self.device = device
+        self.random_state = random_state
+
+    def _treatment_index(self, n_features: int) -> int:
+        if isinstance(self.treatment, str):
+            names = list(getattr(self, "feature_names_in_", []))
+            if self.treatment not in names:
+                raise ValueError(f"treatment={self.treatment!r} is not a column of X; columns are {names or 'unnamed'}")
+            return names.index(self.treatment)
+        if not isinstance(self.treatment, (int, np.integer)) or not -n_features <= self.treatment < n_features:
+            raise ValueError(f"treatment={self.treatment!r}; expected a column index in [0, {n_features}) or a column name")
+        return int(self.treatment) % n_features
+
+    def fit(self, X, y, ancestors=None):
+        """Keep (X, y) as context and align the partial ancestor matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, d)
+        y : array-like of shape (n,)
+        ancestors : DataFrame, graph, ndarray of shape (d + 1, d + 1) or None
+
+        Returns
+        -------
+        self
+        """
+        for name in ("n_estimators", "context_size", "chunk_size"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        d = X_arr.shape[1]
+        self.treatment_index_ = self._treatment_index(d)
+        names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(d)]))
+        outcome = getattr(y, "name", None) or "y"
+        if isinstance(ancestors, np.ndarray):
+            expected = (d + 1, d + 1)
+            if ancestors.shape != expected:
+                raise ValueError(
+                    f"ancestors has shape {ancestors.shape}; expected {expected}: the {d} columns of X, then y "
+                    "(a transformer that changes the columns before this step needs a PAM for its output)"
+                )
+            ancestors = pd.DataFrame(ancestors, index=names + [outcome], columns=names + [outcome])
+        covariates = [n for i, n in enumerate(names) if i != self.treatment_index_]
+        self.pam_ = align_pam(ancestors, covariates=covariates, treatment=names[self.treatment_index_], outcome=outcome)
+        self.model_ = load_model(self.model)
+        self._covariate_index = np.array([i for i in range(d) if i != self.treatment_index_], dtype=int)
+        self.X_, self.y_ = X_arr, y_arr
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        self.members_ = plan_ensemble(
+            len(y_arr), self.pam_, n_estimators=self.n_estimators, context_size=self.context_size,
+            max_covariates=self.model_.config.max_covariates, arms=None, rng=rng,
+        )
+        return self
+
+    def predict(
+        self,
+        X,
+        output_type: Literal["mean", "median", "quantiles", "full"] = "mean",
+        quantiles=(0.1, 0.5, 0.9),
+    ):
+        """Predict y under do(T = X[:, treatment]).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, d)
+        output_type : {"mean", "median", "quantiles", "full"}, default="mean"
+            "quantiles" returns an array of shape (len(quantiles), m); "full" returns a
+            dict with "mean", "median", "quantiles", the per-member "logits"
+            (E, m, K) and "borders" (E, K + 1) in y's units.
+        quantiles : sequence of float, default=(0.1, 0.5, 0.9)
+
+        Returns
+        -------
+        ndarray of shape (m,), ndarray of shape (len(quantiles), m) or dict
+        """
+        check_is_fitted(self, "model_")
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type={output_type!r}; expected one of {OUTPUT_TYPES}")
+        X_arr = validate_data(self, X, reset=False, dtype=np.float64)
+        qs = np.asarray(quantiles, dtype=float).ravel()
+        if output_type == "median":
+            qs = np.array([0.5])
+        elif output_type == "full":
+            qs = np.union1d(qs, [0.5])
+        if output_type != "mean" and (qs.size == 0 or (qs <= 0).any() or (qs >= 1).any()):
+            raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
+        t = self.treatment_index_
+        predictions = predict_interventions(
+            self.model_, self.X_[:, self._covariate_index], self.X_[:, t], self.y_, self.pam_,
+            X_arr[:, self._covariate_index], [X_arr[:, t]], self.members_,
+            quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
+            chunk_size=self.chunk_size, device=self.device,
+        )
+        mean = predictions.means[:, 0].mean(axis=0)
+        if output_type == "mean":
+            return mean
+        averaged = predictions.quantiles[:, 0].mean(axis=0).T  # (Q, m), quantile averaging
+        if output_type == "median":
+            return averaged[0]
+        if output_type == "quantiles":
+            return averaged
+        return {
+            "mean": mean,
+            "median": averaged[np.searchsorted(qs, 0.5)],
+            "quantiles": averaged,
+            "logits": predictions.logits[:, 0],
+            "borders": predictions.borders,
+        }
