@@ -46,13 +46,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
-# This folder also holds coverage.py (the interval coverage study), which would shadow
-# the `coverage` package that numba (imported by econml through `sparse`) probes for and
-# break the import. So econml is imported while this folder is off sys.path; the folder
-# then goes to the end of sys.path for the helper modules.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-import econml.dml  # noqa: E402, F401
-
 sys.path.append(str(HERE))
 # Benchmark the checkout's skcfm, installed or not.
 sys.path.insert(0, str(ROOT))

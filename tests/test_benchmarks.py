@@ -1,8 +1,6 @@
 """Tests for the benchmark harness in benchmarks/: metrics, baselines, run.py, report.py.
 
-The benchmark modules are loaded by file path, never by putting benchmarks/ on sys.path:
-that folder holds coverage.py, which would shadow the `coverage` package numba probes for
-when econml is first imported.
+The benchmark modules are loaded by file path, so the tests never depend on sys.path.
 """
 
 import csv

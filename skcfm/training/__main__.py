@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from .configs import CONFIGS
 
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> None:
     eval_cmd.add_argument("checkpoint")
     eval_cmd.add_argument("--batches", type=int, default=None, help="validation batches (default: the config's)")
     eval_cmd.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    export_cmd = commands.add_parser("export", help="ship a checkpoint as safetensors + JSON model card")
+    export_cmd.add_argument("checkpoint")
+    export_cmd.add_argument("--name", default="cfm-small", help="file name under skcfm/weights/")
+    export_cmd.add_argument("--out-dir", default=None, help="default: the package's weights folder")
+    export_cmd.add_argument("--hardware", default="", help="what the run trained on, for the model card")
     args = parser.parse_args(argv)
 
     from . import train as training  # imported late: argparse errors stay fast
@@ -41,6 +47,13 @@ def main(argv: list[str] | None = None) -> None:
             compile_model=args.compile, batch_size=args.batch_size, max_minutes=args.max_minutes,
             progress=not args.no_progress,
         )
+    elif args.command == "export":
+        from ..pretrained import WEIGHTS_DIR, export_model
+
+        path = training.export_with_history(
+            args.checkpoint, (Path(args.out_dir) if args.out_dir else WEIGHTS_DIR) / args.name, args.hardware, export_model
+        )
+        metrics = {"weights": str(path), "card": str(path.with_suffix(".json"))}
     else:
         checkpoint = training.load_checkpoint(args.checkpoint)
         model = training.model_from_checkpoint(checkpoint).to(args.device)

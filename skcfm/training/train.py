@@ -274,3 +274,20 @@ def train(
     if world_size > 1:
         dist.barrier()
     return metrics
+
+
+def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, hardware: str, export) -> Path:
+    """Export a checkpoint with its validation history (from the run's logs) in the model card."""
+    run = Path(checkpoint_path).parent
+    checkpoint = load_checkpoint(checkpoint_path)
+    history = []
+    if (run / VALIDATION_LOG).exists():
+        with (run / VALIDATION_LOG).open(newline="") as handle:
+            history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    card = {
+        "training_hardware": hardware,
+        "validation": history[-1] if history else {},
+        "validation_history": history,
+        "validation_set": f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, seed {VALIDATION_SEED}",
+    }
+    return export(checkpoint, weights_path, card=card)
