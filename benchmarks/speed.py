@@ -1,0 +1,108 @@
+"""Speed and memory of skcfm inference.
+
+1. IHDP: fit + effect wall time of CFMCateEstimator versus EconML's CausalForestDML
+   (1000 trees, cv=5) on the same realizations, same process, one after the other.
+   Targets: CFM <= 1 s and >= 5x faster.
+2. Scale: effect() on synthetic data with 50 covariates for growing row counts, each in a
+   fresh subprocess that reports its peak resident memory. Target: 100k rows < 4 GB, time
+   linear in rows.
+
+Run: python benchmarks/speed.py [--realizations 5] [--rows 10000 30000 100000] [--model PATH]
+Writes benchmarks/results/speed_ihdp.csv and speed_scale.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DATA_HOME = os.environ.get("SKCFM_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+SCALE_CHILD = """
+import json, resource, sys, time
+import numpy as np
+from skcfm import CFMCateEstimator
+n_rows, model = int(sys.argv[1]), (sys.argv[2] or None)
+rng = np.random.default_rng(0)
+X = rng.normal(size=(n_rows, 50)).astype(np.float32)
+T = (rng.random(n_rows) < 0.3).astype(int)
+Y = X[:, 0] + T * (1 + X[:, 1]) + rng.normal(size=n_rows)
+est = CFMCateEstimator(model=model, random_state=0).fit(X[:2000], T[:2000], Y[:2000])
+start = time.perf_counter()
+effect = est.effect(X)
+seconds = time.perf_counter() - start
+peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+print(json.dumps({"rows": n_rows, "effect_s": seconds, "peak_rss_gb": peak_gb, "finite": bool(np.isfinite(effect).all())}))
+"""
+
+
+def ihdp_timings(n_realizations: int, model: str | None) -> pd.DataFrame:
+    from econml.dml import CausalForestDML
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    from skcfm import CFMCateEstimator, unconfoundedness_pam
+    from skcfm.datasets import load_ihdp
+
+    rows = []
+    for r in range(n_realizations):
+        train, test = load_ihdp(r, split="train", data_home=DATA_HOME), load_ihdp(r, split="test", data_home=DATA_HOME)
+        pam = unconfoundedness_pam([f"x{i}" for i in range(train.data.shape[1])], treatment="T", outcome="Y")
+        start = time.perf_counter()
+        est = CFMCateEstimator(model=model, random_state=r).fit(train.data, train.treatment.astype(int), train.outcome, ancestors=pam)
+        est.effect(test.data)
+        cfm_s = time.perf_counter() - start
+        start = time.perf_counter()
+        forest = CausalForestDML(
+            model_y=RandomForestRegressor(100, max_depth=6, random_state=r), model_t=RandomForestClassifier(100, max_depth=6, random_state=r),
+            discrete_treatment=True, n_estimators=1000, cv=5, random_state=r, n_jobs=1,
+        )
+        forest.fit(train.outcome, train.treatment.astype(int), X=train.data)
+        forest.effect(test.data)
+        forest_s = time.perf_counter() - start
+        rows.append({"realization": r, "cfm_fit_effect_s": cfm_s, "causal_forest_fit_effect_s": forest_s})
+    return pd.DataFrame(rows)
+
+
+def scale_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
+    rows = []
+    for n in row_counts:
+        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(n), model or ""], capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realizations", type=int, default=5)
+    parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--model", default=None, help=".safetensors path (default: the shipped model)")
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    if args.realizations:
+        ihdp = ihdp_timings(args.realizations, args.model)
+        ratio = ihdp.causal_forest_fit_effect_s / ihdp.cfm_fit_effect_s
+        print(ihdp.to_string(index=False))
+        print(f"IHDP fit+effect: CFM {ihdp.cfm_fit_effect_s.mean():.2f} ± {ihdp.cfm_fit_effect_s.std():.2f} s, "
+              f"CausalForestDML {ihdp.causal_forest_fit_effect_s.mean():.2f} s, speed-up {ratio.mean():.1f}x "
+              f"(min {ratio.min():.1f}x)")
+        ihdp.to_csv(RESULTS / "speed_ihdp.csv", index=False)
+    if args.rows:
+        scale = scale_timings(args.rows, args.model)
+        scale["s_per_1k_rows"] = 1000 * scale.effect_s / scale.rows
+        print(scale.to_string(index=False))
+        scale.to_csv(RESULTS / "speed_scale.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
