@@ -310,3 +310,33 @@ def test_loaders_read_from_env_var(monkeypatch):
     monkeypatch.setenv("SKCFM_DATA", str(DATA))
     assert load_lalonde(0, group="psid").data.shape == (2675, 8)
     assert load_ihdp(0, split="test").data.shape == (75, 25)
+
+
+# -- simulated example data ------------------------------------------------------------
+def test_make_confounded_treatment_is_confounded_with_known_effect():
+    from skcfm.datasets import make_confounded_treatment
+
+    data = make_confounded_treatment(4000, random_state=0)
+    t, y = data.treatment, data.outcome
+    naive = y[t == 1].mean() - y[t == 0].mean()
+    assert data.data.shape == (4000, 5)
+    assert abs(data.truth.ite.mean() - 1.0) < 0.05  # tau = 1 + 0.5 x2, x2 ~ N(0, 1)
+    assert naive - data.truth.ite.mean() > 0.5  # x0, x1 raise both treatment and outcome
+    np.testing.assert_allclose(data.truth.response(data.data, t), data.truth.mu0 + t * data.truth.ite)
+
+
+def test_make_confounded_treatment_is_reproducible_and_continuous():
+    from skcfm.datasets import make_confounded_treatment
+
+    a = make_confounded_treatment(50, treatment="continuous", random_state=3, as_frame=True)
+    b = make_confounded_treatment(50, treatment="continuous", random_state=3, as_frame=True)
+    pd.testing.assert_frame_equal(a.frame, b.frame)
+    assert a.treatment.nunique() == 50 and "mu0" not in a.truth
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [({"n_features": 2}, "n_features"), ({"treatment": "dose"}, "treatment")])
+def test_make_confounded_treatment_rejects_bad_arguments(kwargs, match):
+    from skcfm.datasets import make_confounded_treatment
+
+    with pytest.raises(ValueError, match=match):
+        make_confounded_treatment(10, **kwargs)
