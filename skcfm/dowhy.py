@@ -1,0 +1,331 @@
+"""DoWhy estimation method: the causal foundation model behind ``CausalModel.estimate_effect``.
+
+DoWhy resolves ``method_name="backdoor.skcfm.dowhy.CFMCateEstimator"`` by importing
+``skcfm.dowhy`` and taking ``CFMCateEstimator``, which must be a DoWhy ``CausalEstimator``;
+:func:`dowhy_method_name` returns that string. The class here subclasses DoWhy's EconML
+wrapper, so effect modifiers, intervals and refuters work as for EconML's estimators, and
+wraps :class:`skcfm.CFMCateEstimator` built from ``method_params["init_params"]``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from dowhy import CausalModel
+from dowhy.causal_estimators.econml import Econml
+from econml.dowhy import DoWhyWrapper
+from econml.utilities import get_input_columns
+
+from . import cate
+from .graphs import _as_digraph, ancestor_matrix
+
+__all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
+
+# keyword arguments of skcfm.CFMCateEstimator.fit that fit_params may set; the data and
+# ``ancestors`` come from DoWhy and the graph
+_FIT_PARAMS = ("inference",)
+# what DoWhy passes besides the estimand: CausalEstimator's options, the method's
+# fit_params (they reach ``fit``) and the "<package>_estimator" entry it adds itself
+_DOWHY_KWARGS = frozenset(
+    name for name in inspect.signature(Econml.__init__).parameters
+    if name not in ("self", "identified_estimand", "econml_estimator", "kwargs")
+) | {"fit_params", "skcfm_estimator"}
+_MAX_CALLER_FRAMES = 8
+
+
+def dowhy_method_name() -> str:
+    """The ``method_name`` that selects skcfm in ``CausalModel.estimate_effect``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from skcfm.dowhy import dowhy_method_name
+    >>> dowhy_method_name()
+    'backdoor.skcfm.dowhy.CFMCateEstimator'
+    """
+    return f"backdoor.{CFMCateEstimator.__module__}.{CFMCateEstimator.__qualname__}"
+
+
+class CFMCateEstimator(Econml):
+    """DoWhy estimator that fits :class:`skcfm.CFMCateEstimator` with the graph's PAM.
+
+    DoWhy builds it from ``method_name=dowhy_method_name()``; ``method_params`` holds
+    ``init_params`` (parameters of :class:`skcfm.CFMCateEstimator`), ``fit_params``
+    (keywords of its ``fit`` other than the data and ``ancestors``) and optionally
+    ``graph``. Each ``fit`` builds the partial ancestor matrix from the graph by column
+    name, so a refuter that adds a column or swaps the treatment gets a matching PAM.
+
+    Parameters
+    ----------
+    identified_estimand : dowhy.causal_identifier.IdentifiedEstimand
+        A backdoor (or general adjustment) estimand with one treatment and one outcome.
+    init_params : dict, default=None
+        Parameters of :class:`skcfm.CFMCateEstimator` (e.g. ``model``, ``n_estimators``,
+        ``random_state``).
+    graph : dowhy.CausalModel, networkx.DiGraph, DOT or GML string, default=None
+        The causal graph; None reads it from the ``CausalModel`` whose
+        ``estimate_effect`` builds this estimator (DoWhy gives an estimator only the
+        estimand, which does not hold the graph).
+    **kwargs
+        DoWhy's ``CausalEstimator`` options (``confidence_intervals``,
+        ``confidence_level``, ...), and ``fit_params``, which DoWhy passes to ``fit``.
+
+    Attributes
+    ----------
+    graph : networkx.DiGraph
+        The causal graph the PAM is read from at every fit.
+    estimator : skcfm.CFMCateEstimator
+        The wrapped estimator; after ``fit`` its ``pam_`` is the graph's PAM in the
+        model's order.
+
+    Notes
+    -----
+    The PAM is ``ancestor_matrix(graph, unknown="covariates")`` over the columns the
+    estimator gets: known paths are 1, absent paths to or from the treatment or the
+    outcome are -1, and covariate pairs without a path are 0. A covariate that is not in
+    the graph (a refuter's random common cause) is unknown, and so is a treatment or
+    outcome that is not in it (the placebo treatment, a dummy outcome): the model is not
+    told the answer to a refutation. One-hot columns DoWhy makes from a categorical
+    variable inherit its relations.
+
+    Without effect modifiers the common causes are the model's covariates ``X`` and the
+    estimate averages the effects over the data's rows. With effect modifiers they are
+    ``X`` and the other common causes are controls ``W``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from dowhy import CausalModel
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=300)
+    >>> t = (rng.random(300) < 1 / (1 + np.exp(-x))).astype(int)
+    >>> df = pd.DataFrame({"x": x, "t": t, "y": x + 2 * t + rng.normal(size=300)})
+    >>> model = CausalModel(df, treatment="t", outcome="y",
+    ...                     graph="digraph {x -> t; x -> y; t -> y}")
+    >>> estimand = model.identify_effect()
+    >>> estimate = model.estimate_effect(  # doctest: +SKIP
+    ...     estimand, method_name="backdoor.skcfm.dowhy.CFMCateEstimator",
+    ...     method_params={"init_params": {"random_state": 0}, "fit_params": {}})
+    >>> refutation = model.refute_estimate(  # doctest: +SKIP
+    ...     estimand, estimate, method_name="placebo_treatment_refuter", num_simulations=5)
+    """
+
+    def __init__(self, identified_estimand, *, init_params: Mapping | None = None, graph: Any = None,
+                 **kwargs) -> None:
+        unknown = sorted(set(kwargs) - _DOWHY_KWARGS)
+        if unknown:
+            raise ValueError(
+                f"method_params has unknown keys {unknown}; expected 'init_params', 'fit_params', 'graph' "
+                f"or DoWhy's estimator options {sorted(_DOWHY_KWARGS - {'fit_params', 'skcfm_estimator'})}"
+            )
+        if graph is None:
+            graph = _calling_model_graph()
+        if graph is None:
+            raise ValueError(
+                "no causal graph: call CausalModel.estimate_effect, or pass the graph as "
+                "method_params={'graph': ...} (a CausalModel, networkx DiGraph, DOT or GML string)"
+            )
+        self.graph = _as_digraph(graph)
+        super().__init__(identified_estimand, econml_estimator=_make_estimator(init_params), **kwargs)
+
+    def fit(self, data: pd.DataFrame, effect_modifier_names: list | None = None, **kwargs):
+        """Fit the wrapped estimator on ``data`` with the PAM built from the graph.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Holds the treatment, the outcome, the adjustment set and the effect modifiers.
+        effect_modifier_names : list of str, default=None
+        **kwargs
+            ``method_params["fit_params"]``: keywords of ``skcfm.CFMCateEstimator.fit``
+            (``inference``).
+
+        Returns
+        -------
+        self
+        """
+        estimand = self._target_estimand
+        method = estimand.identifier_method or ""
+        if not (method.startswith("backdoor") or method == "general_adjustment"):
+            raise ValueError(
+                f"skcfm estimates effects identified by adjustment; got the {method!r} estimand: "
+                f"use method_name={dowhy_method_name()!r}"
+            )
+        if len(estimand.treatment_variable) != 1 or len(estimand.outcome_variable) != 1:
+            raise ValueError(
+                f"skcfm estimates the effect of one treatment on one outcome; got treatments "
+                f"{estimand.treatment_variable} and outcomes {estimand.outcome_variable}"
+            )
+        unknown = sorted(set(kwargs) - set(_FIT_PARAMS))
+        if unknown:
+            raise ValueError(
+                f"method_params['fit_params'] has unknown keys {unknown}; expected some of {list(_FIT_PARAMS)} "
+                "(the data come from DoWhy and ancestors from the graph)"
+            )
+        # DoWhy's variable lists come from sets; the data's column order makes fits reproducible
+        if effect_modifier_names is not None:
+            effect_modifier_names = _in_data_order(effect_modifier_names, data.columns)
+        self.reset_encoders()
+        self._set_effect_modifiers(data, effect_modifier_names)
+        self._fit_params = self._econml_fit_params = kwargs  # refuters refit with _fit_params
+        self._observed_common_causes_names = _in_data_order(estimand.get_adjustment_set() or [], data.columns)
+        self._observed_common_causes = (
+            self._encode(data[self._observed_common_causes_names], "observed_common_causes")
+            if self._observed_common_causes_names else None
+        )
+        self.symbolic_estimator = self.construct_symbolic_estimator(estimand)
+
+        X = self._effect_modifiers if self._effect_modifier_names else None
+        W = self._observed_common_causes
+        if X is not None and W is not None:
+            W = W.drop(columns=[c for c in W.columns if c in X.columns])
+            W = W if W.shape[1] else None
+        if X is None:  # no effect modifiers: condition on the common causes, average over rows
+            X, W = W, None
+        if X is None:
+            raise ValueError(
+                "skcfm needs at least one covariate; the estimand has no adjustment set and no effect modifiers"
+            )
+        treatment, outcome = estimand.treatment_variable[0], estimand.outcome_variable[0]
+        covariates = list(X.columns) + ([] if W is None else list(W.columns))
+        sources = _source_columns(covariates, data.columns)
+        pam = _graph_pam(self.graph, treatment=treatment, outcome=outcome, covariates=covariates, sources=sources)
+        # T and Y as Series named like the PAM's labels, which fit aligns by name
+        self.estimator.fit(X, data[treatment], data[outcome], W=W, ancestors=pam, **kwargs)
+        return self
+
+
+class CFMDoWhyWrapper(DoWhyWrapper):
+    """EconML's ``DoWhyWrapper`` for :class:`skcfm.CFMCateEstimator`.
+
+    EconML's wrapper builds the method name from the estimator's module
+    (``skcfm.cate``), which DoWhy cannot use; this one estimates through
+    :func:`dowhy_method_name` with the estimator's parameters. Refuters and the
+    fitted estimator are reached as with EconML's wrapper.
+
+    Parameters
+    ----------
+    cate_estimator : skcfm.CFMCateEstimator
+        Unfitted; its parameters are copied (``get_params``).
+    """
+
+    def fit(self, Y, T, X=None, W=None, *, outcome_names=None, treatment_names=None, feature_names=None,
+            confounder_names=None, graph=None, control_value=0, treatment_value=1, target_units="ate", **kwargs):
+        """Build a ``CausalModel`` from the arrays (and ``graph``), identify and estimate.
+
+        Parameters
+        ----------
+        Y, T : array-like of shape (n,)
+        X : array-like of shape (n, d_x), optional
+            Effect modifiers (also common causes).
+        W : array-like of shape (n, d_w), optional
+            Other common causes.
+        outcome_names, treatment_names, feature_names, confounder_names : list, optional
+            Column names; default to the inputs' names or Y, T, X0..., W0...
+        graph : str, optional
+            DOT graph over those names; default: X and W cause T and Y.
+        control_value, treatment_value, target_units
+            Passed to ``CausalModel.estimate_effect``.
+        **kwargs
+            ``fit_params`` for ``skcfm.CFMCateEstimator.fit``.
+
+        Returns
+        -------
+        self
+        """
+        blocks = {"Y": (Y, outcome_names), "T": (T, treatment_names), "X": (X, feature_names),
+                  "W": (W, confounder_names)}
+        frames, names = [], {}
+        for prefix, (values, given) in blocks.items():
+            if values is None:
+                names[prefix] = []
+                continue
+            values = np.asarray(values, dtype=float)
+            values = values.reshape(len(values), -1)
+            names[prefix] = list(given) if given is not None else get_input_columns(blocks[prefix][0], prefix=prefix)
+            frames.append(pd.DataFrame(values, columns=names[prefix]))
+        if len(names["Y"]) != 1 or len(names["T"]) != 1:
+            raise ValueError(f"Y and T must be single columns; got {len(names['Y'])} and {len(names['T'])}")
+        self.dowhy_ = CausalModel(
+            data=pd.concat(frames, axis=1), treatment=names["T"], outcome=names["Y"], graph=graph,
+            common_causes=(names["X"] + names["W"]) or None, effect_modifiers=names["X"] or None,
+        )
+        self.identified_estimand_ = self.dowhy_.identify_effect(proceed_when_unidentifiable=True)
+        self.estimate_ = self.dowhy_.estimate_effect(
+            self.identified_estimand_, method_name=dowhy_method_name(), control_value=control_value,
+            treatment_value=treatment_value, target_units=target_units,
+            method_params={"init_params": self._cate_estimator.get_params(deep=False), "fit_params": kwargs},
+        )
+        return self
+
+
+def _make_estimator(init_params: Mapping | None) -> cate.CFMCateEstimator:
+    init_params = {} if init_params is None else init_params
+    if not isinstance(init_params, Mapping):
+        raise TypeError(
+            f"method_params['init_params'] must be a dict of skcfm.CFMCateEstimator parameters; "
+            f"got {type(init_params).__name__}"
+        )
+    valid = cate.CFMCateEstimator().get_params(deep=False)
+    unknown = sorted(set(init_params) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"method_params['init_params'] has unknown keys {unknown}; skcfm.CFMCateEstimator takes {sorted(valid)}"
+        )
+    return cate.CFMCateEstimator(**init_params)
+
+
+def _calling_model_graph() -> nx.DiGraph | None:
+    """The graph of the ``CausalModel`` whose ``estimate_effect`` is building an estimator."""
+    frame = inspect.currentframe()
+    try:
+        for _ in range(_MAX_CALLER_FRAMES):
+            frame = frame.f_back
+            if frame is None:
+                return None
+            caller = frame.f_locals.get("self")
+            if isinstance(caller, CausalModel):
+                return _as_digraph(caller)
+        return None
+    finally:
+        del frame
+
+
+def _in_data_order(names: list, columns) -> list:
+    position = {name: i for i, name in enumerate(columns)}
+    return sorted(names, key=lambda name: position.get(name, len(position)))
+
+
+def _source_columns(columns: list, data_columns) -> list:
+    """The data column each estimator column came from: a one-hot dummy ``race_b`` -> ``race``."""
+    data_columns = [c for c in data_columns if isinstance(c, str)]
+    sources = []
+    for column in columns:
+        parents = [c for c in data_columns if str(column).startswith(f"{c}_")] if column not in data_columns else []
+        sources.append(max(parents, key=len) if parents else column)
+    return sources
+
+
+def _graph_pam(graph: nx.DiGraph, *, treatment: Hashable, outcome: Hashable, covariates: list,
+               sources: list) -> pd.DataFrame:
+    """Labelled PAM over ``[treatment, outcome, *covariates]``; see ``CFMCateEstimator``'s Notes."""
+    graph = graph.copy()
+    missing = [name for name in (treatment, outcome) if name not in graph]
+    graph.add_nodes_from(missing)  # placed so ancestor_matrix accepts them; their relations are unknown
+    unique_sources = list(dict.fromkeys(sources))
+    pam = ancestor_matrix(graph, treatment=treatment, outcome=outcome, covariates=unique_sources, unknown="covariates")
+    pam.loc[missing, :] = 0
+    pam.loc[:, missing] = 0
+    labels = [treatment, outcome, *covariates]
+    origin = [treatment, outcome, *sources]
+    values = pam.loc[origin, origin].to_numpy().copy()
+    values[np.array([[a == b for b in origin] for a in origin])] = 0  # diagonal; dummies of one variable
+    return pd.DataFrame(values, index=labels, columns=labels)
