@@ -1,0 +1,42 @@
+"""skcfm.dask: effects over Dask partitions on a process-based LocalCluster."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe", reason="the [dask] extra is not installed")
+distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
+
+from skcfm import CFMCateEstimator  # noqa: E402
+from skcfm.dask import map_partitions  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_model):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    T = (rng.random(120) < 0.5).astype(int)
+    Y = (X.a + T + rng.normal(size=120)).rename("y")
+    return CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y), X
+
+
+@pytest.mark.slow
+def test_map_partitions_on_process_cluster_equals_in_memory_effect(fitted):
+    est, X = fitted
+    frame = dd.from_pandas(X, npartitions=3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster):
+            effects = map_partitions(est, frame).compute()
+    np.testing.assert_allclose(effects.sort_index().to_numpy(), est.effect(X), rtol=1e-5, atol=1e-6)
+
+
+def test_map_partitions_rejects_unknown_columns(fitted):
+    est, X = fitted
+    with pytest.raises(ValueError, match="columns"):
+        map_partitions(est, dd.from_pandas(X, npartitions=2), columns=["a", "zzz"])
+
+
+def test_map_partitions_rejects_unknown_method(fitted):
+    est, X = fitted
+    with pytest.raises(ValueError, match="method"):
+        map_partitions(est, dd.from_pandas(X, npartitions=2), method="fit")
