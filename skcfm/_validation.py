@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_array
 
 from .graphs import default_names
 
@@ -22,9 +22,10 @@ def check_matrix(values, name: str, *, n_rows: int | None = None, allow_none: bo
         if non_numeric:
             raise TypeError(f"{name} has non-numeric columns {non_numeric}; encode them (e.g. one-hot) first")
     try:
-        array = check_array(values, dtype=np.float64, ensure_2d=False, ensure_all_finite=False, input_name=name)
+        array = check_array(values, dtype=np.float64, ensure_2d=False, ensure_all_finite=False,
+                            ensure_min_samples=0, ensure_min_features=0, input_name=name)
     except (TypeError, ValueError) as error:
-        raise type(error)(f"{name} must be numeric: {error}") from error
+        raise type(error)(f"{name} must be a numeric 2-d array: {error}") from error
     if array.ndim == 1:
         array = array.reshape(-1, 1)
     if array.ndim != 2:
@@ -42,7 +43,7 @@ def check_matrix(values, name: str, *, n_rows: int | None = None, allow_none: bo
 
 
 def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool = True) -> np.ndarray:
-    """A 1-d array (a single column is flattened), finite when numeric."""
+    """A 1-d array (a single column is flattened) without missing or infinite values."""
     if values is None:
         raise ValueError(f"{name} is required; got None")
     array = np.asarray(values)
@@ -55,10 +56,11 @@ def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool 
             array = array.astype(np.float64)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{name} must be numeric; got dtype {array.dtype}") from error
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinity (first at row {int(np.argmin(np.isfinite(array)))})")
-    if n_rows is not None:
-        check_consistent_length(np.empty(n_rows), array)
+    missing = ~np.isfinite(array) if array.dtype.kind in "fc" else pd.isna(array)
+    if missing.any():
+        raise ValueError(f"{name} contains NaN, None or infinity (first at row {int(np.argmax(missing))})")
+    if n_rows is not None and len(array) != n_rows:
+        raise ValueError(f"{name} has {len(array)} rows; expected {n_rows} (one per row of X)")
     return array
 
 

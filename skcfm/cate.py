@@ -126,7 +126,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
         levels = np.unique(T_raw)
         if len(levels) < 2:
-            raise ValueError(f"T has no variation (every row is {levels[0]!r}); an effect cannot be estimated")
+            raise ValueError(f"T has no variation (every row is {levels.tolist()[0]!r}); an effect cannot be estimated")
         numeric = np.issubdtype(T_raw.dtype, np.number) or T_raw.dtype == bool
         kind = self.treatment_kind
         if kind == "auto":
@@ -141,7 +141,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 (use treatment_kind='continuous')")
         counts = np.array([(T_raw == level).sum() for level in levels])
         if (counts < 2).any():
-            raise ValueError(f"T level {levels[np.argmin(counts)]!r} has fewer than two rows; every arm needs at least two")
+            raise ValueError(f"T level {levels.tolist()[np.argmin(counts)]!r} has fewer than two rows; every arm needs at least two")
         self.categories_ = levels
         return np.searchsorted(levels, T_raw).astype(np.float64)
 
@@ -180,8 +180,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         n = X_arr.shape[0]
         W_arr = check_matrix(W, "W", n_rows=n, allow_none=True)
         T_raw = check_vector(T, "T", n_rows=n, numeric=False)
-        if T_raw.dtype.kind in "fc" and not np.isfinite(T_raw.astype(float)).all():
-            raise ValueError("T contains NaN or infinity")
         Y_arr = check_vector(Y, "Y", n_rows=n)
         T_arr = self._encode_treatment(T_raw)
         if inference in ("haipw", "aipw") and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
@@ -200,7 +198,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.pam_ = align_pam(
             ancestors, covariates=x_names + w_names, treatment=self.treatment_name_, outcome=self.outcome_name_
         )
-        self.model_ = load_model(self.model)
+        self.model_ = load_model(self.model, device=self.device)
         self._seed = int(check_random_state(self.random_state).randint(2**31))
         rng = np.random.default_rng(self._seed)
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
@@ -222,16 +220,18 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     # -- prediction ------------------------------------------------------------------
     def _treatment_values(self, value, n: int, name: str) -> np.ndarray:
         """User treatment values (labels for discrete T) -> the model's encoding, shape (n,)."""
-        values = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else check_vector(value, name, numeric=False)
+        continuous = self.treatment_kind_ == "continuous"
+        values = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else value
+        values = check_vector(values, name, numeric=continuous)
         if len(values) != n:
             raise ValueError(f"{name} has {len(values)} values; expected {n} (one per row of X) or a scalar")
-        if self.treatment_kind_ == "continuous":
-            return values.astype(np.float64)
+        if continuous:
+            return values
         unknown = ~np.isin(values, self.categories_)
         if unknown.any():
             raise ValueError(
-                f"{name} contains {values[unknown][0]!r}, which is not a treatment level seen in fit "
-                f"{list(self.categories_)}; a continuous treatment needs treatment_kind='continuous'"
+                f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen in fit "
+                f"{self.categories_.tolist()}; a continuous treatment needs treatment_kind='continuous'"
             )
         return np.searchsorted(self.categories_, values).astype(np.float64)
 
@@ -273,7 +273,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             means = self._member_means(self.X_, [np.full(n, key[0]), np.full(n, key[1])])
             effects = means[:, 1] - means[:, 0]  # (E, n), conditioned on X and W
             x_train = self.X_[:, : -self._n_controls]
-            final = self.final_model or RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
+            final = self.final_model
+            if final is None:  # not `or`: an unfitted ensemble's len() raises
+                final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
             self._projections[key] = [clone(final).fit(x_train, e) for e in effects]
         return np.stack([model.predict(X_arr) for model in self._projections[key]])
 
@@ -325,12 +327,16 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         -------
         ndarray of shape (m, len(t_grid))
         """
+        return self._dose_means(X, t_grid)[1].mean(axis=0).T
+
+    def _dose_means(self, X, t_grid) -> tuple[np.ndarray, np.ndarray]:
+        """The checked grid and per-member E[Y | do(T = t), x], shape (E, len(grid), m)."""
         X_arr = self._check_X(X)
         grid = check_vector(t_grid, "t_grid")
         if self._n_controls:
             raise ValueError("dose_response conditions on X only; fit without W to use it")
         treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
-        return self._member_means(X_arr, treatments).mean(axis=0).T
+        return grid, self._member_means(X_arr, treatments)
 
     def plot_dose_response(self, X, t_grid, *, ax=None, alpha: float = 0.1):
         """Plot the average dose-response curve over the rows of X with an ensemble band.
@@ -341,10 +347,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         import matplotlib.pyplot as plt
 
-        X_arr = self._check_X(X)
-        grid = check_vector(t_grid, "t_grid")
-        treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
-        curves = self._member_means(X_arr, treatments).mean(axis=2)  # (E, len(grid))
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+        grid, means = self._dose_means(X, t_grid)
+        curves = means.mean(axis=2)  # (E, len(grid))
         ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
         ax.plot(grid, curves.mean(0), color="C0", label="average E[Y | do(T = t)]")
         if len(curves) > 1:
@@ -392,6 +398,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self._ate_result
 
     def _uses_doubly_robust(self, X, T0, T1) -> bool:
+        check_is_fitted(self, "model_")
         default_arms = np.ndim(T0) == 0 and np.ndim(T1) == 0 and (T0, T1) == tuple(self.categories_[:2]) \
             if self.treatment_kind_ == "discrete" else False
         return X is None and self.inference_ in ("haipw", "aipw") and default_arms
@@ -435,6 +442,16 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
             raise ValueError("const_marginal_effect_interval needs a binary treatment")
         return self.effect_interval(X, T0=self.categories_[0], T1=self.categories_[1], alpha=alpha)
+
+    @property
+    def dowhy(self):
+        """A :class:`skcfm.dowhy.CFMDoWhyWrapper` for DoWhy's graph and refuters.
+
+        EconML's wrapper would name the method after this module, which DoWhy cannot load.
+        """
+        from .dowhy import CFMDoWhyWrapper  # DoWhy is imported only when asked for
+
+        return CFMDoWhyWrapper(self)
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """One-row table: ATE, its standard error and interval, how they were computed."""

@@ -33,7 +33,8 @@ class Member:
 
 def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generator) -> np.ndarray:
     labels, counts = np.unique(arms, return_counts=True)
-    floor = int(np.ceil(MIN_ARM_SHARE * context_size / len(labels))) if len(labels) <= 1 / MIN_ARM_SHARE else 1
+    # every arm's floor fits while k * share <= 1; with more arms each keeps one row
+    floor = int(np.ceil(MIN_ARM_SHARE * context_size)) if len(labels) * MIN_ARM_SHARE <= 1 else 1
     quota = np.maximum(np.round(counts / counts.sum() * context_size).astype(int), np.minimum(counts, floor))
     while quota.sum() > context_size:  # give back from the largest arm
         quota[np.argmax(quota - np.minimum(counts, floor))] -= 1

@@ -7,6 +7,7 @@ the checksum and never unpickles code.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .model import CausalFoundationModel, CFMConfig
@@ -44,7 +46,9 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
-def load_model(model: str | os.PathLike | CausalFoundationModel | None = None) -> CausalFoundationModel:
+def load_model(
+    model: str | os.PathLike | CausalFoundationModel | None = None, *, device: str | torch.device = "cpu"
+) -> CausalFoundationModel:
     """Load a pretrained causal foundation model.
 
     Parameters
@@ -52,25 +56,33 @@ def load_model(model: str | os.PathLike | CausalFoundationModel | None = None) -
     model : str, path, CausalFoundationModel or None, default=None
         A shipped model's name (see :func:`available_models`; None means
         ``"cfm-small"``), a path to a ``.safetensors`` file with its ``.json`` card
-        beside it, or a model instance, returned as is.
+        beside it, or a model instance, returned as is when already on ``device``.
+    device : str or torch.device, default="cpu"
+        Where the model's weights must be. A model elsewhere is copied there: the
+        caller's instance and the cached loaded model are never moved.
 
     Returns
     -------
     CausalFoundationModel
-        In eval mode, on the CPU.
+        Loaded models are in eval mode.
 
     Raises
     ------
     FileNotFoundError
         The weights or the model card are missing.
     ValueError
-        The weights do not match the card's sha256 (corrupt or tampered file).
+        The weights do not match the card's sha256 (corrupt or tampered file), or
+        the file is not safetensors (e.g. a pickle).
     """
-    if isinstance(model, CausalFoundationModel):
+    if not isinstance(model, CausalFoundationModel):
+        weights, card = _resolve(DEFAULT_MODEL if model is None else model)
+        stat = weights.stat()
+        model = _load_cached(str(weights.resolve()), str(card.resolve()), stat.st_mtime_ns, stat.st_size)
+    device = torch.device(device)
+    current = next(model.parameters()).device
+    if current.type == device.type and device.index in (None, current.index):
         return model
-    weights, card = _resolve(DEFAULT_MODEL if model is None else model)
-    stat = weights.stat()
-    return _load_cached(str(weights.resolve()), str(card.resolve()), stat.st_mtime_ns, stat.st_size)
+    return copy.deepcopy(model).to(device)
 
 
 @lru_cache(maxsize=4)
@@ -87,7 +99,11 @@ def _load_cached(weights: str, card: str, mtime_ns: int, size: int) -> CausalFou
         )
     config = CFMConfig.from_dict(meta["config"])
     network = CausalFoundationModel(config)
-    state = {name: tensor.float() for name, tensor in load_file(weights_path).items()}
+    try:
+        tensors = load_file(weights_path)
+    except SafetensorError as error:
+        raise ValueError(f"{weights_path} is not a valid safetensors file ({error}); skcfm never unpickles weights") from error
+    state = {name: tensor.float() for name, tensor in tensors.items()}
     network.load_state_dict(state)
     return network.eval()
 

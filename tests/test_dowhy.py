@@ -210,7 +210,6 @@ def test_dowhy_wrapper_estimates_and_refutes(tiny_model):
     assert np.isfinite(refutation.new_effect)
 
 
-@pytest.mark.xfail(strict=True, reason="skcfm/cate.py: CFMCateEstimator.dowhy must return skcfm.dowhy.CFMDoWhyWrapper")
 def test_estimator_dowhy_property_uses_the_skcfm_wrapper(tiny_model):
     est = skcfm.cate.CFMCateEstimator(model=tiny_model, n_estimators=2)
     assert isinstance(est.dowhy, CFMDoWhyWrapper)
