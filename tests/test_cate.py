@@ -1,0 +1,540 @@
+"""Tests for skcfm.cate: CFMCateEstimator on EconML's API, with a tiny random model."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from econml.cate_interpreter import SingleTreeCateInterpreter, SingleTreePolicyInterpreter
+from econml.score import RScorer
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LinearRegression, LogisticRegression
+
+from skcfm import CFMCateEstimator, unconfoundedness_pam
+
+N = 200
+
+
+def _binary(n=N, seed=0, effect=2.0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    T = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    Y = X[:, 0] + effect * T + rng.normal(size=n)
+    W = rng.normal(size=(n, 2))
+    return X, T, Y, W
+
+
+def _estimator(model, **params):
+    return CFMCateEstimator(**{"model": model, "n_estimators": 2, "random_state": 0, **params})
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _binary()
+
+
+@pytest.fixture(scope="module")
+def binary_est(tiny_model, data):
+    X, T, Y, _ = data
+    return _estimator(tiny_model).fit(X, T, Y)
+
+
+@pytest.fixture(scope="module")
+def multi_est(tiny_model, data):
+    X, _, Y, _ = data
+    T3 = np.random.default_rng(1).integers(0, 3, N)
+    return _estimator(tiny_model).fit(X, T3, Y)
+
+
+@pytest.fixture(scope="module")
+def continuous_est(tiny_model, data):
+    X, _, _, _ = data
+    rng = np.random.default_rng(2)
+    T = X[:, 0] + rng.normal(size=N)
+    Y = np.sin(T) + X[:, 1] + rng.normal(scale=0.1, size=N)
+    return _estimator(tiny_model).fit(X, T, Y)
+
+
+# -- fit signatures ---------------------------------------------------------------------
+
+
+def test_fit_returns_self(tiny_model, data):
+    X, T, Y, _ = data
+    est = _estimator(tiny_model)
+    assert est.fit(X, T, Y) is est
+
+
+def test_fit_accepts_card_usage_with_labelled_ancestors(tiny_model, data):
+    X, T, Y, _ = data
+    pam = unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y")
+    est = _estimator(tiny_model).fit(X, T, Y, ancestors=pam)
+    # model order [T, Y, X...]: every covariate a known ancestor of T and of Y
+    assert est.pam_.shape == (5, 5)
+    assert (est.pam_[2:, 0] == 1).all() and (est.pam_[2:, 1] == 1).all()
+    assert est.pam_[0, 1] == 1
+
+
+def test_fit_aligns_a_dataframe_pam_by_column_name(tiny_model, data):
+    X, T, Y, _ = data
+    frame = pd.DataFrame(X, columns=["age", "income", "score"])
+    pam = unconfoundedness_pam(["score", "age", "income"], treatment="treated", outcome="earnings")
+    pam.loc["score", :] = 0  # only score is not a known ancestor
+    est = _estimator(tiny_model).fit(frame, pd.Series(T, name="treated"), pd.Series(Y, name="earnings"), ancestors=pam)
+    assert est.feature_names_in_ == ["age", "income", "score"]
+    assert est.pam_[2:, 0].tolist() == [1, 1, 0]
+
+
+def test_fit_accepts_econml_keywords(tiny_model, data):
+    X, T, Y, W = data
+    est = _estimator(tiny_model).fit(Y=Y, T=T, X=X, W=W)
+    assert est.X_.shape == (N, 5)
+    assert est.effect(X[:4]).shape == (4,)
+
+
+def test_fit_rejects_econml_positional_order(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(TypeError, match="multiple values for argument 'X'"):
+        _estimator(tiny_model).fit(Y, T, X=X)
+
+
+def test_fit_with_more_covariates_than_the_model_saw(tiny_model):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(150, 12))  # the tiny model saw at most 5
+    T = (rng.random(150) < 0.5).astype(int)
+    est = _estimator(tiny_model).fit(X, T, X[:, 0] + T + rng.normal(size=150))
+    assert all(len(m.covariates) == tiny_model.config.max_covariates for m in est.members_)
+    assert np.isfinite(est.effect(X[:5])).all()
+
+
+# -- binary treatment ------------------------------------------------------------------
+
+
+def test_effect_has_one_finite_value_per_row(binary_est, data):
+    effect = binary_est.effect(data[0][:7])
+    assert effect.shape == (7,)
+    assert np.isfinite(effect).all()
+
+
+def test_effect_without_x_uses_the_training_rows(binary_est):
+    assert binary_est.effect().shape == (N,)
+
+
+def test_const_marginal_effect_equals_effect_for_binary_treatment(binary_est, data):
+    X = data[0][:5]
+    np.testing.assert_allclose(binary_est.const_marginal_effect(X), binary_est.effect(X, T0=0, T1=1))
+
+
+def test_marginal_effect_for_binary_treatment_is_the_level_effect(binary_est, data):
+    X = data[0][:5]
+    np.testing.assert_allclose(binary_est.marginal_effect(np.ones(5), X), binary_est.const_marginal_effect(X))
+
+
+def test_ate_with_x_is_the_mean_effect(binary_est, data):
+    X = data[0][:20]
+    assert binary_est.ate(X) == pytest.approx(binary_est.effect(X).mean())
+
+
+def test_ate_without_x_is_the_doubly_robust_estimate(binary_est):
+    assert binary_est.ate() == pytest.approx(binary_est.ate_result().estimate)
+
+
+def test_ate_interval_with_x_is_an_ordered_ensemble_spread(binary_est, data):
+    lo, hi = binary_est.ate_interval(data[0][:20], alpha=0.1)
+    assert np.isfinite([lo, hi]).all()
+    assert lo <= binary_est.ate(data[0][:20]) + 1e-12 and lo <= hi
+
+
+def test_ate_interval_without_x_is_a_normal_interval_around_the_estimate(binary_est):
+    lo, hi = binary_est.ate_interval(alpha=0.05)
+    result = binary_est.ate_result()
+    assert lo < result.estimate < hi
+    assert (hi - lo) / 2 == pytest.approx(1.959964 * result.stderr, rel=1e-5)
+    narrow_lo, narrow_hi = binary_est.ate_interval(alpha=0.5)
+    assert lo < narrow_lo < narrow_hi < hi
+
+
+def test_effect_interval_has_ordered_bounds_per_row(binary_est, data):
+    lo, hi = binary_est.effect_interval(data[0][:6])
+    assert lo.shape == hi.shape == (6,)
+    assert np.isfinite(lo).all() and (lo <= hi).all()
+
+
+def test_const_marginal_effect_interval_matches_effect_interval(binary_est, data):
+    X = data[0][:6]
+    np.testing.assert_allclose(binary_est.const_marginal_effect_interval(X), binary_est.effect_interval(X))
+
+
+def test_summary_shows_haipw_estimate_and_weights(binary_est):
+    table = binary_est.summary()
+    assert table.shape[0] == 1
+    row = table.iloc[0]
+    assert row["method"] == "haipw"
+    assert row["weight_standard_model"] + row["weight_cfm"] == pytest.approx(1.0)
+    assert np.isfinite(row[["ate", "stderr", "ci_lower_0.05", "ci_upper_0.05"]].astype(float)).all()
+
+
+def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_model):
+    X, T, Y, _ = _binary(n=300, seed=7, effect=2.0)
+    est = _estimator(tiny_model).fit(X, T, Y)
+    assert est.inference_ == "haipw"
+    lo, hi = est.ate_interval()
+    assert lo < 2.0 < hi
+    assert hi - lo < 1.5  # informative, not vacuous
+    # the random CFM is a poor outcome model: the standard model carries the estimate
+    assert est.ate_result().weights[0] > 0.5
+
+
+def test_aipw_inference_uses_the_cfm_alone(tiny_model, data):
+    X, T, Y, _ = data
+    est = _estimator(tiny_model).fit(X, T, Y, inference="aipw")
+    table = est.summary()
+    assert table.iloc[0]["method"] == "aipw"
+    assert "weight_cfm" not in table.columns
+
+
+def test_string_treatment_levels_are_labels(tiny_model, data):
+    X, T, Y, _ = data
+    labels = np.where(T == 1, "treated", "control")
+    est = _estimator(tiny_model).fit(X, labels, Y)
+    assert list(est.categories_) == ["control", "treated"]
+    np.testing.assert_allclose(est.effect(X[:3], T0="control", T1="treated"), est.const_marginal_effect(X[:3]))
+
+
+# -- multi-valued treatment ------------------------------------------------------------
+
+
+def test_multivalued_const_marginal_effect_has_one_column_per_non_baseline_level(multi_est, data):
+    X = data[0][:6]
+    effects = multi_est.const_marginal_effect(X)
+    assert effects.shape == (6, 2)
+    np.testing.assert_allclose(effects[:, 1], multi_est.effect(X, T0=0, T1=2))
+
+
+def test_multivalued_treatment_uses_ensemble_inference(multi_est, data):
+    assert multi_est.inference_ == "ensemble"
+    lo, hi = multi_est.ate_interval(data[0][:20], T0=0, T1=2)
+    assert lo <= hi
+    assert multi_est.summary().iloc[0]["method"] == "ensemble spread"
+
+
+def test_multivalued_treatment_rejects_haipw(tiny_model, data):
+    X, _, Y, _ = data
+    with pytest.raises(ValueError, match="inference='haipw' needs a binary treatment"):
+        _estimator(tiny_model).fit(X, np.arange(N) % 3, Y, inference="haipw")
+
+
+# -- continuous treatment --------------------------------------------------------------
+
+
+def test_continuous_treatment_is_detected(continuous_est):
+    assert continuous_est.treatment_kind_ == "continuous"
+    assert continuous_est.categories_ is None
+
+
+def test_continuous_effect_accepts_arrays_of_t0_and_t1(continuous_est, data):
+    X = data[0][:5]
+    T0, T1 = np.zeros(5), np.linspace(-1, 1, 5)
+    effect = continuous_est.effect(X, T0=T0, T1=T1)
+    assert effect.shape == (5,)
+    assert np.isfinite(effect).all()
+    np.testing.assert_allclose(continuous_est.effect(X, T0=T0, T1=T0), 0.0, atol=1e-12)
+
+
+def test_continuous_effect_is_the_dose_response_difference(continuous_est, data):
+    X = data[0][:5]
+    curve = continuous_est.dose_response(X, [0.0, 1.5])
+    np.testing.assert_allclose(continuous_est.effect(X, T0=0.0, T1=1.5), curve[:, 1] - curve[:, 0], rtol=1e-6, atol=1e-9)
+
+
+def test_dose_response_has_one_column_per_grid_value(continuous_est, data):
+    curve = continuous_est.dose_response(data[0][:4], np.linspace(-2, 2, 7))
+    assert curve.shape == (4, 7)
+    assert np.isfinite(curve).all()
+
+
+def test_continuous_marginal_effect_has_one_value_per_row(continuous_est, data):
+    slope = continuous_est.marginal_effect(np.zeros(4), data[0][:4])
+    assert slope.shape == (4,)
+    assert np.isfinite(slope).all()
+
+
+def test_plot_dose_response_returns_axes(continuous_est, data):
+    import matplotlib.pyplot as plt
+
+    ax = continuous_est.plot_dose_response(data[0][:10], np.linspace(-1, 1, 5))
+    assert isinstance(ax, plt.Axes)
+    assert len(ax.lines) == 1
+    plt.close(ax.figure)
+
+
+def test_continuous_treatment_has_no_const_marginal_effect(continuous_est, data):
+    with pytest.raises(ValueError, match="const_marginal_effect needs a discrete treatment"):
+        continuous_est.const_marginal_effect(data[0][:3])
+
+
+# -- controls W --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def controls_est(tiny_model, data):
+    X, T, Y, W = data
+    return _estimator(tiny_model).fit(X, T, Y, W=W)
+
+
+def test_effect_with_controls_is_projected_onto_x(controls_est, data):
+    X = data[0]
+    effect = controls_est.effect(X[:8])
+    assert effect.shape == (8,)
+    assert np.isfinite(effect).all()
+    assert len(controls_est._projections[(0.0, 1.0)]) == 2  # one final model per member
+
+
+def test_effect_with_controls_uses_the_given_final_model(tiny_model, data):
+    X, T, Y, W = data
+    est = _estimator(tiny_model, final_model=RandomForestRegressor(n_estimators=5, random_state=0))
+    est.fit(X, T, Y, W=W).effect(X[:3])
+    models = est._projections[(0.0, 1.0)]
+    assert all(isinstance(m, RandomForestRegressor) and len(m.estimators_) == 5 for m in models)
+
+
+def test_effect_with_controls_takes_x_without_w(controls_est, data):
+    X, _, _, W = data
+    with pytest.raises(ValueError, match="X has 5 columns; the estimator was fitted with 3"):
+        controls_est.effect(np.hstack([X, W])[:4])
+
+
+def test_effect_with_controls_rejects_per_row_treatments(controls_est, data):
+    with pytest.raises(ValueError, match="T0 and T1 must be scalars"):
+        controls_est.effect(data[0][:3], T0=np.array([0, 1, 0]), T1=1)
+
+
+def test_dose_response_with_controls_raises(tiny_model, data):
+    X, _, Y, W = data
+    est = _estimator(tiny_model).fit(X, X[:, 0] + np.random.default_rng(0).normal(size=N), Y, W=W)
+    with pytest.raises(ValueError, match="fit without W"):
+        est.dose_response(X[:3], [0.0, 1.0])
+    with pytest.raises(ValueError, match="fit without W"):
+        est.plot_dose_response(X[:3], [0.0, 1.0])
+
+
+# -- randomness and sklearn protocol ------------------------------------------------------
+
+
+def test_same_random_state_gives_identical_outputs(tiny_model):
+    X, T, Y, _ = _binary(n=300)
+    a = _estimator(tiny_model, context_size=100).fit(X, T, Y).effect(X[:10])
+    b = _estimator(tiny_model, context_size=100).fit(X, T, Y).effect(X[:10])
+    np.testing.assert_array_equal(a, b)
+
+
+def test_different_random_state_gives_different_outputs(tiny_model):
+    X, T, Y, _ = _binary(n=300)
+    a = _estimator(tiny_model, context_size=100).fit(X, T, Y).effect(X[:10])
+    b = _estimator(tiny_model, context_size=100).set_params(random_state=1).fit(X, T, Y).effect(X[:10])
+    assert not np.allclose(a, b)
+
+
+def test_clone_and_get_params_round_trip(tiny_model, binary_est):
+    params = binary_est.get_params()
+    assert params["n_estimators"] == 2 and params["model"] is tiny_model
+    copy = clone(binary_est)
+    assert set(copy.get_params()) == set(params)
+    assert copy.get_params()["random_state"] == 0
+    assert not hasattr(copy, "model_")
+    copy.set_params(n_estimators=3)
+    assert copy.n_estimators == 3
+
+
+@pytest.mark.parametrize("method", ["effect", "const_marginal_effect", "ate", "ate_interval", "effect_interval", "summary"])
+def test_methods_need_fit(tiny_model, method):
+    with pytest.raises(NotFittedError):
+        getattr(_estimator(tiny_model), method)()
+
+
+# -- EconML tooling ------------------------------------------------------------------------
+
+
+def test_rscorer_scores_the_estimator(binary_est, data):
+    X, T, Y, _ = data
+    scorer = RScorer(model_y=LinearRegression(), model_t=LogisticRegression(), discrete_treatment=True,
+                     cv=2, random_state=0)
+    scorer.fit(Y, T, X=X)
+    score = scorer.score(binary_est)
+    assert np.isfinite(score)
+    assert score <= 1.0
+
+
+def test_single_tree_cate_interpreter_fits_and_exports(binary_est, data):
+    import matplotlib.pyplot as plt
+
+    interpreter = SingleTreeCateInterpreter(include_model_uncertainty=False, max_depth=2)
+    interpreter.interpret(binary_est, data[0])
+    assert "digraph" in interpreter.export_graphviz(feature_names=["a", "b", "c"])
+    interpreter.plot(feature_names=["a", "b", "c"])
+    plt.close("all")
+
+
+def test_single_tree_policy_interpreter_fits_and_exports(binary_est, data):
+    import matplotlib.pyplot as plt
+
+    interpreter = SingleTreePolicyInterpreter(risk_level=None, max_depth=2)
+    interpreter.interpret(binary_est, data[0])
+    assert interpreter.treat(data[0][:5]).shape == (5,)
+    assert "digraph" in interpreter.export_graphviz()
+    interpreter.plot()
+    plt.close("all")
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+def _with(data, **changes):
+    X, T, Y, W = (np.array(a, dtype=float) for a in data)
+    values = {"X": X, "T": T, "Y": Y, "W": W}
+    for name, change in changes.items():
+        values[name] = change(values[name])
+    return values
+
+
+def _set(row, col, value):
+    def change(a):
+        a = a.copy()
+        a[(row, col) if a.ndim == 2 else row] = value
+        return a
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"X": _set(3, 1, np.nan)}, "X contains NaN"),
+        ({"X": _set(3, 1, np.inf)}, "X contains NaN or infinity"),
+        ({"T": _set(5, 0, np.nan)}, "T contains NaN"),
+        ({"T": _set(5, 0, -np.inf)}, "T contains NaN"),
+        ({"Y": _set(2, 0, np.nan)}, "Y contains NaN"),
+        ({"Y": _set(2, 0, np.inf)}, "Y contains NaN"),
+        ({"W": _set(0, 1, np.nan)}, "W contains NaN"),
+        ({"X": lambda a: a[:, :, None]}, "X must be a numeric 2-d array"),
+        ({"T": lambda a: np.column_stack([a, a])}, "T must be 1-d"),
+        ({"Y": lambda a: np.column_stack([a, a])}, "Y must be 1-d"),
+        ({"T": lambda a: a[:-1]}, "T has 199 rows; expected 200"),
+        ({"Y": lambda a: a[:-3]}, "Y has 197 rows; expected 200"),
+        ({"W": lambda a: a[:-1]}, "W has 199 rows; expected 200"),
+        ({"X": lambda a: a[:0]}, "X is empty"),
+    ],
+    ids=["X-nan", "X-inf", "T-nan", "T-inf", "Y-nan", "Y-inf", "W-nan", "X-3d", "T-2d", "Y-2d",
+         "T-short", "Y-short", "W-short", "X-empty"],
+)
+def test_fit_rejects_bad_arrays_naming_the_argument(tiny_model, data, changes, match):
+    values = _with(data, **changes)
+    with pytest.raises(ValueError, match=match):
+        _estimator(tiny_model).fit(values["X"], values["T"], values["Y"], W=values["W"])
+
+
+def test_fit_rejects_missing_labels_in_a_label_treatment(tiny_model, data):
+    X, T, Y, _ = data
+    labels = pd.Series(np.where(T == 1, "treated", "control"), dtype=object)
+    labels[4] = None
+    with pytest.raises(ValueError, match="T contains NaN, None"):
+        _estimator(tiny_model).fit(X, labels, Y)
+
+
+def test_fit_rejects_a_pam_of_the_wrong_shape(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(ValueError, match=r"ancestors has shape \(4, 4\); expected \(5, 5\)"):
+        _estimator(tiny_model).fit(X, T, Y, ancestors=np.zeros((4, 4)))
+
+
+def test_fit_rejects_a_pam_with_wrong_labels(tiny_model, data):
+    X, T, Y, _ = data
+    pam = unconfoundedness_pam(["a", "b", "c"], treatment="T", outcome="Y")
+    with pytest.raises(ValueError, match=r"ancestors has no row/column for \['x0', 'x1', 'x2'\]"):
+        _estimator(tiny_model).fit(X, T, Y, ancestors=pam)
+
+
+def test_fit_rejects_non_numeric_columns(tiny_model, data):
+    X, T, Y, _ = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(city=["x", "y"] * (N // 2))
+    with pytest.raises(TypeError, match=r"X has non-numeric columns \['city'\]"):
+        _estimator(tiny_model).fit(frame, T, Y)
+
+
+def test_fit_rejects_a_treatment_without_variation(tiny_model, data):
+    X, _, Y, _ = data
+    with pytest.raises(ValueError, match="T has no variation"):
+        _estimator(tiny_model).fit(X, np.ones(N), Y)
+
+
+def test_fit_rejects_an_arm_with_fewer_than_two_rows(tiny_model, data):
+    X, _, Y, _ = data
+    T = np.zeros(N)
+    T[0] = 1
+    with pytest.raises(ValueError, match="T level 1.0 has fewer than two rows"):
+        _estimator(tiny_model).fit(X, T, Y)
+
+
+def test_effect_rejects_a_continuous_value_for_a_binary_treatment(binary_est, data):
+    with pytest.raises(ValueError, match="T1 contains 0.5, which is not a treatment level"):
+        binary_est.effect(data[0][:3], T0=0, T1=0.5)
+
+
+def test_effect_rejects_non_finite_continuous_treatment_values(continuous_est, data):
+    with pytest.raises(ValueError, match="T1 contains NaN"):
+        continuous_est.effect(data[0][:3], T0=0.0, T1=np.nan)
+
+
+def test_effect_rejects_treatment_arrays_of_the_wrong_length(continuous_est, data):
+    with pytest.raises(ValueError, match="T0 has 2 values; expected 3"):
+        continuous_est.effect(data[0][:3], T0=np.zeros(2), T1=1.0)
+
+
+def test_effect_rejects_x_with_the_wrong_number_of_columns(binary_est, data):
+    with pytest.raises(ValueError, match="X has 2 columns; the estimator was fitted with 3"):
+        binary_est.effect(data[0][:3, :2])
+
+
+def test_effect_rejects_nan_in_x(binary_est, data):
+    X = data[0][:3].copy()
+    X[1, 1] = np.nan
+    with pytest.raises(ValueError, match="X contains NaN"):
+        binary_est.effect(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_estimators": 0}, "n_estimators must be a positive integer"),
+        ({"context_size": 1.5}, "context_size must be a positive integer"),
+        ({"cv": 1}, "cv must be a positive integer >= 2"),
+        ({"chunk_size": -1}, "chunk_size must be a positive integer"),
+        ({"treatment_kind": "x"}, "treatment_kind='x'; expected 'auto', 'discrete' or 'continuous'"),
+    ],
+)
+def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
+    X, T, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        _estimator(tiny_model, **params).fit(X, T, Y)
+
+
+def test_fit_rejects_an_unknown_inference(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(ValueError, match=r"inference='x'; expected one of \('auto', 'haipw'"):
+        _estimator(tiny_model).fit(X, T, Y, inference="x")
+
+
+def test_continuous_treatment_kind_rejects_labels(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(TypeError, match="treatment_kind='continuous' needs a numeric T"):
+        _estimator(tiny_model, treatment_kind="continuous").fit(X, np.where(T == 1, "a", "b"), Y)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])
+@pytest.mark.parametrize("method", ["ate_interval", "effect_interval"])
+def test_intervals_reject_alpha_out_of_range(binary_est, data, method, alpha):
+    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\)"):
+        getattr(binary_est, method)(data[0][:3], alpha=alpha)

@@ -1,0 +1,129 @@
+"""Tests for skcfm.inference: ensemble planning and chunked interventional prediction."""
+
+import numpy as np
+
+from skcfm.inference import MIN_ARM_SHARE, plan_ensemble, predict_interventions
+
+
+def _plan(n_rows, pam, *, arms=None, seed=0, n_estimators=4, context_size=192, max_covariates=5):
+    return plan_ensemble(
+        n_rows, pam, n_estimators=n_estimators, context_size=context_size,
+        max_covariates=max_covariates, arms=arms, rng=np.random.default_rng(seed),
+    )
+
+
+def _data(n=120, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    T = (rng.random(n) < 0.5).astype(float)
+    Y = X[:, 0] + 2 * T + rng.normal(size=n)
+    return X, T, Y
+
+
+def test_stratified_context_keeps_a_rare_arm():
+    n = 5000
+    arms = np.zeros(n)
+    arms[np.random.default_rng(0).choice(n, size=50, replace=False)] = 1  # 1% treated
+    for member in _plan(n, np.zeros((5, 5), dtype=np.int8), arms=arms):
+        assert len(member.rows) == 192
+        assert len(np.unique(member.rows)) == 192
+        treated_share = arms[member.rows].mean()
+        assert treated_share >= MIN_ARM_SHARE
+        assert treated_share < 0.5  # the floor, not an equal split
+
+
+def test_stratified_context_takes_every_row_of_an_arm_smaller_than_its_floor():
+    n = 5000
+    arms = np.zeros(n)
+    arms[:10] = 1
+    for member in _plan(n, np.zeros((5, 5), dtype=np.int8), arms=arms):
+        assert arms[member.rows].sum() == 10
+        assert len(member.rows) == 192
+
+
+def test_unstratified_context_is_capped_at_context_size():
+    members = _plan(1000, np.zeros((5, 5), dtype=np.int8), context_size=100)
+    assert all(len(m.rows) == 100 and len(np.unique(m.rows)) == 100 for m in members)
+
+
+def test_plan_ensemble_is_deterministic_for_a_seed():
+    pam = np.zeros((14, 14), dtype=np.int8)
+    arms = np.arange(1000) % 2
+    first = _plan(1000, pam, arms=arms, seed=3)
+    second = _plan(1000, pam, arms=arms, seed=3)
+    other = _plan(1000, pam, arms=arms, seed=4)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.rows, b.rows)
+        np.testing.assert_array_equal(a.covariates, b.covariates)
+    assert any(not np.array_equal(a.rows, c.rows) for a, c in zip(first, other, strict=True))
+
+
+def test_covariate_subsets_prefer_pam_marked_ancestors_of_t_and_y():
+    d = 12
+    pam = np.zeros((d + 2, d + 2), dtype=np.int8)  # model order [T, Y, X...]
+    for j in (3, 7):  # confounders: ancestors of T and of Y
+        pam[2 + j, 0] = pam[2 + j, 1] = 1
+    pam[2 + 9, 1] = 1  # ancestor of Y only
+    pam[2 + 10, 0] = 1  # ancestor of T only
+    members = _plan(100, pam, n_estimators=6, max_covariates=5)
+    for member in members:
+        assert len(member.covariates) == 5
+        assert len(np.unique(member.covariates)) == 5
+        assert {3, 7, 9, 10} <= set(member.covariates.tolist())
+    assert len({tuple(sorted(m.covariates.tolist())) for m in members}) > 1  # the fifth slot varies
+
+
+def test_covariate_subset_keeps_every_covariate_when_they_fit():
+    for member in _plan(100, np.zeros((6, 6), dtype=np.int8), max_covariates=5):
+        assert sorted(member.covariates.tolist()) == [0, 1, 2, 3]
+
+
+def test_predictions_in_chunks_equal_predictions_in_one_chunk(tiny_model):
+    X, T, Y = _data()
+    pam = np.zeros((5, 5), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=2)
+    queries = X[:40]
+    treatments = [np.zeros(40), np.ones(40)]
+    small = predict_interventions(tiny_model, X, T, Y, pam, queries, treatments, members,
+                                  quantiles=np.array([0.1, 0.9]), chunk_size=7)
+    whole = predict_interventions(tiny_model, X, T, Y, pam, queries, treatments, members,
+                                  quantiles=np.array([0.1, 0.9]), chunk_size=1000)
+    assert small.means.shape == (2, 2, 40)
+    np.testing.assert_allclose(small.means, whole.means, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(small.quantiles, whole.quantiles, rtol=1e-5, atol=1e-6)
+
+
+def test_a_query_does_not_depend_on_the_other_queries(tiny_model):
+    X, T, Y = _data()
+    pam = np.zeros((5, 5), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=2)
+    rng = np.random.default_rng(1)
+    alone = predict_interventions(tiny_model, X, T, Y, pam, X[:1], [np.ones(1)], members)
+    others = rng.normal(scale=5, size=(30, 3))
+    treatments = np.r_[1.0, rng.integers(0, 2, 30)]
+    together = predict_interventions(tiny_model, X, T, Y, pam, np.vstack([X[:1], others]), [treatments], members)
+    np.testing.assert_allclose(alone.means[:, 0, 0], together.means[:, 0, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_more_covariates_than_the_model_saw_are_predicted(tiny_model):
+    assert tiny_model.config.max_covariates == 5
+    X, T, Y = _data(n=150, d=12)
+    pam = np.zeros((14, 14), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=3, max_covariates=tiny_model.config.max_covariates)
+    assert all(len(m.covariates) == 5 for m in members)
+    predictions = predict_interventions(tiny_model, X, T, Y, pam, X[:20], [np.zeros(20), np.ones(20)], members,
+                                        quantiles=np.array([0.5]))
+    assert predictions.means.shape == (3, 2, 20)
+    assert predictions.quantiles.shape == (3, 2, 20, 1)
+    assert np.isfinite(predictions.means).all()
+
+
+def test_full_output_returns_logits_and_borders_in_outcome_units(tiny_model):
+    X, T, Y = _data()
+    pam = np.zeros((5, 5), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=2)
+    predictions = predict_interventions(tiny_model, X, T, Y, pam, X[:6], [T[:6]], members, return_logits=True)
+    k = tiny_model.config.n_bars
+    assert predictions.logits.shape == (2, 1, 6, k)
+    assert predictions.borders.shape == (2, k + 1)
+    assert (np.diff(predictions.borders, axis=1) > 0).all()
