@@ -194,7 +194,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         self.feature_names_in_ = x_names
         self.n_features_in_ = X_arr.shape[1]
-        self.treatment_name_, self.outcome_name_ = series_name(T, "T"), series_name(Y, "Y")
+        self.treatment_name_, self.outcome_name_ = self._variable_names(T, Y, x_names + w_names)
         self.pam_ = align_pam(
             ancestors, covariates=x_names + w_names, treatment=self.treatment_name_, outcome=self.outcome_name_
         )
@@ -208,6 +208,20 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
         return self
+
+    @staticmethod
+    def _variable_names(T, Y, covariates: list) -> tuple:
+        """Names of T and Y for aligning a labelled PAM: their Series names, unless those
+        clash with a covariate or each other (e.g. Y derived from a column of X); then
+        "T" and "Y"."""
+        treatment, outcome = series_name(T, "T"), series_name(Y, "Y")
+        if treatment == outcome or treatment in covariates or outcome in covariates:
+            treatment, outcome = "T", "Y"
+        return treatment, outcome
+
+    def _gen_allowed_missing_vars(self) -> list[str]:
+        """EconML hook naming the inputs that may hold NaN: none (the model needs finite values)."""
+        return []
 
     def _plan(self, rows: np.ndarray, rng: np.random.Generator):
         arms = self.T_[rows] if self.treatment_kind_ == "discrete" else None
