@@ -544,7 +544,7 @@ def test_outcome_named_like_a_covariate_falls_back_to_default_names(tiny_model):
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(80, 2)), columns=["a", "b"])
     T = pd.Series(rng.integers(0, 2, 80), name="t")
-    Y = X.a + T  # a Series named "a", like the covariate
+    Y = 2 * X.a + rng.normal(size=80)  # a Series named "a", like the covariate
     est = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
     assert (est.treatment_name_, est.outcome_name_) == ("T", "Y")
     assert est._gen_allowed_missing_vars() == []
