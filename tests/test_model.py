@@ -1,0 +1,184 @@
+"""Tests for skcfm.model: configuration checks, shapes, invariances and graph conditioning.
+
+Rows are in the model's variable order [t, y, x_1..x_d]; ``pam[b, a, c] == 1`` means a
+is an ancestor of c.
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from skcfm.model import CausalFoundationModel, CFMConfig
+from skcfm.model.config import GRAPH_MODES
+
+B, N, M, F = 3, 10, 5, 5  # data sets, context rows, queries, variables (3 covariates)
+
+
+def small_config(**changes) -> CFMConfig:
+    values = {"d_model": 16, "n_layers": 2, "n_heads": 2, "ffn_mult": 2, "n_sinks": 2, "n_bars": 12, "gcn_layers": 1}
+    return CFMConfig(**{**values, **changes})
+
+
+def make_model(graph_mode: str = "soft+gcn", seed: int = 0) -> CausalFoundationModel:
+    torch.manual_seed(seed)
+    model = CausalFoundationModel(small_config(graph_mode=graph_mode))
+    # AdaLN modulation starts at zero (plain LayerNorm); give it weights so that the
+    # GCN's output reaches the predictions, as it does after training
+    for module in model.modules():
+        if isinstance(module, nn.Linear) and module.out_features == 3 * module.in_features:
+            nn.init.normal_(module.weight, std=0.2)
+    return model.eval()
+
+
+def inputs(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    context = torch.randn(B, N, F, generator=g)
+    queries = torch.randn(B, M, F, generator=g)
+    queries[:, :, 1] = 0.0
+    pam = torch.randint(-1, 2, (B, F, F), generator=g).to(torch.int8)
+    return context, queries, pam
+
+
+def test_forward_returns_logits_per_query_and_bar():
+    model = make_model()
+    context, queries, pam = inputs()
+    assert model(context, queries, pam).shape == (B, M, 12)
+
+
+@pytest.mark.parametrize("n_context,n_queries,n_vars", [(1, 1, 3), (7, 2, 4), (30, 9, 12)])
+def test_forward_accepts_any_number_of_rows_and_variables(n_context, n_queries, n_vars):
+    model = make_model()
+    out = model(torch.randn(2, n_context, n_vars), torch.randn(2, n_queries, n_vars), torch.zeros(2, n_vars, n_vars))
+    assert out.shape == (2, n_queries, 12)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_permuting_context_rows_leaves_predictions_unchanged(graph_mode):
+    model = make_model(graph_mode)
+    context, queries, pam = inputs()
+    permuted = context[:, torch.randperm(N, generator=torch.Generator().manual_seed(1))]
+    with torch.no_grad():
+        torch.testing.assert_close(model(permuted, queries, pam), model(context, queries, pam), rtol=1e-4, atol=1e-5)
+
+
+def test_permuting_queries_permutes_predictions():
+    model = make_model()
+    context, queries, pam = inputs()
+    order = torch.tensor([3, 0, 4, 1, 2])
+    with torch.no_grad():
+        torch.testing.assert_close(model(context, queries[:, order], pam), model(context, queries, pam)[:, order])
+
+
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_a_query_never_influences_another_query(graph_mode):
+    model = make_model(graph_mode)
+    context, queries, pam = inputs()
+    changed = queries.clone()
+    changed[:, 0] = torch.randn(B, F) * 5
+    with torch.no_grad():
+        before, after = model(context, queries, pam), model(context, changed, pam)
+    assert not torch.allclose(before[:, 0], after[:, 0])  # the change is seen by its own query
+    torch.testing.assert_close(after[:, 1:], before[:, 1:], rtol=1e-5, atol=1e-6)
+
+
+def test_predictions_depend_on_the_context():
+    model = make_model()
+    context, queries, pam = inputs()
+    changed = context.clone()
+    changed[:, :, 1] = changed[:, :, 1] + 2 * changed[:, :, 0]
+    with torch.no_grad():
+        assert not torch.allclose(model(context, queries, pam), model(changed, queries, pam), atol=1e-4)
+
+
+def test_query_outcome_column_is_ignored():
+    model = make_model()
+    context, queries, pam = inputs()
+    leaked = queries.clone()
+    leaked[:, :, 1] = torch.randn(B, M) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(model(context, leaked, pam), model(context, queries, pam))
+
+
+def test_data_sets_of_a_batch_are_independent():
+    model = make_model()
+    context, queries, pam = inputs()
+    with torch.no_grad():
+        alone = model(context[1:2], queries[1:2], pam[1:2])
+        together = model(context, queries, pam)[1:2]
+    torch.testing.assert_close(alone, together, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_every_graph_mode_runs_forward_and_backward(graph_mode):
+    torch.manual_seed(0)
+    model = CausalFoundationModel(small_config(graph_mode=graph_mode))
+    context, queries, pam = inputs()
+    loss = model.loss(context, queries, pam, torch.randn(B, M))
+    loss.backward()
+    assert torch.isfinite(loss)
+    # every parameter takes part (DistributedDataParallel requires it)
+    for name, parameter in model.named_parameters():
+        assert parameter.grad is not None, name
+        assert torch.isfinite(parameter.grad).all(), name
+
+
+@pytest.mark.parametrize("graph_mode,has_gcn,has_soft_bias", [
+    ("soft+gcn", True, True), ("soft", False, True), ("gcn", True, False), ("hard", False, False), ("none", False, False),
+])
+def test_graph_mode_builds_only_its_graph_modules(graph_mode, has_gcn, has_soft_bias):
+    model = CausalFoundationModel(small_config(graph_mode=graph_mode))
+    assert (model.graph_encoder is not None) is has_gcn
+    assert (model.feature_bias is not None) is has_soft_bias
+
+
+@pytest.mark.parametrize("graph_mode", ["soft+gcn", "soft", "gcn", "hard"])
+def test_pam_changes_predictions_when_the_graph_is_used(graph_mode):
+    model = make_model(graph_mode)
+    context, queries, pam = inputs()
+    with torch.no_grad():
+        assert not torch.allclose(model(context, queries, pam), model(context, queries, -pam), atol=1e-4)
+
+
+def test_pam_is_ignored_without_graph():
+    model = make_model("none")
+    context, queries, pam = inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(model(context, queries, -pam), model(context, queries, pam))
+
+
+@pytest.mark.parametrize("diagonal", [0, -1])
+def test_hard_mode_with_every_relation_excluded_gives_finite_outputs(diagonal):
+    model = make_model("hard")
+    context, queries, _ = inputs()
+    pam = -torch.ones(B, F, F, dtype=torch.int8)
+    pam[:, torch.arange(F), torch.arange(F)] = diagonal
+    with torch.no_grad():
+        assert torch.isfinite(model(context, queries, pam)).all()
+
+
+def test_config_rejects_unknown_graph_mode():
+    with pytest.raises(ValueError, match="graph_mode='soft\\+hard'.*'soft\\+gcn'.*'none'"):
+        CFMConfig(graph_mode="soft+hard")
+
+
+def test_config_rejects_d_model_not_divisible_by_heads():
+    with pytest.raises(ValueError, match="d_model=30 must be divisible by n_heads=4"):
+        CFMConfig(d_model=30, n_heads=4)
+
+
+def test_config_rejects_wrong_number_of_borders():
+    with pytest.raises(ValueError, match="bar_borders has 4 entries; expected n_bars \\+ 1 = 11"):
+        CFMConfig(n_bars=10, bar_borders=(0.0, 1.0, 2.0, 3.0))
+
+
+def test_config_round_trips_through_a_dict():
+    config = small_config(bar_borders=tuple(float(b) for b in range(13)), graph_mode="gcn")
+    assert CFMConfig.from_dict(config.to_dict()) == config
+
+
+def test_model_uses_the_configured_borders():
+    borders = tuple(float(b) for b in torch.linspace(-2, 3, 13))
+    model = CausalFoundationModel(small_config(bar_borders=borders))
+    torch.testing.assert_close(model.borders, torch.tensor(borders))
+    assert "borders" not in model.state_dict()  # rebuilt from the config, not the weights
