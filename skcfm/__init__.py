@@ -1,9 +1,9 @@
 """skcfm: graph-conditioned causal foundation models for scikit-learn, EconML and DoWhy."""
 
-from .cate import CFMCateEstimator
+from importlib import import_module
+
 from .graphs import align_pam, ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam, validate_pam
 from .pretrained import available_models, load_model
-from .regressor import GraphConditionedCFMRegressor
 
 __version__ = "0.1.0"
 
@@ -20,3 +20,17 @@ __all__ = [
     "unconfoundedness_pam",
     "validate_pam",
 ]
+
+# the estimators import EconML (and through it DoWhy), seconds of start-up that the
+# pretraining command line does not need: load them on first access
+_LAZY = {"CFMCateEstimator": ".cate", "GraphConditionedCFMRegressor": ".regressor"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module 'skcfm' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

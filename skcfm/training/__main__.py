@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from .configs import CONFIGS
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> None:
         config = training.TrainConfig.from_dict(checkpoint["train_config"])
         metrics = training.evaluate(model, training.validation_set(config, args.batches), args.device)
         metrics = {"step": checkpoint["step"], "datasets_seen": checkpoint["datasets_seen"], **metrics}
-    print(json.dumps(metrics, indent=2))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        print(json.dumps(metrics, indent=2))
 
 
 if __name__ == "__main__":
