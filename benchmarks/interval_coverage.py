@@ -90,17 +90,24 @@ def simulated_fm_predictions(data: dict, scenario: str, rng: np.random.Generator
     )
 
 
-def cfm_outcome_predictions(X, T, Y, random_state):
-    """Cross-fitted CFM predictions ``(mu0, mu1)`` for one data set, or None.
+CFM_MODEL = {"enabled": False, "path": None}  # set from --cfm / --model in main()
 
-    The place to plug in the real causal foundation model: return arrays of
-    shape (n_rows,) in which each row is predicted from a context that does
-    not contain that row (e.g. fold k predicted with a context drawn from the
-    other folds). This default returns None: no CFM is plugged in, and the
-    study evaluates only the simulated good and wrong predictors of
-    :func:`simulated_fm_predictions`, which it runs in every case.
+
+def cfm_outcome_predictions(X, T, Y, random_state):
+    """Cross-fitted predictions ``(mu0, mu1)`` of skcfm's CFM for one data set, or None.
+
+    With ``--cfm``, each row is predicted by CFMCateEstimator from contexts drawn from
+    the other folds (given the unconfoundedness PAM); the study then also reports AIPW
+    and H-AIPW with the real CFM. Without it, only the simulated good and wrong
+    predictors of :func:`simulated_fm_predictions` are evaluated.
     """
-    return None
+    if not CFM_MODEL["enabled"]:
+        return None
+    from skcfm import CFMCateEstimator, unconfoundedness_pam
+
+    pam = unconfoundedness_pam([f"x{i}" for i in range(X.shape[1])], treatment="T", outcome="Y")
+    est = CFMCateEstimator(model=CFM_MODEL["path"], n_estimators=2, random_state=random_state)
+    return est.fit(X, T.astype(int), Y, ancestors=pam).cross_fitted_outcomes()
 
 
 def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list[dict]:
@@ -171,7 +178,12 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).parent / "results" / "coverage.csv"
     )
+    parser.add_argument("--cfm", action="store_true", help="also evaluate skcfm's CFM as the second model")
+    parser.add_argument("--model", default=None, help="CFM weights (.safetensors); default: the shipped model")
     args = parser.parse_args(argv)
+    CFM_MODEL.update(enabled=args.cfm, path=args.model)
+    if args.cfm and args.jobs != 1:
+        parser.error("--cfm runs with --jobs 1 (the model state lives in this process)")
 
     start = time.perf_counter()
     seeds = np.random.SeedSequence(args.seed).spawn(args.n_datasets)

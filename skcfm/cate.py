@@ -207,6 +207,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
+        self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
         return self
 
     @staticmethod
@@ -376,17 +377,28 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return ax
 
     # -- ATE and intervals ----------------------------------------------------------
-    def _crossfit_cfm(self) -> tuple[np.ndarray, np.ndarray]:
-        """CFM predictions of mu0, mu1 for each training row from contexts without its fold."""
-        n = len(self.T_)
-        mu = np.empty((2, n))
-        rng = np.random.default_rng(self._seed + 1)
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
-        for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
-            members = self._plan(train_rows, rng)
-            means = self._member_means(self.X_[test_rows], [np.zeros(len(test_rows)), np.ones(len(test_rows))], members)
-            mu[:, test_rows] = means.mean(axis=0)
-        return mu[0], mu[1]
+    def cross_fitted_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """CFM predictions of E[Y | do(T=0), x] and E[Y | do(T=1), x] for each training row,
+        each from contexts drawn from the other ``cv`` folds (binary T), cached.
+
+        Returns
+        -------
+        mu0, mu1 : ndarrays of shape (n,)
+        """
+        check_is_fitted(self, "model_")
+        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
+            raise ValueError("cross_fitted_outcomes needs a binary treatment")
+        if self._cross_fitted is None:
+            n = len(self.T_)
+            mu = np.empty((2, n))
+            rng = np.random.default_rng(self._seed + 1)
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
+            for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
+                members = self._plan(train_rows, rng)
+                arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
+                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, members).mean(axis=0)
+            self._cross_fitted = (mu[0], mu[1])
+        return self._cross_fitted
 
     def ate_result(self) -> AteResult:
         """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), cached.
@@ -403,7 +415,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self._ate_result is None:
             # the same folds for propensity, standard outcome model and CFM
             propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
-            cfm = self._crossfit_cfm()
+            cfm = self.cross_fitted_outcomes()
             if self.inference_ == "aipw":
                 self._ate_result = aipw_ate(self.Y_, self.T_, *cfm, propensity)
             else:
