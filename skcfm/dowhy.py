@@ -217,6 +217,9 @@ class CFMDoWhyWrapper(DoWhyWrapper):
         Unfitted; its parameters are copied (``get_params``).
     """
 
+    def __init__(self, cate_estimator) -> None:
+        super().__init__(cate_estimator)
+
     def fit(self, Y, T, X=None, W=None, *, outcome_names=None, treatment_names=None, feature_names=None,
             confounder_names=None, graph=None, control_value=0, treatment_value=1, target_units="ate", **kwargs):
         """Build a ``CausalModel`` from the arrays (and ``graph``), identify and estimate.

@@ -548,3 +548,35 @@ def test_outcome_named_like_a_covariate_falls_back_to_default_names(tiny_model):
     est = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
     assert (est.treatment_name_, est.outcome_name_) == ("T", "Y")
     assert est._gen_allowed_missing_vars() == []
+
+
+def test_dr_final_stage_recovers_heterogeneity_even_with_an_untrained_model(tiny_model):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(800, 3))
+    T = (rng.random(800) < 1 / (1 + np.exp(-X[:, 1]))).astype(int)
+    tau = 1 + 2 * (X[:, 0] > 0)
+    Y = X[:, 1] + tau * T + 0.5 * rng.normal(size=800)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="dr", random_state=0).fit(X, T, Y)
+    probe = np.array([[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]])
+    low, high = est.effect(probe)
+    assert abs(low - 1) < 0.8 and abs(high - 3) < 0.8
+    with pytest.raises(ValueError, match="final_stage"):
+        est.effect_interval(probe)
+
+
+def test_dr_final_stage_needs_a_binary_treatment(tiny_model):
+    rng = np.random.default_rng(0)
+    X, T, Y = rng.normal(size=(60, 2)), rng.normal(size=60), rng.normal(size=60)
+    with pytest.raises(ValueError, match="final_stage"):
+        CFMCateEstimator(model=tiny_model, final_stage="dr").fit(X, T, Y)
+    with pytest.raises(ValueError, match="final_stage"):
+        CFMCateEstimator(model=tiny_model, final_stage="forest").fit(X, T > 0, Y)
+
+
+def test_summary_uses_the_treatment_levels_not_zero_and_one(tiny_model):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    T = np.array(["a", "b", "c"] * 30)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, rng.normal(size=90))
+    table = est.summary()
+    assert table["method"].iloc[0] == "ensemble spread" and np.isfinite(table["ate"].iloc[0])
