@@ -5,6 +5,8 @@
   ATE = mean CATE on the test rows; no interval.
 - ``skcfm_haipw`` / ``skcfm_haipw_nopam``: same CATEs; ATE and its 95% interval from the
   hybrid AIPW on the training rows (standard outcome model + cross-fitted CFM).
+- ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
+  interval from the hybrid AIPW.
 
 The model is ``SKCFM_BENCH_MODEL`` (a .safetensors path) when set, else the shipped one.
 """
@@ -19,11 +21,12 @@ from _baselines import register
 from skcfm import CFMCateEstimator, unconfoundedness_pam
 
 
-def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam):
+def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, final_stage="cfm"):
     names = [f"x{i}" for i in range(X_train.shape[1])]
     pam = unconfoundedness_pam(names, treatment="T", outcome="Y") if with_pam else None
     est = CFMCateEstimator(
-        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else 8, random_state=random_state,
+        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else 8, final_stage=final_stage,
+        random_state=random_state,
     )
     return est.fit(X_train, T_train.astype(int), Y_train, ancestors=pam)
 
@@ -37,9 +40,10 @@ def _cfm_alone(with_pam):
     return method
 
 
-def _hybrid(with_pam):
+def _hybrid(with_pam, final_stage="cfm"):
     def method(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
-        est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam)
+        est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
+                         final_stage=final_stage)
         lo, hi = est.ate_interval()
         return {"cate_test": est.effect(X_test), "ate": est.ate(), "ate_lo": lo, "ate_hi": hi}
 
@@ -50,3 +54,4 @@ register("skcfm_cfm")(_cfm_alone(with_pam=True))
 register("skcfm_cfm_nopam")(_cfm_alone(with_pam=False))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
+register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))
