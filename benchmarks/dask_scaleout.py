@@ -1,0 +1,58 @@
+"""Rows per second of ``skcfm.dask.map_partitions`` on a process LocalCluster, 1 vs 2 workers.
+
+A CFMCateEstimator is fitted on 2,000 rows (10 covariates); effects are then computed
+for ``--rows`` rows of a Dask DataFrame split into ``--partitions`` partitions.
+
+Run: python benchmarks/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
+Writes benchmarks/results/dask_scaleout.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from distributed import Client, LocalCluster
+
+from skcfm import CFMCateEstimator
+from skcfm.dask import map_partitions
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=16)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--n-estimators", type=int, default=1)
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    columns = [f"x{i}" for i in range(10)]
+    X = pd.DataFrame(rng.normal(size=(args.rows, 10)).astype(np.float32), columns=columns)
+    T = (rng.random(2000) < 0.4).astype(int)
+    Y = X.x0[:2000] + T * (1 + X.x1[:2000]) + rng.normal(size=2000)
+    est = CFMCateEstimator(model=args.model, n_estimators=args.n_estimators, random_state=0)
+    est.fit(X.iloc[:2000], T, Y.rename("y"))
+    frame = dd.from_pandas(X, npartitions=args.partitions)
+    rows = []
+    for n_workers in args.workers:
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            with Client(cluster):
+                start = time.perf_counter()
+                effects = map_partitions(est, frame).compute()
+                seconds = time.perf_counter() - start
+        rows.append({"workers": n_workers, "rows": args.rows, "seconds": seconds, "rows_per_s": args.rows / seconds,
+                     "finite": bool(np.isfinite(effects).all())})
+        print(rows[-1], flush=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(RESULTS / "dask_scaleout.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
