@@ -224,6 +224,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._ate_result: AteResult | None = None
         self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
         self._dr_model = None
+        self._propensity: np.ndarray | None = None
+        self._standard: tuple[np.ndarray, np.ndarray] | None = None
         return self
 
     @staticmethod
@@ -299,16 +301,31 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return means[:, 1] - means[:, 0]
 
     def _dr_final_model(self):
-        """The DR-learner final stage, fitted on first use."""
+        """The DR-learner final stage, fitted on first use.
+
+        With hybrid inference the pseudo-outcomes combine the standard outcome model's
+        and the CFM's AIPW scores with the H-AIPW weights, so a poor CFM gets little say.
+        """
         if self._dr_model is None:
-            mu0, mu1 = self.cross_fitted_outcomes()
-            propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
-            pseudo = dr_pseudo_outcomes(self.Y_, self.T_, mu0, mu1, propensity)
+            propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
+            pseudo = dr_pseudo_outcomes(self.Y_, self.T_, *cfm, propensity)
+            if standard is not None:
+                weights = self.ate_result().weights
+                pseudo = weights[0] * dr_pseudo_outcomes(self.Y_, self.T_, *standard, propensity) + weights[1] * pseudo
             n = len(self.T_)
             final = self.final_model if self.final_model is not None else RandomForestRegressor(
                 n_estimators=100, max_depth=6, min_samples_leaf=max(1, n // 100), random_state=self._seed)
             self._dr_model = clone(final).fit(self.X_[:, : self.n_features_in_], pseudo)
         return self._dr_model
+
+    def _nuisances(self, with_standard: bool):
+        """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
+        the same folds for all three."""
+        if self._propensity is None:
+            self._propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
+        if with_standard and self._standard is None:
+            self._standard = crossfit_outcome(self.X_, self.T_, self.Y_, cv=self.cv, random_state=self._seed)
+        return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
         if np.ptp(t0) > 0 or np.ptp(t1) > 0:
@@ -444,13 +461,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self.inference_ not in ("haipw", "aipw"):
             raise ValueError(f"the doubly robust ATE needs inference 'haipw' or 'aipw' at fit; got {self.inference_!r}")
         if self._ate_result is None:
-            # the same folds for propensity, standard outcome model and CFM
-            propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
-            cfm = self.cross_fitted_outcomes()
-            if self.inference_ == "aipw":
+            propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
+            if standard is None:
                 self._ate_result = aipw_ate(self.Y_, self.T_, *cfm, propensity)
             else:
-                standard = crossfit_outcome(self.X_, self.T_, self.Y_, cv=self.cv, random_state=self._seed)
                 self._ate_result = hybrid_aipw_ate(self.Y_, self.T_, [standard, cfm], propensity)
         return self._ate_result
 
