@@ -76,3 +76,12 @@ def series_name(values, default: str):
     if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
         name = values.columns[0]
     return default if name is None else name
+
+
+def check_integer_parameters(estimator, minimums: dict[str, int]) -> None:
+    """Each named parameter of ``estimator`` is an integer at least its minimum."""
+    for name, minimum in minimums.items():
+        value = getattr(estimator, name)
+        if not isinstance(value, (int, np.integer)) or value < minimum:
+            bound = f" >= {minimum}" if minimum > 1 else ""
+            raise ValueError(f"{name} must be a positive integer{bound}; got {value!r}")

@@ -13,7 +13,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._validation import check_matrix, check_vector, column_names, series_name
+from ._validation import check_integer_parameters, check_matrix, check_vector, column_names, series_name
 from .graphs import align_pam
 from .inference import plan_ensemble, predict_interventions
 from .intervals import (
@@ -127,10 +127,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------
     def _check_parameters(self) -> None:
-        for name in ("n_estimators", "context_size", "cv", "chunk_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < (2 if name == "cv" else 1):
-                raise ValueError(f"{name} must be a positive integer{' >= 2' if name == 'cv' else ''}; got {value!r}")
+        check_integer_parameters(self, {"n_estimators": 1, "context_size": 1, "cv": 2, "chunk_size": 1})
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
         if self.treatment_kind not in ("auto", "discrete", "continuous"):

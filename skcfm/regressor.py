@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from ._validation import check_integer_parameters
 from .graphs import align_pam
 from .inference import plan_ensemble, predict_interventions
 from .pretrained import load_model
@@ -124,10 +125,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        for name in ("n_estimators", "context_size", "chunk_size"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
+        check_integer_parameters(self, {"n_estimators": 1, "context_size": 1, "chunk_size": 1})
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         d = X_arr.shape[1]
         self.treatment_index_ = self._treatment_index(d)
