@@ -21,6 +21,9 @@ class PriorConfig:
     max_latent: int = 3  # unobserved nodes, so hidden confounding occurs
     binary_treatment_prob: float = 0.5
     backdoor_prob: float = 0.35  # SCMs laid out as X -> T -> Y, X -> Y (the benchmarks' design)
+    # per data set, each node points into T and into Y with a probability drawn from this
+    # range; up to 1.0 so that "every covariate confounds" (the unconfoundedness PAM) is common
+    backdoor_edge_prob: tuple[float, float] = (0.5, 1.0)
     outcome_after_treatment_prob: float = 0.85  # otherwise Y may precede T (no effect)
     intervention_range: float = 3.0  # continuous t' ~ mean +- range * sd of observed T
     linear_gaussian: bool = False
@@ -56,7 +59,9 @@ def _roles(adjacency: torch.Tensor, n_covariates: int, config: PriorConfig, gene
     treatment = torch.where(backdoor, n - 2, treatment)
     outcome = torch.where(backdoor, n - 1, outcome)
     # backdoor design: T -> Y always, other nodes point into T and Y with extra probability
-    extra = (torch.rand(b, 2, n, generator=generator) < 0.5).float() * backdoor[:, None, None]
+    low, high = config.backdoor_edge_prob
+    edge_prob = low + (high - low) * torch.rand(b, 1, 1, generator=generator)
+    extra = (torch.rand(b, 2, n, generator=generator) < edge_prob).float() * backdoor[:, None, None]
     adjacency = adjacency.clone()
     adjacency[:, n - 2, : n - 2] = torch.maximum(adjacency[:, n - 2, : n - 2], extra[:, 0, : n - 2])
     adjacency[:, n - 1, : n - 2] = torch.maximum(adjacency[:, n - 1, : n - 2], extra[:, 1, : n - 2])
