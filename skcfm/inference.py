@@ -5,8 +5,9 @@ A fitted estimator holds training rows (x, t, y) and a PAM in the model's order
 (stratified by treatment arm so rare arms are represented), a subset of at most the
 model's ``max_covariates`` covariates (preferring covariates the PAM marks as known
 ancestors of T or Y) in a random order, and predicts every query under one or more
-interventions do(T = t). Queries go through the model in chunks, so memory is bounded
-and time is linear in the number of queries. Members are combined by averaging means
+interventions do(T = t). The member's context is encoded once; the queries of all
+interventions then go through the model in chunks, so memory is bounded and time is
+linear in the number of queries. Members are combined by averaging means
 and quantiles (quantile averaging) in the outcome's original units.
 """
 
@@ -132,23 +133,24 @@ def predict_interventions(
         member_pam = torch.as_tensor(pam[np.ix_(columns, columns)], device=device)[None]
         context = _model_rows(T[member.rows], Y[member.rows], X[member.rows][:, member.covariates])[None]
         scaling = fit_scaling(context)
-        context = scaling.transform(context).to(device)
+        cache = model.encode_context(scaling.transform(context).to(device), member_pam)
         if return_logits:
             borders_out[e] = scaling.outcome_from_model(borders.cpu()[None, None])[0, 0].numpy()
-        x_member = X_query[:, member.covariates]
-        for a, t in enumerate(treatments):
-            for start in range(0, n_queries, chunk_size):
-                part = slice(start, start + chunk_size)
-                rows = _model_rows(t[part], np.zeros(len(t[part])), x_member[part])[None]
-                rows = scaling.transform(rows)
-                rows[:, :, 1] = 0.0
-                logits = model(context, rows.to(device), member_pam)
-                mean = scaling.outcome_from_model(bar_distribution.mean(logits, borders).cpu())
-                means[e, a, part] = mean[0].numpy()
-                if qs is not None:
-                    quantile_out[e, a, part] = scaling.outcome_from_model(
-                        bar_distribution.quantiles(logits, borders, qs).cpu()
-                    )[0].numpy()
-                if return_logits:
-                    logits_out[e, a, part] = logits[0].cpu().numpy()
+        # every intervention's queries in one stream: queries never see each other, so
+        # chunks may mix arms, and the context is encoded once per member
+        x_member = np.tile(X_query[:, member.covariates], (n_arms, 1))
+        t_all = np.concatenate(treatments)
+        for start in range(0, len(t_all), chunk_size):
+            part = slice(start, start + chunk_size)
+            arm, query = np.divmod(np.arange(len(t_all))[part], n_queries)
+            rows = scaling.transform(_model_rows(t_all[part], np.zeros(len(t_all[part])), x_member[part])[None])
+            rows[:, :, 1] = 0.0
+            logits = model.predict_queries(cache, rows.to(device))
+            means[e, arm, query] = scaling.outcome_from_model(bar_distribution.mean(logits, borders).cpu())[0].numpy()
+            if qs is not None:
+                quantile_out[e, arm, query] = scaling.outcome_from_model(
+                    bar_distribution.quantiles(logits, borders, qs).cpu()
+                )[0].numpy()
+            if return_logits:
+                logits_out[e, arm, query] = logits[0].cpu().numpy()
     return Predictions(means, quantile_out, logits_out, borders_out)

@@ -93,6 +93,17 @@ def test_predictions_in_chunks_equal_predictions_in_one_chunk(tiny_model):
     np.testing.assert_allclose(small.quantiles, whole.quantiles, rtol=1e-5, atol=1e-6)
 
 
+def test_each_intervention_is_predicted_as_if_it_were_alone(tiny_model):
+    X, T, Y = _data()
+    pam = np.zeros((5, 5), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=2)
+    treatments = [np.zeros(30), np.ones(30), np.full(30, 0.5)]
+    together = predict_interventions(tiny_model, X, T, Y, pam, X[:30], treatments, members, chunk_size=8)
+    for a, t in enumerate(treatments):
+        alone = predict_interventions(tiny_model, X, T, Y, pam, X[:30], [t], members, chunk_size=1000)
+        np.testing.assert_allclose(together.means[:, a], alone.means[:, 0], rtol=1e-5, atol=1e-6)
+
+
 def test_a_query_does_not_depend_on_the_other_queries(tiny_model):
     X, T, Y = _data()
     pam = np.zeros((5, 5), dtype=np.int8)

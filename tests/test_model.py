@@ -82,6 +82,17 @@ def test_a_query_never_influences_another_query(graph_mode):
     torch.testing.assert_close(after[:, 1:], before[:, 1:], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_an_encoded_context_serves_query_chunks_like_one_forward(graph_mode):
+    model = make_model(graph_mode)
+    context, queries, pam = inputs()
+    with torch.no_grad():
+        whole = model(context, queries, pam)
+        cache = model.encode_context(context, pam)
+        chunks = torch.cat([model.predict_queries(cache, queries[:, :2]), model.predict_queries(cache, queries[:, 2:])], dim=1)
+    torch.testing.assert_close(chunks, whole, rtol=1e-5, atol=1e-6)
+
+
 def test_predictions_depend_on_the_context():
     model = make_model()
     context, queries, pam = inputs()

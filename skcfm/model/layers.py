@@ -81,15 +81,24 @@ class CFMBlock(nn.Module):
         self.ffn = SwiGLU(d_model, ffn_mult * d_model)
 
     def forward(
-        self, h: torch.Tensor, n_context: int, feature_bias: torch.Tensor | None, z: torch.Tensor | None
-    ) -> torch.Tensor:
-        """Shape: h (B, R, F, d) with the first ``n_context`` rows (sinks + context) visible
-        to every row; feature_bias (B, 1, H, F, F) or None; z (B, F, d) or None."""
+        self,
+        h: torch.Tensor,
+        feature_bias: torch.Tensor | None,
+        z: torch.Tensor | None,
+        context_keys: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One block; returns the new rows and the keys the sample-wise attention used.
+
+        Shape: h (B, R, F, d); feature_bias (B, 1, H, F, F) or None; z (B, F, d) or None.
+        Without ``context_keys`` the rows of ``h`` are the sinks and context rows, and
+        each attends to all of them. With ``context_keys`` (B, F, N, d), the normalised
+        context rows of an earlier pass, the rows of ``h`` are queries: each attends to
+        the context only, so queries never see each other and the context never sees them.
+        """
         x, gate = self.feature_norm(h, z)
         h = h + gate * self.feature_attention(x, x, feature_bias)
-        # sample-wise: every row attends to the context rows only, so queries never see
-        # each other and the context never sees the queries
         x = self.sample_norm(h).transpose(1, 2)  # (B, F, R, d)
-        h = h + self.sample_attention(x, x[:, :, :n_context]).transpose(1, 2)
+        keys = x if context_keys is None else context_keys
+        h = h + self.sample_attention(x, keys).transpose(1, 2)
         x, gate = self.ffn_norm(h, z)
-        return h + gate * self.ffn(x)
+        return h + gate * self.ffn(x), keys

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -14,6 +15,17 @@ from .layers import CFMBlock
 
 # learnable attention-bias relations, seen from the attending variable i towards key j
 _RELATIONS = ("j ancestor of i", "j descendant of i", "j not ancestor of i")
+
+
+@dataclass(frozen=True)
+class ContextCache:
+    """What queries need from an encoded context: per block, the normalised sink and
+    context rows their sample-wise attention reads, the PAM's attention bias and the
+    graph embedding (None where the configuration has no GCN / soft bias)."""
+
+    keys: list[torch.Tensor]  # per block (B, F, n_sinks + N, d)
+    feature_biases: list[torch.Tensor | None]  # per block (B, 1, H, F, F)
+    graph_embedding: torch.Tensor | None  # (B, F, d)
 
 
 def sinusoidal_positions(n_positions: int, d_model: int, device: torch.device | None = None) -> torch.Tensor:
@@ -54,21 +66,17 @@ class CausalFoundationModel(nn.Module):
         borders = torch.tensor(config.bar_borders) if config.bar_borders else torch.linspace(-4, 4, config.n_bars + 1)
         self.register_buffer("borders", borders.float(), persistent=False)
 
-    def _embed(self, context: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-        n_batch, n_context, n_vars = context.shape
-        values = torch.cat([context, queries], dim=1).unsqueeze(-1)  # (B, R, F, 1)
-        cells = self.cell_mlp(values)
-        is_query = torch.zeros(values.shape[1], dtype=torch.long, device=values.device)
-        is_query[n_context:] = 1
-        # the outcome of a query row is what we predict: replace it by the mask token
-        cells[:, n_context:, 1] = self.masked_target
-        rows = self.row_mlp(cells.mean(dim=2, keepdim=True))
-        roles = variable_roles(n_vars, values.device)
-        cells = cells + self.role_embedding(roles) + self.source_embedding(is_query)[:, None, :]
-        h = self.mix[0] * rows + self.mix[1] * cells
-        positions = sinusoidal_positions(n_vars, self.config.d_model, values.device)
-        sinks = self.sinks[:, roles].expand(n_batch, -1, -1, -1)
-        return torch.cat([sinks, h], dim=1) + positions
+    def _embed(self, rows: torch.Tensor, is_query: bool) -> torch.Tensor:
+        """Cell tokens (B, R, F, d) of context or query rows; each row is embedded on its own."""
+        cells = self.cell_mlp(rows.unsqueeze(-1))
+        if is_query:  # the outcome of a query row is what we predict: replace it by the mask token
+            cells[:, :, 1] = self.masked_target
+        summary = self.row_mlp(cells.mean(dim=2, keepdim=True))
+        roles = variable_roles(rows.shape[-1], rows.device)
+        source = self.source_embedding.weight[int(is_query)]
+        cells = cells + self.role_embedding(roles) + source
+        positions = sinusoidal_positions(rows.shape[-1], self.config.d_model, rows.device)
+        return self.mix[0] * summary + self.mix[1] * cells + positions
 
     def _feature_bias(self, pam: torch.Tensor, layer: int) -> torch.Tensor | None:
         """Additive attention bias (B, 1, H, F, F) for query variable i, key variable j."""
@@ -85,6 +93,37 @@ class CausalFoundationModel(nn.Module):
         bias = torch.einsum("bijr,hr->bhij", relations, self.feature_bias[layer])
         return bias[:, None]
 
+    def encode_context(self, context: torch.Tensor, pam: torch.Tensor) -> ContextCache:
+        """Run the context rows (with the attention sinks) through every block once.
+
+        Shape: context (B, N, F) standardised rows [t, y, x_1..x_d], F = d + 2;
+        pam (B, F, F) in {-1, 0, 1}, ``pam[b, a, c] == 1``: a is an ancestor of c.
+        The context never attends to queries, so its states can serve any number of
+        query chunks (:meth:`predict_queries`).
+        """
+        n_batch, _, n_vars = context.shape
+        roles = variable_roles(n_vars, context.device)
+        positions = sinusoidal_positions(n_vars, self.config.d_model, context.device)
+        sinks = self.sinks[:, roles].expand(n_batch, -1, -1, -1) + positions
+        h = torch.cat([sinks, self._embed(context, is_query=False)], dim=1)
+        z = self.graph_encoder(pam) if self.graph_encoder is not None else None
+        biases = [self._feature_bias(pam, layer) for layer in range(len(self.blocks))]
+        keys = []
+        for block, bias in zip(self.blocks, biases):
+            h, layer_keys = block(h, bias, z)
+            keys.append(layer_keys)
+        return ContextCache(keys, biases, z)
+
+    def predict_queries(self, cache: ContextCache, queries: torch.Tensor) -> torch.Tensor:
+        """Logits (B, M, n_bars) of each query's outcome under do(t), given an encoded context.
+
+        Shape: queries (B, M, F) standardised rows [t', ignored, x_1..x_d].
+        """
+        h = self._embed(queries, is_query=True)
+        for block, bias, keys in zip(self.blocks, cache.feature_biases, cache.keys):
+            h, _ = block(h, bias, cache.graph_embedding, context_keys=keys)
+        return self.head(self.head_norm(h[:, :, 1]))
+
     def forward(self, context: torch.Tensor, queries: torch.Tensor, pam: torch.Tensor) -> torch.Tensor:
         """Logits of the bar distribution of each query's outcome under do(t).
 
@@ -94,12 +133,7 @@ class CausalFoundationModel(nn.Module):
             pam: (B, F, F) in {-1, 0, 1}; ``pam[b, a, c] == 1``: a is an ancestor of c.
             returns: (B, M, n_bars).
         """
-        h = self._embed(context, queries)
-        n_visible = self.config.n_sinks + context.shape[1]
-        z = self.graph_encoder(pam) if self.graph_encoder is not None else None
-        for layer, block in enumerate(self.blocks):
-            h = block(h, n_visible, self._feature_bias(pam, layer), z)
-        return self.head(self.head_norm(h[:, n_visible:, 1]))
+        return self.predict_queries(self.encode_context(context, pam), queries)
 
     def loss(self, context: torch.Tensor, queries: torch.Tensor, pam: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean NLL of standardised ``targets`` (B, M)."""
