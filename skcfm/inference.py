@@ -98,6 +98,19 @@ def _model_rows(t: np.ndarray, y: np.ndarray, x: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.column_stack([t, y, x]), dtype=torch.float32)
 
 
+def _distinct_arrays(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct arrays and, for each input, the index of its distinct copy."""
+    distinct: list[np.ndarray] = []
+    index = []
+    for array in arrays:
+        match = next((i for i, seen in enumerate(distinct) if np.array_equal(seen, array)), None)
+        if match is None:
+            distinct.append(array)
+            match = len(distinct) - 1
+        index.append(match)
+    return distinct, np.array(index)
+
+
 @torch.no_grad()
 def predict_interventions(
     model: CausalFoundationModel,
@@ -119,6 +132,14 @@ def predict_interventions(
     Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d),
     each ``treatments[a]`` (m,). Returns :class:`Predictions`.
     """
+    distinct, arm_of = _distinct_arrays(treatments)
+    if len(distinct) < len(treatments):  # identical arms get identical numbers (effect 0, not ~1e-7)
+        out = predict_interventions(model, X, T, Y, pam, X_query, distinct, members, quantiles=quantiles,
+                                    return_logits=return_logits, chunk_size=chunk_size, device=device)
+        return Predictions(
+            out.means[:, arm_of], None if out.quantiles is None else out.quantiles[:, arm_of],
+            None if out.logits is None else out.logits[:, arm_of], out.borders,
+        )
     model.eval()
     device = torch.device(device)
     n_arms, n_queries = len(treatments), X_query.shape[0]
