@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
+from econml.inference import PopulationSummaryResults
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
@@ -512,6 +513,25 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
             raise ValueError("const_marginal_effect_interval needs a binary treatment")
         return self.effect_interval(X, T0=self.categories_[0], T1=self.categories_[1], alpha=alpha)
+
+    def const_marginal_ate_inference(self, X=None) -> PopulationSummaryResults:
+        """EconML's population summary of :meth:`const_marginal_effect` over X (binary T).
+
+        The standard errors are the spread of the ensemble members (the same posterior
+        spread as :meth:`effect_interval`), not a frequentist standard error; for a
+        calibrated ATE interval use :meth:`ate_interval` without X. EconML's
+        interpreters call this with ``include_model_uncertainty=True``.
+        """
+        check_is_fitted(self, "model_")
+        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
+            raise ValueError("const_marginal_ate_inference needs a binary treatment")
+        effects = self._member_effects(X, self.categories_[0], self.categories_[1])  # (members, rows)
+        ddof = 1 if len(effects) > 1 else 0
+        return PopulationSummaryResults(
+            pred=effects.mean(axis=0), pred_stderr=effects.std(axis=0, ddof=ddof),
+            mean_pred_stderr=float(effects.mean(axis=1).std(ddof=ddof)), d_t=None, d_y=1,
+            output_names=[self.outcome_name_], treatment_names=[self.treatment_name_],
+        )
 
     @property
     def dowhy(self):

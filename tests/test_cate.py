@@ -378,6 +378,23 @@ def test_single_tree_cate_interpreter_fits_and_exports(binary_est, data):
     plt.close("all")
 
 
+def test_single_tree_cate_interpreter_with_model_uncertainty(binary_est, data):
+    interpreter = SingleTreeCateInterpreter(include_model_uncertainty=True, max_depth=2)
+    interpreter.interpret(binary_est, data[0])
+    leaves = [node for node in interpreter.node_dict_.values() if "ci" in node]
+    assert leaves  # uncertainty is reported on the leaves
+    for leaf in leaves:
+        lower, upper = leaf["ci"]
+        assert lower < leaf["mean"] < upper  # the members disagree somewhat, so the interval has width
+    assert "digraph" in interpreter.export_graphviz(feature_names=["a", "b", "c"])
+
+
+def test_const_marginal_ate_inference_summarises_the_effects(binary_est, data):
+    result = binary_est.const_marginal_ate_inference(data[0])
+    assert np.isclose(result.mean_point, binary_est.const_marginal_effect(data[0]).mean())
+    assert "Uncertainty of Mean Point Estimate" in str(result)
+
+
 def test_single_tree_policy_interpreter_fits_and_exports(binary_est, data):
     import matplotlib.pyplot as plt
 
