@@ -164,7 +164,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         X : array-like of shape (m, d)
         output_type : {"mean", "median", "quantiles", "full"}, default="mean"
             "quantiles" returns an array of shape (len(quantiles), m); "full" returns a
-            dict with "mean", "median", "quantiles", the per-member "logits"
+            dict with "mean", "median", "quantiles" (len(quantiles), m) in the order
+            asked for, the per-member "logits"
             (E, m, K) and "borders" (E, K + 1) in y's units.
         quantiles : sequence of float, default=(0.1, 0.5, 0.9)
 
@@ -176,11 +177,12 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type={output_type!r}; expected one of {OUTPUT_TYPES}")
         X_arr = validate_data(self, X, reset=False, dtype=np.float64)
-        qs = np.asarray(quantiles, dtype=float).ravel()
+        requested = np.asarray(quantiles, dtype=float).ravel()
+        qs = requested
         if output_type == "median":
             qs = np.array([0.5])
-        elif output_type == "full":
-            qs = np.union1d(qs, [0.5])
+        elif output_type == "full":  # the median is always part of "full"
+            qs = np.union1d(requested, [0.5])
         if output_type != "mean" and (qs.size == 0 or (qs <= 0).any() or (qs >= 1).any()):
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
@@ -201,7 +203,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         return {
             "mean": mean,
             "median": averaged[np.searchsorted(qs, 0.5)],
-            "quantiles": averaged,
+            "quantiles": averaged[np.searchsorted(qs, requested)],  # in the order asked for
             "logits": predictions.logits[:, 0],
             "borders": predictions.borders,
         }

@@ -128,15 +128,16 @@ def test_predict_quantiles_are_monotone(fitted):
 
 def test_predict_full_returns_summaries_logits_and_borders(fitted, tiny_model):
     reg, X = fitted
-    full = reg.predict(X[:4], output_type="full", quantiles=(0.1, 0.9))
+    full = reg.predict(X[:4], output_type="full", quantiles=(0.9, 0.1))
     k = tiny_model.config.n_bars
     assert set(full) == {"mean", "median", "quantiles", "logits", "borders"}
     assert full["mean"].shape == full["median"].shape == (4,)
-    assert full["quantiles"].shape == (3, 4)  # 0.1, 0.5, 0.9
+    assert full["quantiles"].shape == (2, 4)  # as asked for: 0.9, then 0.1
     assert full["logits"].shape == (2, 4, k)
     assert full["borders"].shape == (2, k + 1)
     np.testing.assert_allclose(full["mean"], reg.predict(X[:4]))
-    np.testing.assert_allclose(full["median"], full["quantiles"][1])
+    np.testing.assert_allclose(full["quantiles"], reg.predict(X[:4], output_type="quantiles", quantiles=(0.9, 0.1)))
+    np.testing.assert_allclose(full["median"], reg.predict(X[:4], output_type="median"))
 
 
 def test_predict_rejects_an_unknown_output_type(fitted):
