@@ -343,6 +343,22 @@ def test_ddp_with_two_cpu_processes_trains_and_checkpoints(tmp_path):
     assert '"nll_no_pam"' in result.stdout  # rank 0's validation metrics
 
 
+@pytest.mark.slow
+def test_ddp_ranks_stop_together_at_the_time_limit(tmp_path):
+    # each rank reads its own clock; without a shared decision one rank can stop while
+    # the other waits in an all-reduce forever
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "skcfm.training", "train", "--config", "tiny", "--out", str(out), "--steps", "100000",
+         "--max-minutes", "0.15", "--no-progress"],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoint = training.load_checkpoint(out / training.CHECKPOINT_NAME)
+    assert 0 < checkpoint["step"] < 100000
+
+
 def test_eval_command_prints_metrics_with_and_without_the_pam(tmp_path, cheap_tiny, capsys):
     training.train("tiny", tmp_path, steps=2, progress=False)
     capsys.readouterr()

@@ -148,6 +148,16 @@ def _truncate_log(path: Path, after_step: int) -> None:
     _append_rows(path, fields, rows)
 
 
+def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
+    """True on every process when it is true on any: wall-clock decisions (stop, save)
+    must be taken together under DDP, or one rank leaves the others waiting forever."""
+    if world_size == 1:
+        return flag
+    value = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def train(
     config_name: str = "small",
     out: str | os.PathLike = "runs/small",
@@ -238,7 +248,7 @@ def train(
     metrics: dict[str, float] = {}
     last_save = time.monotonic()
     bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
-    while step < stop and time.monotonic() < deadline:
+    while step < stop and not _any_rank(time.monotonic() >= deadline, world_size, torch_device):
         started = time.perf_counter()
         lr = learning_rate(config, step)
         for group in optimizer.param_groups:
@@ -264,7 +274,7 @@ def train(
         bar.update(1)
         if rank == 0 and step % config.validation_every_steps == 0:
             metrics = validate()
-        if time.monotonic() - last_save > config.checkpoint_every_s:
+        if _any_rank(time.monotonic() - last_save > config.checkpoint_every_s, world_size, torch_device):
             save()
             last_save = time.monotonic()
     bar.close()
