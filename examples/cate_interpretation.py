@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a .safetensors file; default: the shipped model")
     parser.add_argument("--quick", action="store_true", help="fewer rows and ensemble members")
     args = parser.parse_args()
-    n_samples, n_estimators = (300, 2) if args.quick else (1000, 8)
+    n_samples, n_estimators = (300, 2) if args.quick else (1000, 4)
 
     data = make_confounded_treatment(n_samples, random_state=0, as_frame=True)
     X, T, Y = data.data, data.treatment, data.outcome

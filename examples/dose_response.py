@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="a .safetensors file; default: the shipped model")
     parser.add_argument("--quick", action="store_true", help="fewer rows, ensemble members and doses")
     args = parser.parse_args()
-    n_samples, n_estimators, n_doses = (300, 2, 7) if args.quick else (1000, 8, 13)
+    n_samples, n_estimators, n_doses = (300, 2, 7) if args.quick else (1000, 4, 13)
 
     data = make_confounded_treatment(n_samples, treatment="continuous", random_state=0, as_frame=True)
     X, T, Y = data.data, data.treatment, data.outcome

@@ -73,7 +73,7 @@ def main():
     print(f"adjustment set: {sorted(estimand.get_adjustment_set())}")
 
     method_params = {
-        "init_params": {"model": args.model, "n_estimators": 2 if args.quick else 8, "random_state": args.seed},
+        "init_params": {"model": args.model, "n_estimators": 2 if args.quick else 4, "random_state": args.seed},
         "fit_params": {},
     }
     start = time.perf_counter()

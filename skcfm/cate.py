@@ -37,8 +37,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     ----------
     model : str, path or CausalFoundationModel, default=None
         Pretrained model; None uses the weights shipped with skcfm.
-    n_estimators : int, default=8
+    n_estimators : int, default=4
         Ensemble members (context draws, covariate subsets and orders), averaged.
+        On IHDP and ACIC, 2 to 16 members gave the same sqrt(PEHE) within noise, so
+        the default is small; more members smooth :meth:`effect_interval` and cover
+        more covariates when there are more than the model's ``max_covariates``.
     context_size : int, default=192
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented.
@@ -105,7 +108,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self,
         *,
         model=None,
-        n_estimators: int = 8,
+        n_estimators: int = 4,
         context_size: int = 192,
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         cv: int = 5,
