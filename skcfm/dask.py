@@ -3,7 +3,7 @@ independent, so predictions map over the partitions of a Dask DataFrame.
 
 The fitted estimator is sent to each worker once (it pickles with its model); every
 partition runs ``effect`` / ``predict`` on its rows. With Spark, the same function works
-inside ``DataFrame.mapInPandas`` (see the docs' scale-out page).
+inside ``DataFrame.mapInPandas``: :func:`skcfm.spark.map_in_pandas`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,16 @@ def _predict_partition(frame: pd.DataFrame, estimator, columns: list, method: st
         return pd.Series([], dtype=np.float64, index=frame.index, name=method)
     values = getattr(estimator, method)(frame[columns].to_numpy(dtype=np.float64), **kwargs)
     return pd.Series(np.asarray(values, dtype=np.float64), index=frame.index, name=method)
+
+
+def check_columns(estimator, frame_columns, columns: list | None) -> list:
+    """The columns to pass as X: given, or the estimator's ``feature_names_in_``; all in the frame."""
+    if columns is None:
+        columns = list(getattr(estimator, "feature_names_in_", []))
+    missing = [c for c in columns if c not in list(frame_columns)]
+    if not columns or missing:
+        raise ValueError(f"columns {missing or columns!r} are not all columns of frame; pass columns= explicitly")
+    return list(columns)
 
 
 def map_partitions(
@@ -49,10 +59,6 @@ def map_partitions(
     """
     if method not in ("effect", "predict"):
         raise ValueError(f"method={method!r}; expected 'effect' or 'predict'")
-    if columns is None:
-        columns = list(getattr(estimator, "feature_names_in_", []))
-    missing = [c for c in columns if c not in frame.columns]
-    if not columns or missing:
-        raise ValueError(f"columns {missing or columns!r} are not all columns of frame; pass columns= explicitly")
+    columns = check_columns(estimator, frame.columns, columns)
     meta = pd.Series([], dtype=np.float64, name=method)
-    return frame.map_partitions(_predict_partition, estimator, list(columns), method, kwargs, meta=meta)
+    return frame.map_partitions(_predict_partition, estimator, columns, method, kwargs, meta=meta)
