@@ -20,10 +20,14 @@ class PriorConfig:
     max_covariates: int = 20
     max_latent: int = 3  # unobserved nodes, so hidden confounding occurs
     binary_treatment_prob: float = 0.5
-    backdoor_prob: float = 0.35  # SCMs laid out as X -> T -> Y, X -> Y (the benchmarks' design)
+    backdoor_prob: float = 0.5  # SCMs laid out as X -> T -> Y, X -> Y (the benchmarks' design)
     # per data set, each node points into T and into Y with a probability drawn from this
     # range; up to 1.0 so that "every covariate confounds" (the unconfoundedness PAM) is common
     backdoor_edge_prob: tuple[float, float] = (0.5, 1.0)
+    # per data set, the weights from T into its children are multiplied by a log-uniform
+    # factor from this range: without it half the effects are under 0.05 sd(Y) and the
+    # model learns to shrink every effect towards zero
+    treatment_edge_scale: tuple[float, float] = (1.0, 4.0)
     outcome_after_treatment_prob: float = 0.85  # otherwise Y may precede T (no effect)
     intervention_range: float = 3.0  # continuous t' ~ mean +- range * sd of observed T
     linear_gaussian: bool = False
@@ -129,6 +133,15 @@ def _is_valid(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tensor, s
     return finite & (normalised_var >= 0.01) & (unique_share >= 0.2) & t_varies & (both_arms | ~scm.binary_treatment)
 
 
+def _scale_treatment_edges(scm: SCM, treatment: torch.Tensor, scale_range: tuple[float, float], generator) -> None:
+    """Multiply each SCM's input weights from T into its children by a log-uniform factor."""
+    low, high = (torch.tensor(float(v)).log() for v in scale_range)
+    b = treatment.shape[0]
+    scale = torch.exp(low + (high - low) * torch.rand(b, generator=generator))
+    rows = torch.arange(b)
+    scm.weights_in[rows, :, treatment] = scm.weights_in[rows, :, treatment] * scale[:, None, None]
+
+
 def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: int, config: PriorConfig, generator):
     n_nodes = 2 + n_covariates + n_latent
     adjacency = sample_dags(batch_size, n_nodes, generator)
@@ -137,6 +150,7 @@ def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: in
         adjacency, treatment, generator,
         binary_treatment_prob=config.binary_treatment_prob, linear_gaussian=config.linear_gaussian,
     )
+    _scale_treatment_edges(scm, treatment, config.treatment_edge_scale, generator)
     noise = sample_noise(scm, n_context + config.n_queries, generator)
     values, stats = evaluate(scm, noise)
     context = values[:, :n_context].gather(2, observed[:, None, :].expand(-1, n_context, -1))
