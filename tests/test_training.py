@@ -221,6 +221,21 @@ def test_resumed_run_continues_the_same_loss_curve(tmp_path, cheap_tiny):
     assert torch.equal(a["torch_rng"], b["torch_rng"])
 
 
+def test_resume_keeps_the_checkpoint_prior_unless_asked_to_update_it(tmp_path, cheap_tiny):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    first_prior = CONFIGS["tiny"].prior
+    cheap_tiny(prior=replace(first_prior, backdoor_prob=0.9))
+    training.train("tiny", tmp_path, steps=3, progress=False, resume=True)
+    kept = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)
+    assert kept["train_config"]["prior"]["backdoor_prob"] == first_prior.backdoor_prob
+    training.train("tiny", tmp_path, steps=4, progress=False, resume=True, update_prior=True)
+    updated = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)
+    assert updated["step"] == 4
+    assert updated["train_config"]["prior"]["backdoor_prob"] == 0.9
+    assert [entry["from_step"] for entry in updated["prior_history"]] == [0, 3]
+    assert updated["prior_history"][-1]["prior"]["backdoor_prob"] == 0.9
+
+
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path, cheap_tiny):
     training.train("tiny", tmp_path / "fresh", steps=2, progress=False)
     training.train("tiny", tmp_path / "resumed", steps=2, progress=False, resume=True)

@@ -12,7 +12,7 @@ import math
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -170,12 +170,16 @@ def train(
     batch_size: int | None = None,
     max_minutes: float | None = None,
     progress: bool = True,
+    update_prior: bool = False,
 ) -> dict[str, float]:
     """Pretrain (or resume) a model; returns the last validation metrics.
 
     ``steps`` is where this invocation stops (the schedule length is the config's
     ``total_steps``); ``max_minutes`` stops earlier on wall time. A checkpoint is written
-    every ``checkpoint_every_s`` seconds and when the run stops.
+    every ``checkpoint_every_s`` seconds and when the run stops. A resumed run keeps the
+    checkpoint's configuration; with ``update_prior`` it trains on ``config_name``'s
+    current prior instead (the change and its step are kept in the checkpoint's
+    ``prior_history``, and the validation set follows the new prior).
     """
     # -- configuration and distributed setup
     out = Path(out)
@@ -194,11 +198,16 @@ def train(
     if checkpoint is not None:
         config = TrainConfig.from_dict(checkpoint["train_config"])
         seed = checkpoint["seed"]
+        prior_history = checkpoint.get("prior_history", [{"from_step": 0, "prior": asdict(config.prior)}])
+        if update_prior and CONFIGS[config_name].prior != config.prior:
+            config = replace(config, prior=CONFIGS[config_name].prior)
+            prior_history = [*prior_history, {"from_step": checkpoint["step"], "prior": asdict(config.prior)}]
     else:
         config = CONFIGS[config_name]
         if batch_size is not None:
             config = replace(config, batch_size=batch_size)
         config = replace(config, model=replace(config.model, bar_borders=fit_bar_borders(config)))
+        prior_history = [{"from_step": 0, "prior": asdict(config.prior)}]
     torch.manual_seed(seed)
     model = CausalFoundationModel(config.model).to(torch_device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -234,6 +243,7 @@ def train(
                 "seed": seed,
                 "torch_rng": torch.get_rng_state(),
                 "train_config": config.to_dict(),
+                "prior_history": prior_history,
             },
             checkpoint_path,
         )
@@ -298,6 +308,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "training_hardware": hardware,
         "validation": history[-1] if history else {},
         "validation_history": history,
+        "prior_history": checkpoint.get("prior_history", []),
         "validation_set": f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, seed {VALIDATION_SEED}",
     }
     return export(checkpoint, weights_path, card=card)
