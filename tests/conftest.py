@@ -33,3 +33,18 @@ def tiny_model_path(tmp_path_factory, tiny_model) -> Path:
         "elapsed_s": 0.0,
     }
     return export_model(checkpoint, tmp_path_factory.mktemp("weights") / "tiny.safetensors")
+
+
+@pytest.fixture(scope="session")
+def fitted_on_frame(tiny_model):
+    """A CFMCateEstimator fitted on a 120-row DataFrame with columns a, b, c; and that frame."""
+    import numpy as np
+    import pandas as pd
+
+    from skcfm import CFMCateEstimator
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    T = (rng.random(120) < 0.5).astype(int)
+    Y = (X.a + T + rng.normal(size=120)).rename("y")
+    return CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y), X

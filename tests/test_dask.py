@@ -1,23 +1,17 @@
 """skcfm.dask: effects over Dask partitions on a process-based LocalCluster."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 dd = pytest.importorskip("dask.dataframe", reason="the [dask] extra is not installed")
 distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
 
-from skcfm import CFMCateEstimator  # noqa: E402
 from skcfm.dask import map_partitions  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def fitted(tiny_model):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
-    T = (rng.random(120) < 0.5).astype(int)
-    Y = (X.a + T + rng.normal(size=120)).rename("y")
-    return CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y), X
+@pytest.fixture
+def fitted(fitted_on_frame):
+    return fitted_on_frame
 
 
 @pytest.mark.slow

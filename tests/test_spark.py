@@ -3,7 +3,6 @@
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install pyspark; it also needs Java)")
@@ -12,7 +11,6 @@ if shutil.which("java") is None:
 
 from pyspark.sql import SparkSession  # noqa: E402
 
-from skcfm import CFMCateEstimator  # noqa: E402
 from skcfm.spark import map_in_pandas  # noqa: E402
 
 
@@ -27,13 +25,9 @@ def spark():
     session.stop()
 
 
-@pytest.fixture(scope="module")
-def fitted(tiny_model):
-    rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
-    T = (rng.random(120) < 0.5).astype(int)
-    Y = (X.a + T + rng.normal(size=120)).rename("y")
-    return CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y), X
+@pytest.fixture
+def fitted(fitted_on_frame):
+    return fitted_on_frame
 
 
 @pytest.mark.slow
