@@ -4,7 +4,7 @@ A CFMCateEstimator is fitted on 2,000 rows (10 covariates); effects are then com
 for ``--rows`` rows of a Dask DataFrame split into ``--partitions`` partitions.
 
 Run: python benchmarks/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
-Writes benchmarks/results/dask_scaleout.csv.
+Writes benchmarks/results/dask_scaleout.csv (rows of other worker counts already there are kept).
 """
 
 from __future__ import annotations
@@ -51,7 +51,13 @@ def main() -> None:
                      "finite": bool(np.isfinite(effects).all())})
         print(rows[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(RESULTS / "dask_scaleout.csv", index=False)
+    path = RESULTS / "dask_scaleout.csv"
+    frame = pd.DataFrame(rows)
+    if path.exists():  # keep earlier runs' other worker counts (e.g. 1 and 2 workers run separately)
+        earlier = pd.read_csv(path)
+        keep = ~earlier.set_index(["workers", "rows"]).index.isin(frame.set_index(["workers", "rows"]).index)
+        frame = pd.concat([earlier[keep], frame]).sort_values(["rows", "workers"])
+    frame.to_csv(path, index=False)
 
 
 if __name__ == "__main__":
