@@ -388,6 +388,20 @@ def test_eval_command_prints_metrics_with_and_without_the_pam(tmp_path, cheap_ti
     assert metrics["nll_no_pam"] == pytest.approx(float(logged["nll_no_pam"]), rel=1e-6)
 
 
+def test_export_command_writes_loadable_weights_with_the_run_history(tmp_path, cheap_tiny, capsys):
+    from skcfm.pretrained import load_model
+
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    main(["export", str(tmp_path / "run" / training.CHECKPOINT_NAME), "--name", "mine",
+          "--out-dir", str(tmp_path / "weights"), "--hardware", "test CPU"])
+    card = json.loads((tmp_path / "weights" / "mine.json").read_text())
+    assert card["training_hardware"] == "test CPU"
+    assert [row["step"] for row in card["validation_history"]] == [2.0]
+    assert [entry["from_step"] for entry in card["prior_history"]] == [0]
+    model = load_model(tmp_path / "weights" / "mine.safetensors")
+    assert model.config.n_layers == CONFIGS["tiny"].model.n_layers
+
+
 def test_train_command_rejects_an_unknown_config(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--config", "huge", "--out", "unused"])
