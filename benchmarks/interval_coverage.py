@@ -22,7 +22,7 @@ Simulation, per data set (n rows, 5 standard-normal covariates):
 
 Usage, from the repository root with skcfm importable (``pip install -e .``)::
 
-    python benchmarks/coverage.py --n-datasets 200 --seed 0 --jobs 2
+    python benchmarks/interval_coverage.py --n-datasets 200 --seed 0 --jobs 2
 
 Writes one row per data set and method to ``benchmarks/results/coverage.csv``.
 """
