@@ -21,6 +21,9 @@ def _predict_partition(frame: pd.DataFrame, estimator, columns: list, method: st
     return pd.Series(np.asarray(values, dtype=np.float64), index=frame.index, name=method)
 
 
+METHODS = ("effect", "predict")
+
+
 def check_columns(estimator, frame_columns, columns: list | None) -> list:
     """The columns to pass as X: given, or the estimator's ``feature_names_in_``; all in the frame."""
     if columns is None:
@@ -57,8 +60,8 @@ def map_partitions(
     dask.dataframe.Series
         One float per row, with the frame's index.
     """
-    if method not in ("effect", "predict"):
-        raise ValueError(f"method={method!r}; expected 'effect' or 'predict'")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r}; expected one of {METHODS}")
     columns = check_columns(estimator, frame.columns, columns)
     meta = pd.Series([], dtype=np.float64, name=method)
     return frame.map_partitions(_predict_partition, estimator, columns, method, kwargs, meta=meta)

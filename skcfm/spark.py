@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .dask import _predict_partition, check_columns
-
-METHODS = ("effect", "predict")
+from .dask import METHODS, _predict_partition, check_columns
 
 
 def map_in_pandas(
