@@ -96,6 +96,17 @@ def test_learning_rate_decays_by_cosine_to_its_floor():
     assert training.learning_rate(config, 10_000) == pytest.approx(1e-4)
 
 
+def test_lengthened_schedule_moves_smoothly_onto_the_longer_cosine():
+    config = replace(TINY, learning_rate=1e-3, warmup_steps=10, total_steps=110, min_learning_rate_ratio=0.1)
+    history = [{"from_step": 0, "total_steps": 110}, {"from_step": 100, "total_steps": 410}]
+    longer = replace(config, total_steps=410)
+    rates = [training.learning_rate(longer, step, history) for step in range(0, 400)]
+    assert rates[:100] == pytest.approx([training.learning_rate(config, step) for step in range(100)])
+    assert rates[100] == pytest.approx(rates[99], abs=1e-5)  # no jump where the schedule changes
+    assert all(later >= earlier for earlier, later in pairwise(rates[100:111]))  # re-warms linearly
+    assert rates[150] == pytest.approx(training.learning_rate(longer, 150))  # on the new cosine after re-warming
+
+
 def test_learning_rate_is_a_pure_function_of_the_step():
     assert training.learning_rate(TINY, 37) == training.learning_rate(TINY, 37)
 
@@ -234,6 +245,20 @@ def test_resume_keeps_the_checkpoint_prior_unless_asked_to_update_it(tmp_path, c
     assert updated["train_config"]["prior"]["backdoor_prob"] == 0.9
     assert [entry["from_step"] for entry in updated["prior_history"]] == [0, 3]
     assert updated["prior_history"][-1]["prior"]["backdoor_prob"] == 0.9
+
+
+def test_resume_can_lengthen_the_schedule_and_records_it(tmp_path, cheap_tiny):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    training.train("tiny", tmp_path, steps=3, progress=False, resume=True, total_steps=5_000)
+    checkpoint = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)
+    assert checkpoint["train_config"]["total_steps"] == 5_000
+    assert checkpoint["schedule_history"] == [
+        {"from_step": 0, "total_steps": CONFIGS["tiny"].total_steps}, {"from_step": 2, "total_steps": 5_000}
+    ]
+    with (tmp_path / training.TRAIN_LOG).open() as handle:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(handle)]
+    config = CONFIGS["tiny"]
+    assert rates[2] == pytest.approx(training.learning_rate(config, 2))  # the old rate where the change starts
 
 
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path, cheap_tiny):

@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd.add_argument("--compile", action="store_true", help="torch.compile the model")
     train_cmd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     train_cmd.add_argument("--no-progress", action="store_true")
+    train_cmd.add_argument("--total-steps", type=int, default=None,
+                           help="length of the cosine schedule; on resume, lengthens it from the checkpoint's step")
     train_cmd.add_argument("--update-prior", action="store_true",
                            help="on --resume, train on the named config's current prior, not the checkpoint's")
     eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics = training.train(
             args.config, args.out, resume=args.resume, steps=args.steps, device=args.device, seed=args.seed,
             compile_model=args.compile, batch_size=args.batch_size, max_minutes=args.max_minutes,
-            progress=not args.no_progress, update_prior=args.update_prior,
+            progress=not args.no_progress, update_prior=args.update_prior, total_steps=args.total_steps,
         )
     elif args.command == "export":
         from ..pretrained import WEIGHTS_DIR, export_model

@@ -66,13 +66,29 @@ def step_generator(seed: int, step: int, rank: int = 0, world_size: int = 1) -> 
     return torch.Generator().manual_seed(seed * 1_000_003 + step * world_size + rank)
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """Linear warm-up, then cosine decay to ``min_learning_rate_ratio``."""
-    if step < config.warmup_steps:
-        return config.learning_rate * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps))
-    ratio = config.min_learning_rate_ratio + (1 - config.min_learning_rate_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return config.learning_rate * ratio
+def learning_rate(config: TrainConfig, step: int, schedule_history: list[dict] | None = None) -> float:
+    """Linear warm-up, then cosine decay to ``min_learning_rate_ratio``.
+
+    ``schedule_history`` lists schedule lengths as ``{"from_step", "total_steps"}``;
+    after a lengthening at step s the rate moves linearly, over ``warmup_steps``, from the
+    old schedule's rate at s onto the new cosine, so a resumed run never jumps.
+    """
+    history = schedule_history or [{"from_step": 0, "total_steps": config.total_steps}]
+    current = max((entry for entry in history if entry["from_step"] <= step), key=lambda entry: entry["from_step"])
+    config = replace(config, total_steps=current["total_steps"])
+    start = current["from_step"]
+    if start == 0:
+        if step < config.warmup_steps:
+            return config.learning_rate * (step + 1) / config.warmup_steps
+        progress = min(1.0, (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps))
+        ratio = config.min_learning_rate_ratio + (1 - config.min_learning_rate_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        return config.learning_rate * ratio
+    earlier = [entry for entry in history if entry["from_step"] < start]
+    new = learning_rate(config, max(step, start + config.warmup_steps), [{"from_step": 0, "total_steps": config.total_steps}])
+    if step >= start + config.warmup_steps:
+        return new
+    old = learning_rate(config, start, earlier)
+    return old + (new - old) * (step - start) / config.warmup_steps
 
 
 def fit_bar_borders(config: TrainConfig) -> tuple[float, ...]:
@@ -171,6 +187,7 @@ def train(
     max_minutes: float | None = None,
     progress: bool = True,
     update_prior: bool = False,
+    total_steps: int | None = None,
 ) -> dict[str, float]:
     """Pretrain (or resume) a model; returns the last validation metrics.
 
@@ -179,7 +196,9 @@ def train(
     every ``checkpoint_every_s`` seconds and when the run stops. A resumed run keeps the
     checkpoint's configuration; with ``update_prior`` it trains on ``config_name``'s
     current prior instead (the change and its step are kept in the checkpoint's
-    ``prior_history``, and the validation set follows the new prior).
+    ``prior_history``, and the validation set follows the new prior). ``total_steps``
+    sets the cosine schedule's length; on resume it lengthens (or shortens) the schedule
+    from the checkpoint's step on, recorded in ``schedule_history``.
     """
     # -- configuration and distributed setup
     out = Path(out)
@@ -202,12 +221,19 @@ def train(
         if update_prior and CONFIGS[config_name].prior != config.prior:
             config = replace(config, prior=CONFIGS[config_name].prior)
             prior_history = [*prior_history, {"from_step": checkpoint["step"], "prior": asdict(config.prior)}]
+        schedule_history = checkpoint.get("schedule_history", [{"from_step": 0, "total_steps": config.total_steps}])
+        if total_steps is not None and total_steps != config.total_steps:
+            config = replace(config, total_steps=total_steps)
+            schedule_history = [*schedule_history, {"from_step": checkpoint["step"], "total_steps": total_steps}]
     else:
         config = CONFIGS[config_name]
         if batch_size is not None:
             config = replace(config, batch_size=batch_size)
         config = replace(config, model=replace(config.model, bar_borders=fit_bar_borders(config)))
+        if total_steps is not None:
+            config = replace(config, total_steps=total_steps)
         prior_history = [{"from_step": 0, "prior": asdict(config.prior)}]
+        schedule_history = [{"from_step": 0, "total_steps": config.total_steps}]
     torch.manual_seed(seed)
     model = CausalFoundationModel(config.model).to(torch_device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -244,6 +270,7 @@ def train(
                 "torch_rng": torch.get_rng_state(),
                 "train_config": config.to_dict(),
                 "prior_history": prior_history,
+                "schedule_history": schedule_history,
             },
             checkpoint_path,
         )
@@ -260,7 +287,7 @@ def train(
     bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
     while step < stop and not _any_rank(time.monotonic() >= deadline, world_size, torch_device):
         started = time.perf_counter()
-        lr = learning_rate(config, step)
+        lr = learning_rate(config, step, schedule_history)
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = prepare(sample_batch(config.batch_size, step_generator(seed, step, rank, world_size), config.prior))
@@ -309,6 +336,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "validation": history[-1] if history else {},
         "validation_history": history,
         "prior_history": checkpoint.get("prior_history", []),
+        "schedule_history": checkpoint.get("schedule_history", []),
         "validation_set": f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, seed {VALIDATION_SEED}",
     }
     return export(checkpoint, weights_path, card=card)
