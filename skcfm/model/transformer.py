@@ -82,6 +82,8 @@ class CausalFoundationModel(nn.Module):
         """Additive attention bias (B, 1, H, F, F) for query variable i, key variable j."""
         if self.config.graph_mode == "hard":
             not_ancestor = (pam == -1).transpose(1, 2)  # [i, j]: j known not to cause i
+            # a variable always sees itself, so no row of the attention is fully masked
+            not_ancestor = not_ancestor & ~torch.eye(pam.shape[-1], dtype=torch.bool, device=pam.device)
             bias = torch.zeros(not_ancestor.shape, device=pam.device).masked_fill(not_ancestor, float("-inf"))
             return bias[:, None, None]
         if self.feature_bias is None:
