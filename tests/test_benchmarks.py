@@ -236,3 +236,19 @@ def test_report_can_include_quick_rows(tmp_path, report):
 def test_report_with_no_results(tmp_path, report):
     readme = report.write_report(tmp_path).read_text()
     assert "Published anchors" in readme
+
+
+# --- training throughput ------------------------------------------------------------------
+
+
+def test_training_throughput_data_parallel_mode_counts_every_process(tmp_path):
+    out = tmp_path / "throughput.csv"
+    command = [sys.executable, str(BENCH / "training_throughput.py"), "--configs", "tiny", "--steps", "1",
+               "--warmup", "0", "--out", str(out)]
+    for extra in (["--threads", "1"], ["--processes", "2"]):
+        subprocess.run([*command, *extra], check=True, capture_output=True, timeout=120)
+    rows = pd.read_csv(out).set_index("processes")
+    assert sorted(rows.index) == [1, 2]  # the second run adds its row, keeping the first
+    for processes, row in rows.iterrows():
+        expected = processes * row["batch_size"] / (row["prior_s_per_step"] + row["model_s_per_step"])
+        assert row["datasets_per_s"] == pytest.approx(expected, rel=0.01)
