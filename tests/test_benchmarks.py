@@ -252,3 +252,52 @@ def test_training_throughput_data_parallel_mode_counts_every_process(tmp_path):
     for processes, row in rows.iterrows():
         expected = processes * row["batch_size"] / (row["prior_s_per_step"] + row["model_s_per_step"])
         assert row["datasets_per_s"] == pytest.approx(expected, rel=0.01)
+
+
+# --- graph evidence -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graph_evidence():
+    return _load("graph_evidence")
+
+
+def test_graph_evidence_rows_label_structure_from_the_true_pam(graph_evidence):
+    import torch
+
+    from skcfm.model import CausalFoundationModel
+    from skcfm.training import CONFIGS
+
+    config = CONFIGS["tiny"]
+    torch.manual_seed(0)
+    model = CausalFoundationModel(config.model).eval()
+    rows = graph_evidence.prior_rows(model, config, n_batches=1, linear_gaussian=False)
+    assert set(rows.pam) == {"full PAM", "partial PAM (50% hidden)", "T–Y entry only", "no PAM"}
+    assert len(rows) == 4 * config.batch_size
+    # the structure comes from the batch the evidence seed draws, the same for every PAM
+    from skcfm.training.prior import sample_batch
+    from skcfm.training.train import step_generator
+
+    batch = sample_batch(config.batch_size, step_generator(graph_evidence.EVIDENCE_SEED, 0), config.prior)
+    expected = np.where(batch.true_pam[:, 0, 1].numpy() == 1, "T causes Y", "T does not cause Y")
+    for _, group in rows.groupby("pam"):
+        assert list(group.sort_values("dataset").structure) == list(expected)
+
+
+def test_graph_evidence_direction_only_keeps_the_t_y_block(graph_evidence):
+    import torch
+
+    pam = torch.tensor([[[0, 1, -1], [-1, 0, 1], [1, -1, 0]]], dtype=torch.int8)
+    out = graph_evidence._direction_only(pam)
+    assert out.tolist() == [[[0, 1, 0], [-1, 0, 0], [0, 0, 0]]]
+
+
+def test_graph_evidence_summary_pairs_each_structure_with_its_own_baseline(graph_evidence):
+    frame = pd.DataFrame({
+        "prior": "general", "dataset": [0, 1, 0, 1], "pam": ["full PAM", "full PAM", "no PAM", "no PAM"],
+        "structure": ["T causes Y", "T does not cause Y"] * 2, "nll": [1.0, 0.5, 1.5, 2.5],
+    })
+    table = graph_evidence.summarise(frame).set_index(["structure", "pam"])
+    assert table.loc[("all", "full PAM"), "nll vs no PAM"].startswith("-1.250")  # mean of -0.5 and -2.0
+    assert table.loc[("T does not cause Y", "full PAM"), "nll vs no PAM"].startswith("-2.000")
+    assert table.loc[("T causes Y", "full PAM"), "n"] == 1
