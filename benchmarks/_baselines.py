@@ -29,7 +29,7 @@ it, and on ACIC (82 columns) it would make ~10^5 split features.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from econml.dml import CausalForestDML, LinearDML

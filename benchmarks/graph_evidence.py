@@ -72,7 +72,8 @@ def prior_rows(model, config: TrainConfig, n_batches: int, linear_gaussian: bool
             r2 = 1 - mse / inputs.targets.var(1).clamp(min=1e-8)
             for b in range(len(nll)):
                 rows.append({"prior": "linear-Gaussian" if linear_gaussian else "general", "pam": name,
-                             "structure": structure[b], "dataset": i * config.batch_size + b, "nll": nll[b].item(), "mse": mse[b].item(),
+                             "structure": structure[b], "dataset": i * config.batch_size + b,
+                             "nll": nll[b].item(), "mse": mse[b].item(),
                              "r2": r2[b].item(), "effect_mse": (effect[b] - true_effect[b]).pow(2).mean().item()})
     return pd.DataFrame(rows)
 
@@ -118,7 +119,8 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
 
 def markdown_table(frame: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |")
     return "\n".join(lines)
 
 
@@ -128,7 +130,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=16, help="prior batches per prior kind")
     parser.add_argument("--ihdp", type=int, default=10, help="IHDP realizations (0 skips)")
     parser.add_argument("--model", default=None, help=".safetensors for the IHDP part (default: shipped model)")
-    parser.add_argument("--data-home", default=os.environ.get("SKCFM_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data")))
+    default_data = str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data-home", default=os.environ.get("SKCFM_DATA", default_data))
     args = parser.parse_args()
     torch.manual_seed(0)
     checkpoint = load_checkpoint(args.checkpoint)
@@ -141,10 +144,12 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     frame.to_csv(RESULTS / "graph_evidence.csv", index=False)
     table = summarise(frame)
-    header = (f"# Graph evidence\n\ncheckpoint step {checkpoint['step']}, {checkpoint['datasets_seen']} data sets seen; "
+    header = (f"# Graph evidence\n\ncheckpoint step {checkpoint['step']}, "
+              f"{checkpoint['datasets_seen']} data sets seen; "
               f"`python benchmarks/graph_evidence.py --checkpoint {args.checkpoint} --batches {args.batches} "
               f"--ihdp {args.ihdp}`\n\nMean ± SEM over data sets; 'vs no PAM' is the paired difference "
-              "(negative NLL/MSE/PEHE and positive R² favour the PAM). Prior metrics are in standardised outcome units.\n\n")
+              "(negative NLL/MSE/PEHE and positive R² favour the PAM). "
+              "Prior metrics are in standardised outcome units.\n\n")
     (RESULTS / "graph_evidence.md").write_text(header + markdown_table(table) + "\n")
     print(header + table.to_string(index=False))
 

@@ -28,7 +28,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from _metrics import sem  # noqa: E402  (this folder is sys.path[0] when run as a script)
 
 HERE = Path(__file__).resolve().parent
@@ -182,7 +181,7 @@ def plot_time_vs_accuracy(summary: pd.DataFrame, datasets: list[str], path: Path
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
     for ax in axes.flat[len(datasets):]:
         ax.set_visible(False)
-    for ax, dataset in zip(axes.flat, datasets):
+    for ax, dataset in zip(axes.flat, datasets, strict=True):
         s = summary[summary["dataset"] == dataset]
         ax.errorbar(s["time_s"], s["sqrt_pehe"], yerr=s["sqrt_pehe_sem"].fillna(0),
                     fmt="o", capsize=3)

@@ -51,11 +51,11 @@ sys.path.append(str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from _baselines import METHODS  # noqa: E402
+from _metrics import ate_errors, covers, pehe  # noqa: E402
 from sklearn.utils import Bunch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from _baselines import METHODS  # noqa: E402
-from _metrics import ate_errors, covers, pehe  # noqa: E402
 from skcfm.datasets import (  # noqa: E402
     load_acic2016,
     load_ihdp,

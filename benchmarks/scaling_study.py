@@ -24,7 +24,12 @@ import torch  # noqa: E402
 
 from skcfm.training.configs import CONFIGS  # noqa: E402
 from skcfm.training.train import (  # noqa: E402
-    VALIDATION_LOG, evaluate, load_checkpoint, model_from_checkpoint, train, validation_set,
+    VALIDATION_LOG,
+    evaluate,
+    load_checkpoint,
+    model_from_checkpoint,
+    train,
+    validation_set,
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"

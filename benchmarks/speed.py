@@ -41,7 +41,8 @@ start = time.perf_counter()
 effect = est.effect(X)
 seconds = time.perf_counter() - start
 peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-print(json.dumps({"rows": n_rows, "effect_s": seconds, "peak_rss_gb": peak_gb, "finite": bool(np.isfinite(effect).all())}))
+finite = bool(np.isfinite(effect).all())
+print(json.dumps({"rows": n_rows, "effect_s": seconds, "peak_rss_gb": peak_gb, "finite": finite}))
 """
 
 
@@ -57,12 +58,14 @@ def ihdp_timings(n_realizations: int, model: str | None) -> pd.DataFrame:
         train, test = load_ihdp(r, split="train", data_home=DATA_HOME), load_ihdp(r, split="test", data_home=DATA_HOME)
         pam = unconfoundedness_pam([f"x{i}" for i in range(train.data.shape[1])], treatment="T", outcome="Y")
         start = time.perf_counter()
-        est = CFMCateEstimator(model=model, random_state=r).fit(train.data, train.treatment.astype(int), train.outcome, ancestors=pam)
+        est = CFMCateEstimator(model=model, random_state=r)
+        est.fit(train.data, train.treatment.astype(int), train.outcome, ancestors=pam)
         est.effect(test.data)
         cfm_s = time.perf_counter() - start
         start = time.perf_counter()
         forest = CausalForestDML(
-            model_y=RandomForestRegressor(100, max_depth=6, random_state=r), model_t=RandomForestClassifier(100, max_depth=6, random_state=r),
+            model_y=RandomForestRegressor(100, max_depth=6, random_state=r),
+            model_t=RandomForestClassifier(100, max_depth=6, random_state=r),
             discrete_treatment=True, n_estimators=1000, cv=5, random_state=r, n_jobs=1,
         )
         forest.fit(train.outcome, train.treatment.astype(int), X=train.data)
@@ -75,7 +78,8 @@ def ihdp_timings(n_realizations: int, model: str | None) -> pd.DataFrame:
 def scale_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
     rows = []
     for n in row_counts:
-        out = subprocess.run([sys.executable, "-c", SCALE_CHILD, str(n), model or ""], capture_output=True, text=True, check=True)
+        command = [sys.executable, "-c", SCALE_CHILD, str(n), model or ""]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return pd.DataFrame(rows)
 

@@ -45,8 +45,8 @@ def draw_graph(path: Path) -> None:
     graph = nx.DiGraph(EDGES)
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     nx.draw_networkx_edges(
-        graph, POSITION, ax=ax, node_size=0, arrowsize=14, edge_color="0.45", min_source_margin=14, min_target_margin=17,
-        connectionstyle="arc3,rad=0.06",
+        graph, POSITION, ax=ax, node_size=0, arrowsize=14, edge_color="0.45",
+        min_source_margin=14, min_target_margin=17, connectionstyle="arc3,rad=0.06",
     )
     for node, (x, y) in POSITION.items():
         colour = "#f4c542" if node == "treat" else "#8fd19e" if node == "re78" else "#d9e6f5"

@@ -54,7 +54,8 @@ def main() -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     cate_tree.plot(ax=axes[0], title="CATE tree", feature_names=names, fontsize=9)
-    policy.plot(ax=axes[1], title="policy tree\n", feature_names=names, treatment_names=["control", "treat"], fontsize=9)
+    policy.plot(ax=axes[1], title="policy tree\n", feature_names=names, treatment_names=["control", "treat"],
+                fontsize=9)
     fig.tight_layout()
     fig.savefig(args.out, dpi=100)
     plt.close(fig)

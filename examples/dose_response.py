@@ -43,7 +43,7 @@ def main() -> None:
     estimate = curves.mean(axis=0)
     truth = np.array([data.truth.response(X, np.full(len(X), t)).mean() for t in t_grid])
     print("average dose-response E[Y | do(T = t)] (estimate | truth):")
-    for t, e, y in zip(t_grid, estimate, truth):
+    for t, e, y in zip(t_grid, estimate, truth, strict=True):
         print(f"  t = {t:6.2f}: {e:7.3f} | {y:7.3f}")
     print(f"mean absolute error of the average curve: {np.abs(estimate - truth).mean():.3f}")
 

@@ -46,7 +46,7 @@ def main() -> None:
 
     search = GridSearchCV(pipe, {"graphconditionedcfmregressor__n_estimators": grid}, cv=folds)
     search.fit(X, y, ancestors=pam)
-    for n, score in zip(grid, search.cv_results_["mean_test_score"]):
+    for n, score in zip(grid, search.cv_results_["mean_test_score"], strict=True):
         print(f"GridSearchCV n_estimators={n}: mean R^2 {score:.3f}")
     print(f"best n_estimators: {search.best_params_['graphconditionedcfmregressor__n_estimators']}")
 

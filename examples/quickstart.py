@@ -32,7 +32,7 @@ def main() -> None:
     print(f"ATE (hybrid AIPW): {est.ate():.3f}  95% interval [{lo:.3f}, {hi:.3f}]")
     print(f"true ATE:          {data.truth.ite.mean():.3f}   naive difference in means: {naive:.3f}")
     print("CATE for the first five rows (estimate | truth):")
-    for estimate, truth in zip(est.effect(X.iloc[:5]), data.truth.ite[:5]):
+    for estimate, truth in zip(est.effect(X.iloc[:5]), data.truth.ite[:5], strict=True):
         print(f"  {estimate:7.3f} | {truth:7.3f}")
     pehe = np.sqrt(np.mean((est.effect(X) - data.truth.ite) ** 2))
     print(f"sqrt(PEHE) over all rows: {pehe:.3f}")

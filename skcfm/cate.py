@@ -18,7 +18,12 @@ from ._validation import check_integer_parameters, check_matrix, check_vector, c
 from .graphs import align_pam
 from .inference import plan_ensemble, predict_interventions
 from .intervals import (
-    AteResult, aipw_ate, crossfit_outcome, crossfit_propensity, dr_pseudo_outcomes, hybrid_aipw_ate,
+    AteResult,
+    aipw_ate,
+    crossfit_outcome,
+    crossfit_propensity,
+    dr_pseudo_outcomes,
+    hybrid_aipw_ate,
 )
 from .pretrained import load_model
 
@@ -153,10 +158,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             self.categories_ = None
             return T_raw.astype(np.float64)
         if len(levels) > 50:
-            raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 (use treatment_kind='continuous')")
+            raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 "
+                             "(use treatment_kind='continuous')")
         counts = np.array([(T_raw == level).sum() for level in levels])
         if (counts < 2).any():
-            raise ValueError(f"T level {levels.tolist()[np.argmin(counts)]!r} has fewer than two rows; every arm needs at least two")
+            rare = levels.tolist()[np.argmin(counts)]
+            raise ValueError(f"T level {rare!r} has fewer than two rows; every arm needs at least two")
         self.categories_ = levels
         return np.searchsorted(levels, T_raw).astype(np.float64)
 
@@ -370,7 +377,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         if self.treatment_kind_ != "discrete":
-            raise ValueError("const_marginal_effect needs a discrete treatment; use effect(X, T0=, T1=) or marginal_effect")
+            raise ValueError(
+                "const_marginal_effect needs a discrete treatment; use effect(X, T0=, T1=) or marginal_effect")
         base = self.categories_[0]
         effects = np.column_stack([self.effect(X, T0=base, T1=level) for level in self.categories_[1:]])
         return effects[:, 0] if effects.shape[1] == 1 else effects

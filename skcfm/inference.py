@@ -40,7 +40,7 @@ def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generat
     while quota.sum() > context_size:  # give back from the largest arm
         quota[np.argmax(quota - np.minimum(counts, floor))] -= 1
     chosen = [rng.choice(np.flatnonzero(arms == label), size=min(q, c), replace=False)
-              for label, q, c in zip(labels, quota, counts)]
+              for label, q, c in zip(labels, quota, counts, strict=True)]
     return np.sort(np.concatenate(chosen))
 
 

@@ -37,7 +37,8 @@ def _resolve(name_or_path: str | os.PathLike) -> tuple[Path, Path]:
     weights = WEIGHTS_DIR / f"{name_or_path}.safetensors"
     if not weights.exists():
         shipped = sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
-        raise FileNotFoundError(f"model={str(name_or_path)!r} is neither a shipped model {shipped} nor a .safetensors path")
+        raise FileNotFoundError(
+            f"model={str(name_or_path)!r} is neither a shipped model {shipped} nor a .safetensors path")
     return weights, weights.with_suffix(".json")
 
 
@@ -102,7 +103,8 @@ def _load_cached(weights: str, card: str, mtime_ns: int, size: int) -> CausalFou
     try:
         tensors = load_file(weights_path)
     except SafetensorError as error:
-        raise ValueError(f"{weights_path} is not a valid safetensors file ({error}); skcfm never unpickles weights") from error
+        raise ValueError(
+            f"{weights_path} is not a valid safetensors file ({error}); skcfm never unpickles weights") from error
     state = {name: tensor.float() for name, tensor in tensors.items()}
     network.load_state_dict(state)
     return network.eval()

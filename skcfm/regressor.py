@@ -109,7 +109,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"treatment={self.treatment!r} is not a column of X; columns are {names or 'unnamed'}")
             return names.index(self.treatment)
         if not isinstance(self.treatment, (int, np.integer)) or not -n_features <= self.treatment < n_features:
-            raise ValueError(f"treatment={self.treatment!r}; expected a column index in [0, {n_features}) or a column name")
+            raise ValueError(
+                f"treatment={self.treatment!r}; expected a column index in [0, {n_features}) or a column name")
         return int(self.treatment) % n_features
 
     def fit(self, X, y, ancestors=None):

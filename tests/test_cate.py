@@ -247,7 +247,8 @@ def test_continuous_effect_accepts_arrays_of_t0_and_t1(continuous_est, data):
 def test_continuous_effect_is_the_dose_response_difference(continuous_est, data):
     X = data[0][:5]
     curve = continuous_est.dose_response(X, [0.0, 1.5])
-    np.testing.assert_allclose(continuous_est.effect(X, T0=0.0, T1=1.5), curve[:, 1] - curve[:, 0], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        continuous_est.effect(X, T0=0.0, T1=1.5), curve[:, 1] - curve[:, 0], rtol=1e-6, atol=1e-9)
 
 
 def test_dose_response_has_one_column_per_grid_value(continuous_est, data):
@@ -349,7 +350,8 @@ def test_clone_and_get_params_round_trip(tiny_model, binary_est):
     assert copy.n_estimators == 3
 
 
-@pytest.mark.parametrize("method", ["effect", "const_marginal_effect", "ate", "ate_interval", "effect_interval", "summary"])
+@pytest.mark.parametrize(
+    "method", ["effect", "const_marginal_effect", "ate", "ate_interval", "effect_interval", "summary"])
 def test_methods_need_fit(tiny_model, method):
     with pytest.raises(NotFittedError):
         getattr(_estimator(tiny_model), method)()

@@ -160,7 +160,8 @@ def test_categorical_dummies_inherit_their_variables_relations(tiny_model):
     df = pd.DataFrame({"x": rng.normal(size=n), "race": rng.choice(["a", "b", "c"], size=n)})
     df["t"] = (rng.random(n) < 0.5).astype(int)
     df["y"] = df["x"] + df["t"] + rng.normal(size=n)
-    model = CausalModel(df, treatment="t", outcome="y", graph="digraph { x -> t; x -> y; race -> t; race -> y; t -> y }")
+    graph = "digraph { x -> t; x -> y; race -> t; race -> y; t -> y }"
+    model = CausalModel(df, treatment="t", outcome="y", graph=graph)
     estimate = model.estimate_effect(
         model.identify_effect(proceed_when_unidentifiable=True), method_name=dowhy_method_name(),
         method_params={"init_params": {"model": tiny_model, "n_estimators": 2, "random_state": 0}},

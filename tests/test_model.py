@@ -90,7 +90,8 @@ def test_an_encoded_context_serves_query_chunks_like_one_forward(graph_mode):
     with torch.no_grad():
         whole = model(context, queries, pam)
         cache = model.encode_context(context, pam)
-        chunks = torch.cat([model.predict_queries(cache, queries[:, :2]), model.predict_queries(cache, queries[:, 2:])], dim=1)
+        chunks = torch.cat(
+            [model.predict_queries(cache, queries[:, :2]), model.predict_queries(cache, queries[:, 2:])], dim=1)
     torch.testing.assert_close(chunks, whole, rtol=1e-5, atol=1e-6)
 
 
@@ -136,7 +137,8 @@ def test_every_graph_mode_runs_forward_and_backward(graph_mode):
 
 
 @pytest.mark.parametrize("graph_mode,has_gcn,has_soft_bias", [
-    ("soft+gcn", True, True), ("soft", False, True), ("gcn", True, False), ("hard", False, False), ("none", False, False),
+    ("soft+gcn", True, True), ("soft", False, True), ("gcn", True, False), ("hard", False, False),
+    ("none", False, False),
 ])
 def test_graph_mode_builds_only_its_graph_modules(graph_mode, has_gcn, has_soft_bias):
     model = CausalFoundationModel(small_config(graph_mode=graph_mode))

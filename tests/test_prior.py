@@ -36,7 +36,7 @@ def networkx_ancestors(adjacency: np.ndarray) -> np.ndarray:
     """[a, c] = 1 when a is an ancestor of c; ``adjacency[i, j] == 1``: j is a parent of i."""
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(adjacency)))
-    graph.add_edges_from((int(j), int(i)) for i, j in zip(*np.nonzero(adjacency)))
+    graph.add_edges_from((int(j), int(i)) for i, j in zip(*np.nonzero(adjacency), strict=True))
     out = np.zeros(adjacency.shape, dtype=int)
     for node in graph:
         out[list(nx.ancestors(graph, node)), node] = 1

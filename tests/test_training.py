@@ -179,7 +179,7 @@ def test_outcome_scaling_round_trips():
 
 def test_prepare_hides_query_outcomes_and_returns_them_as_targets():
     g = torch.Generator().manual_seed(4)
-    context, queries, alt = torch.randn(2, 30, 4, generator=g), torch.randn(2, 6, 4, generator=g), torch.randn(2, 6, 4, generator=g)
+    context, queries, alt = (torch.randn(2, n, 4, generator=g) for n in (30, 6, 6))
     pam = torch.zeros(2, 4, 4, dtype=torch.int8)
     inputs = training.prepare(PriorBatch(context, queries, alt, pam, pam, torch.tensor([False, False])))
     scaling = fit_scaling(context)

@@ -51,7 +51,7 @@ class CFMConfig:
         return out
 
     @classmethod
-    def from_dict(cls, values: dict) -> "CFMConfig":
+    def from_dict(cls, values: dict) -> CFMConfig:
         values = dict(values)
         values["bar_borders"] = tuple(float(b) for b in values.get("bar_borders", ()))
         return cls(**values)

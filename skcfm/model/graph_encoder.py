@@ -49,7 +49,7 @@ class GraphEncoder(nn.Module):
             _row_normalised(non_ancestor),
         ]
         z = self.role_embedding(variable_roles(pam.shape[-1], pam.device)).expand(pam.shape[0], -1, -1)
-        for layer, norm in zip(self.layers, self.norms):
+        for layer, norm in zip(self.layers, self.norms, strict=True):
             messages = [z] + [rel @ z for rel in relations]
             z = norm(z + torch.nn.functional.gelu(layer(torch.cat(messages, dim=-1))))
         return z

@@ -111,7 +111,7 @@ class CausalFoundationModel(nn.Module):
         z = self.graph_encoder(pam) if self.graph_encoder is not None else None
         biases = [self._feature_bias(pam, layer) for layer in range(len(self.blocks))]
         keys = []
-        for block, bias in zip(self.blocks, biases):
+        for block, bias in zip(self.blocks, biases, strict=True):
             h, layer_keys = block(h, bias, z)
             keys.append(layer_keys)
         return ContextCache(keys, biases, z)
@@ -122,7 +122,7 @@ class CausalFoundationModel(nn.Module):
         Shape: queries (B, M, F) standardised rows [t', ignored, x_1..x_d].
         """
         h = self._embed(queries, is_query=True)
-        for block, bias, keys in zip(self.blocks, cache.feature_biases, cache.keys):
+        for block, bias, keys in zip(self.blocks, cache.feature_biases, cache.keys, strict=True):
             h, _ = block(h, bias, cache.graph_embedding, context_keys=keys)
         return self.head(self.head_norm(h[:, :, 1]))
 
@@ -137,6 +137,8 @@ class CausalFoundationModel(nn.Module):
         """
         return self.predict_queries(self.encode_context(context, pam), queries)
 
-    def loss(self, context: torch.Tensor, queries: torch.Tensor, pam: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, context: torch.Tensor, queries: torch.Tensor, pam: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         """Mean NLL of standardised ``targets`` (B, M)."""
         return bar_distribution.nll(self(context, queries, pam), self.borders, targets)

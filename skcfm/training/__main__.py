@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
         from ..pretrained import WEIGHTS_DIR, export_model
 
         path = training.export_with_history(
-            args.checkpoint, (Path(args.out_dir) if args.out_dir else WEIGHTS_DIR) / args.name, args.hardware, export_model
+            args.checkpoint, (Path(args.out_dir) if args.out_dir else WEIGHTS_DIR) / args.name, args.hardware,
+            export_model,
         )
         metrics = {"weights": str(path), "card": str(path.with_suffix(".json"))}
     else:

@@ -32,7 +32,7 @@ class TrainConfig:
         return out
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         values = dict(values)
         values["model"] = CFMConfig.from_dict(values["model"])
         values["prior"] = PriorConfig(**values["prior"])

@@ -19,8 +19,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from ..model import CausalFoundationModel
-from ..model import bar_distribution
+from ..model import CausalFoundationModel, bar_distribution
 from ..preprocessing import fit_scaling
 from .configs import CONFIGS, TrainConfig
 from .prior import PriorBatch, PriorConfig, sample_batch
@@ -44,7 +43,7 @@ class ModelInputs:
     targets: torch.Tensor  # (B, M)
     alt_targets: torch.Tensor
 
-    def to(self, device: torch.device) -> "ModelInputs":
+    def to(self, device: torch.device) -> ModelInputs:
         return ModelInputs(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 
@@ -81,10 +80,12 @@ def learning_rate(config: TrainConfig, step: int, schedule_history: list[dict] |
         if step < config.warmup_steps:
             return config.learning_rate * (step + 1) / config.warmup_steps
         progress = min(1.0, (step - config.warmup_steps) / max(1, config.total_steps - config.warmup_steps))
-        ratio = config.min_learning_rate_ratio + (1 - config.min_learning_rate_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+        floor = config.min_learning_rate_ratio
+        ratio = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
         return config.learning_rate * ratio
     earlier = [entry for entry in history if entry["from_step"] < start]
-    new = learning_rate(config, max(step, start + config.warmup_steps), [{"from_step": 0, "total_steps": config.total_steps}])
+    fresh = [{"from_step": 0, "total_steps": config.total_steps}]
+    new = learning_rate(config, max(step, start + config.warmup_steps), fresh)
     if step >= start + config.warmup_steps:
         return new
     old = learning_rate(config, start, earlier)
@@ -100,7 +101,9 @@ def fit_bar_borders(config: TrainConfig) -> tuple[float, ...]:
     return tuple(bar_distribution.fit_borders(torch.cat(targets), config.model.n_bars).tolist())
 
 
-def validation_set(config: TrainConfig, n_batches: int | None = None, prior: PriorConfig | None = None) -> list[ModelInputs]:
+def validation_set(
+    config: TrainConfig, n_batches: int | None = None, prior: PriorConfig | None = None
+) -> list[ModelInputs]:
     """Fixed prior data sets, identical for every run with the same prior and batch size."""
     n_batches = config.validation_batches if n_batches is None else n_batches
     return [
@@ -110,7 +113,9 @@ def validation_set(config: TrainConfig, n_batches: int | None = None, prior: Pri
 
 
 @torch.no_grad()
-def evaluate(model: CausalFoundationModel, batches: list[ModelInputs], device: torch.device | str = "cpu") -> dict[str, float]:
+def evaluate(
+    model: CausalFoundationModel, batches: list[ModelInputs], device: torch.device | str = "cpu"
+) -> dict[str, float]:
     """Validation NLL and CATE MSE (standardised outcome units), with and without the PAM."""
     model.eval()
     sums = {name: 0.0 for name in VALIDATION_FIELDS[3:]}
@@ -337,6 +342,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "validation_history": history,
         "prior_history": checkpoint.get("prior_history", []),
         "schedule_history": checkpoint.get("schedule_history", []),
-        "validation_set": f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, seed {VALIDATION_SEED}",
+        "validation_set": (f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, "
+                           f"seed {VALIDATION_SEED}"),
     }
     return export(checkpoint, weights_path, card=card)

@@ -3,4 +3,6 @@
 from .batch import PriorBatch, PriorConfig, hide_entries, sample_batch
 from .scm import SCM, evaluate, sample_noise, sample_scms
 
-__all__ = ["PriorBatch", "PriorConfig", "SCM", "evaluate", "hide_entries", "sample_batch", "sample_noise", "sample_scms"]
+__all__ = [
+    "PriorBatch", "PriorConfig", "SCM", "evaluate", "hide_entries", "sample_batch", "sample_noise", "sample_scms",
+]

@@ -191,5 +191,5 @@ def sample_batch(
             valid = drawn[-1]
             parts.append(tuple(x[valid] for x in drawn[:-1]))
             n_valid += int(valid.sum())
-    context, queries, alt, true_pam, binary = (torch.cat(xs)[:batch_size] for xs in zip(*parts))
+    context, queries, alt, true_pam, binary = (torch.cat(xs)[:batch_size] for xs in zip(*parts, strict=True))
     return PriorBatch(context, queries, alt, hide_entries(true_pam, generator), true_pam, binary)

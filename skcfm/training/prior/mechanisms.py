@@ -50,7 +50,9 @@ def apply_activation(pre: torch.Tensor, kind: torch.Tensor, gp: tuple[torch.Tens
     return out
 
 
-def sample_gp_functions(shape: tuple[int, ...], n_features: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+def sample_gp_functions(
+    shape: tuple[int, ...], n_features: int, generator: torch.Generator
+) -> tuple[torch.Tensor, ...]:
     """Random-feature GP draws f(x) = phi(x)^T z (CFM paper, appendix E.1.1); each (*shape, G)."""
     full = (*shape, n_features)
     freq = torch.rand(full, generator=generator) * n_features

@@ -47,7 +47,7 @@ class SCM:
     def n_nodes(self) -> int:
         return self.adjacency.shape[-1]
 
-    def select(self, keep: torch.Tensor) -> "SCM":
+    def select(self, keep: torch.Tensor) -> SCM:
         """The sub-batch of SCMs at indices ``keep``."""
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         return SCM(**{
@@ -62,7 +62,7 @@ class Noise:
     exogenous: torch.Tensor  # (B, R, N)
     treatment_uniform: torch.Tensor  # (B, R): the unit's draw for a Bernoulli treatment
 
-    def rows(self, index: slice) -> "Noise":
+    def rows(self, index: slice) -> Noise:
         return Noise(self.endogenous[:, index], self.exogenous[:, index], self.treatment_uniform[:, index])
 
 
