@@ -301,3 +301,13 @@ def test_graph_evidence_summary_pairs_each_structure_with_its_own_baseline(graph
     assert table.loc[("all", "full PAM"), "nll vs no PAM"].startswith("-1.250")  # mean of -0.5 and -2.0
     assert table.loc[("T does not cause Y", "full PAM"), "nll vs no PAM"].startswith("-2.000")
     assert table.loc[("T causes Y", "full PAM"), "n"] == 1
+
+
+def test_graph_evidence_summary_counts_where_the_pam_wins(graph_evidence):
+    frame = pd.DataFrame({
+        "prior": "IHDP", "dataset": [0, 1, 2] * 2, "pam": ["unconfoundedness PAM"] * 3 + ["no PAM"] * 3,
+        "sqrt_pehe": [1.0, 1.0, 9.0, 2.0, 2.0, 1.0],
+    })
+    row = graph_evidence.summarise(frame).set_index("pam").loc["unconfoundedness PAM"]
+    assert row["sqrt_pehe: PAM better in"] == "2/3"  # although the mean difference favours no PAM
+    assert row["sqrt_pehe vs no PAM"].startswith("+2.000")
