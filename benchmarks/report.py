@@ -197,6 +197,34 @@ def plot_time_vs_accuracy(summary: pd.DataFrame, datasets: list[str], path: Path
     plt.close(fig)
 
 
+def training_section(folder: Path) -> list[str]:
+    """Validation curve of the shipped model's run from ``training/validation_log.csv``, if present."""
+    log_path = folder / "training" / "validation_log.csv"
+    if not log_path.exists():
+        return []
+    log = pd.read_csv(log_path).drop_duplicates("step", keep="last").sort_values("step")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(log["datasets_seen"], log["nll"], marker=".", label="with the validation PAMs")
+    ax.plot(log["datasets_seen"], log["nll_no_pam"], marker=".", label="no PAM")
+    ax.set_xlabel("prior data sets seen")
+    ax.set_ylabel("validation NLL (fixed prior data sets)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "training" / "validation_curve.png", dpi=120)
+    plt.close(fig)
+    best = log.loc[log["nll"].idxmin()]
+    lines = ["## Pretraining: validation curve", "",
+             f"From `training/validation_log.csv` ({len(log)} evaluations, last at step {int(log['step'].iloc[-1])}, "
+             f"{int(log['datasets_seen'].iloc[-1]):,} data sets). Lowest NLL {best['nll']:.3f} at step "
+             f"{int(best['step'])} (no PAM {best['nll_no_pam']:.3f}).", "",
+             "| step | data sets | NLL | NLL, no PAM |", "|---|---|---|---|"]
+    shown = log.iloc[::max(1, len(log) // 8)]
+    shown = pd.concat([shown, log.iloc[[-1]]]).drop_duplicates("step")
+    lines += [f"| {int(r.step)} | {int(r.datasets_seen):,} | {r.nll:.3f} | {r.nll_no_pam:.3f} |"
+              for r in shown.itertuples()]
+    return lines + ["", "![validation curve](training/validation_curve.png)", ""]
+
+
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
@@ -268,6 +296,7 @@ def write_report(folder: Path, include_quick: bool = False) -> Path:
         plot_time_vs_accuracy(summary, datasets, folder / "time_vs_accuracy.png")
         lines += ["## Time against accuracy", "",
                   "![time against √PEHE](time_vs_accuracy.png)", ""]
+    lines += training_section(folder)
     lines += [
         "## Published anchors (DESIGN.md section 7)",
         "",

@@ -233,6 +233,19 @@ def test_report_can_include_quick_rows(tmp_path, report):
     assert "| t_learner | 4 |" in readme
 
 
+def test_report_shows_the_validation_curve_when_a_training_log_is_there(tmp_path, report):
+    (tmp_path / "training").mkdir()
+    pd.DataFrame({"step": [250, 500, 500, 750], "datasets_seen": [4000, 8000, 8000, 12000],
+                  "elapsed_s": [1.0, 2.0, 2.0, 3.0], "nll": [1.5, 1.2, 1.1, 1.3],
+                  "nll_no_pam": [1.6, 1.3, 1.2, 1.4], "cate_mse": 0.4, "cate_mse_no_pam": 0.5}
+                 ).to_csv(tmp_path / "training" / "validation_log.csv", index=False)
+    readme = report.write_report(tmp_path).read_text()
+    # a step logged twice (a resumed run re-validates) keeps its last row
+    assert "Lowest NLL 1.100 at step 500 (no PAM 1.200)" in readme
+    assert "| 750 | 12,000 | 1.300 | 1.400 |" in readme
+    assert (tmp_path / "training" / "validation_curve.png").stat().st_size > 0
+
+
 def test_report_with_no_results(tmp_path, report):
     readme = report.write_report(tmp_path).read_text()
     assert "Published anchors" in readme
