@@ -149,7 +149,8 @@ def main() -> None:
     header = (f"# Graph evidence\n\ncheckpoint step {checkpoint['step']}, "
               f"{checkpoint['datasets_seen']} data sets seen; "
               f"`python benchmarks/graph_evidence.py --checkpoint {args.checkpoint} --batches {args.batches} "
-              f"--ihdp {args.ihdp}`\n\nMean ± SEM over data sets; 'vs no PAM' is the paired difference "
+              f"--ihdp {args.ihdp}" + (f" --model {args.model}" if args.model else "")
+              + "`\n\nMean ± SEM over data sets; 'vs no PAM' is the paired difference "
               "(negative NLL/MSE/PEHE and positive R² favour the PAM); 'PAM better in' counts the data sets "
               "where it does, since a few heavy-tailed data sets can dominate a mean. "
               "Prior metrics are in standardised outcome units.\n\n")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -31,6 +32,7 @@ import pandas as pd  # noqa: E402
 from _metrics import sem  # noqa: E402  (this folder is sys.path[0] when run as a script)
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 TITLES = {
     "ihdp": "IHDP-100",
@@ -181,7 +183,7 @@ def plot_time_vs_accuracy(summary: pd.DataFrame, datasets: list[str], path: Path
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
     for ax in axes.flat[len(datasets):]:
         ax.set_visible(False)
-    for ax, dataset in zip(axes.flat, datasets, strict=True):
+    for ax, dataset in zip(axes.flat, datasets, strict=False):  # the grid may have spare (hidden) panels
         s = summary[summary["dataset"] == dataset]
         ax.errorbar(s["time_s"], s["sqrt_pehe"], yerr=s["sqrt_pehe_sem"].fillna(0),
                     fmt="o", capsize=3)
@@ -195,6 +197,13 @@ def plot_time_vs_accuracy(summary: pd.DataFrame, datasets: list[str], path: Path
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _shipped_step() -> str:
+    card = ROOT / "skcfm" / "weights" / "cfm-small.json"
+    if not card.exists():
+        return ""
+    return f" The shipped weights are step {json.loads(card.read_text())['steps']} of this run."
 
 
 def training_section(folder: Path) -> list[str]:
@@ -216,7 +225,7 @@ def training_section(folder: Path) -> list[str]:
     lines = ["## Pretraining: validation curve", "",
              f"From `training/validation_log.csv` ({len(log)} evaluations, last at step {int(log['step'].iloc[-1])}, "
              f"{int(log['datasets_seen'].iloc[-1]):,} data sets). Lowest NLL {best['nll']:.3f} at step "
-             f"{int(best['step'])} (no PAM {best['nll_no_pam']:.3f}).", "",
+             f"{int(best['step'])} (no PAM {best['nll_no_pam']:.3f}).{_shipped_step()}", "",
              "| step | data sets | NLL | NLL, no PAM |", "|---|---|---|---|"]
     shown = log.iloc[::max(1, len(log) // 8)]
     shown = pd.concat([shown, log.iloc[[-1]]]).drop_duplicates("step")

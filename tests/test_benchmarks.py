@@ -227,6 +227,14 @@ def test_report_tables_from_tiny_csv(tmp_path, report):
     assert (tmp_path / "time_vs_accuracy.png").stat().st_size > 0
 
 
+def test_time_vs_accuracy_plot_with_more_data_sets_than_a_row_holds(tmp_path, report):
+    datasets = ["ihdp", "acic", "cps", "psid"]  # 2 rows x 3 panels, two of them spare
+    summary = pd.DataFrame({"dataset": datasets, "method": "t_learner", "time_s": 1.0,
+                            "sqrt_pehe": [1.0, 2.0, 3.0, 4.0], "sqrt_pehe_sem": 0.1})
+    report.plot_time_vs_accuracy(summary, datasets, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 0
+
+
 def test_report_can_include_quick_rows(tmp_path, report):
     _tiny_results(tmp_path)
     readme = report.write_report(tmp_path, include_quick=True).read_text()
@@ -324,3 +332,22 @@ def test_graph_evidence_summary_counts_where_the_pam_wins(graph_evidence):
     row = graph_evidence.summarise(frame).set_index("pam").loc["unconfoundedness PAM"]
     assert row["sqrt_pehe: PAM better in"] == "2/3"  # although the mean difference favours no PAM
     assert row["sqrt_pehe vs no PAM"].startswith("+2.000")
+
+
+# --- model selection ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not (DATA / "ihdp").is_dir(), reason="needs ../shared/data/ihdp beside the checkout")
+def test_model_selection_never_touches_the_reported_realizations(tmp_path, monkeypatch):
+    selection = _load("model_selection")
+    reported = set(range(10))  # the benchmark tables report realizations 0-9
+    assert all(reported.isdisjoint(reals) for reals in selection.SELECTION.values())
+    monkeypatch.setattr(selection, "SELECTION", {"ihdp": range(10, 11)})
+    from skcfm.pretrained import WEIGHTS_DIR
+
+    weights = str(WEIGHTS_DIR / "cfm-small.safetensors")
+    frame = selection.main([weights, weights, "--label", "a", "b", "--out", str(tmp_path / "sel.csv")])
+    assert list(frame.model) == ["a", "b"] and frame.sqrt_pehe.notna().all()
+    assert frame.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[1])  # seeded: same weights, same number
+    with pytest.raises(SystemExit):
+        selection.main([weights, "--label", "a", "b"])
