@@ -343,6 +343,7 @@ def test_model_selection_never_touches_the_reported_realizations(tmp_path, monke
     reported = set(range(10))  # the benchmark tables report realizations 0-9
     assert all(reported.isdisjoint(reals) for reals in selection.SELECTION.values())
     monkeypatch.setattr(selection, "SELECTION", {"ihdp": range(10, 11)})
+    monkeypatch.setenv("SKCFM_BENCH_MODEL", "")  # main() sets it; this restores it afterwards
     from skcfm.pretrained import WEIGHTS_DIR
 
     weights = str(WEIGHTS_DIR / "cfm-small.safetensors")
