@@ -4,6 +4,7 @@ Variables of a prior batch are in the model's order [t, y, x_1..x_d]; ``pam[b, a
 means a is an ancestor of c.
 """
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import networkx as nx
@@ -19,11 +20,12 @@ from skcfm.training.prior import (
     hide_entries,
     sample_batch,
     sample_noise,
+    sample_scms,
 )
 from skcfm.training.prior import batch as prior_batch
 from skcfm.training.prior.dag import ancestor_relation, sample_dags
 from skcfm.training.prior.mechanisms import ACTIVATIONS, sample_gp_functions
-from skcfm.training.prior.scm import HIDDEN_UNITS, NOISE_AFTER
+from skcfm.training.prior.scm import HIDDEN_UNITS, NOISE_AFTER, NodeMechanism
 
 TINY_PRIOR = CONFIGS["tiny"].prior
 
@@ -84,7 +86,7 @@ def test_true_pam_equals_networkx_ancestors_of_the_sampled_scms(monkeypatch):
 
     def capture_roles(*args, **kwargs):
         out = roles(*args, **kwargs)
-        captured["observed"] = out[2]
+        captured["observed"] = out[-1]
         return out
 
     def capture_scms(*args, **kwargs):
@@ -404,3 +406,85 @@ def test_queries_and_alt_queries_share_their_units_covariates():
     same = batch.queries[:, :, 2:] == batch.alt_queries[:, :, 2:]  # (B, M, d)
     assert torch.all(same.all(1) | ~upstream)
     assert upstream.any()
+
+
+# -- binary covariates, two response surfaces, rare arms
+
+
+def test_default_prior_draws_neither_binary_covariates_nor_arm_specific_outcomes():
+    # older checkpoints' priors must replay exactly: the new options draw nothing when off
+    adjacency = sample_dags(4, 5, generator(20))
+    scm = sample_scms(adjacency, torch.full((4,), 3), generator(21))
+    assert scm.discretise is None and scm.arm_specific is None and scm.treated_mechanism is None
+
+
+def test_binary_covariate_prob_one_makes_every_covariate_zero_or_one_but_not_t_or_y(monkeypatch):
+    captured = {}
+    roles, scms = prior_batch._roles, prior_batch.sample_scms
+
+    def capture_roles(*args, **kwargs):
+        out = roles(*args, **kwargs)
+        captured["treatment"], captured["outcome"] = out[1], out[2]
+        return out
+
+    def capture_scms(*args, **kwargs):
+        captured["scm"] = scms(*args, **kwargs)
+        return captured["scm"]
+
+    monkeypatch.setattr(prior_batch, "_roles", capture_roles)
+    monkeypatch.setattr(prior_batch, "sample_scms", capture_scms)
+    config = PriorConfig(n_queries=8, binary_covariate_prob=1.0)
+    context, queries, *_ = prior_batch._candidates(16, 60, 4, 1, config, generator(22))
+    covariates = torch.cat([context[:, :, 2:], queries[:, :, 2:]], dim=1)
+    assert set(covariates.unique().tolist()) <= {0.0, 1.0}
+    rows = torch.arange(16)
+    discretise = captured["scm"].discretise
+    assert not discretise[rows, captured["treatment"]].any() and not discretise[rows, captured["outcome"]].any()
+    assert discretise.sum() == 16 * (discretise.shape[1] - 2)
+
+
+def test_arm_specific_outcome_gives_the_effect_of_two_linear_surfaces():
+    alt_from_x, alt_bias = 1.5, -0.8
+    weights_in = torch.zeros(1, 3, HIDDEN_UNITS)
+    weights_in[0, 0, 0], weights_in[0, 1, 0] = alt_from_x, Y_FROM_T
+    bias = torch.zeros(1, HIDDEN_UNITS)
+    bias[0, 0] = alt_bias
+    treated = NodeMechanism(weights_in, bias, torch.zeros(1, HIDDEN_UNITS), torch.tensor([0]))
+    scm = replace(linear_gaussian_scm(binary=True), arm_specific=torch.tensor([True]), treated_mechanism=treated)
+    n = 400
+    noise = sample_noise(scm, n, generator(23))
+    values, stats = evaluate(scm, noise)
+    y1 = evaluate(scm, noise, treatment_values=torch.ones(1, n), statistics=stats)[0][0]
+    y0 = evaluate(scm, noise, treatment_values=torch.zeros(1, n), statistics=stats)[0][0]
+    x = y0[:, 0]
+    expected = alt_bias - Y_BIAS + Y_FROM_T + (alt_from_x - Y_FROM_X) * x
+    torch.testing.assert_close(y1[:, 2] - y0[:, 2], expected, rtol=0, atol=1e-4)
+    # the observational outcome follows each unit's own arm
+    t = values[0, :, 1] == 1
+    torch.testing.assert_close(values[0, t, 2], y1[t, 2])
+    torch.testing.assert_close(values[0, ~t, 2], y0[~t, 2])
+    # switched off, the same SCM has the constant effect of the base surface
+    plain = replace(scm, arm_specific=torch.tensor([False]))
+    y1 = evaluate(plain, noise, treatment_values=torch.ones(1, n), statistics=stats)[0][0]
+    torch.testing.assert_close(y1[:, 2] - y0[:, 2], torch.full((n,), Y_FROM_T), rtol=0, atol=1e-5)
+
+
+def test_arm_specific_outcomes_make_effects_vary_across_units():
+    def effect_spread(prob: float) -> float:
+        config = PriorConfig(n_queries=32, binary_treatment_prob=1.0, backdoor_prob=1.0, arm_specific_prob=prob,
+                             linear_gaussian=False)
+        batch = sample_batch(64, generator(24), config, n_context=80, n_covariates=4)
+        effect = (batch.alt_queries[..., 1] - batch.queries[..., 1]) * (1 - 2 * batch.queries[..., 0])
+        return (effect.std(1) / batch.context[:, :, 1].std(1)).median().item()
+
+    assert effect_spread(1.0) > 2 * effect_spread(0.0)
+
+
+def test_a_wider_threshold_range_gives_rarer_treatment_arms():
+    def mean_treated_share(threshold_range) -> float:
+        config = PriorConfig(n_queries=4, binary_treatment_prob=1.0, treatment_threshold_range=threshold_range)
+        batch = sample_batch(64, generator(25), config, n_context=150, n_covariates=4)
+        share = batch.context[:, :, 0].mean(1)
+        return torch.minimum(share, 1 - share).mean().item()
+
+    assert mean_treated_share((1.5, 2.0)) < mean_treated_share((-0.2, 0.2)) - 0.1

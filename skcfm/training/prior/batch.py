@@ -31,6 +31,14 @@ class PriorConfig:
     outcome_after_treatment_prob: float = 0.85  # otherwise Y may precede T (no effect)
     intervention_range: float = 3.0  # continuous t' ~ mean +- range * sd of observed T
     linear_gaussian: bool = False
+    # P(T=1) = sigmoid(slope * (z - threshold)) for T's standardised pre-value z: a wider
+    # threshold range gives rarer arms and poorer overlap (LaLonde: 1-7% treated)
+    treatment_threshold_range: tuple[float, float] = (-1.0, 1.0)
+    # each covariate's chance to be a 0/1 variable (most benchmark covariates are binary)
+    binary_covariate_prob: float = 0.0
+    # each backdoor SCM's chance that the outcome follows its own mechanism under
+    # treatment (two response surfaces, as in IHDP and ACIC), with a binary treatment
+    arm_specific_prob: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ def _roles(adjacency: torch.Tensor, n_covariates: int, config: PriorConfig, gene
     scores[torch.arange(b), outcome] = 2.0
     covariates = scores.argsort(dim=1)[:, :n_covariates]
     observed = torch.cat([treatment[:, None], outcome[:, None], covariates], dim=1)  # (B, F)
-    return adjacency, treatment, observed
+    return adjacency, treatment, outcome, observed
 
 
 def _true_pam(adjacency: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
@@ -140,16 +148,25 @@ def _scale_treatment_edges(scm: SCM, treatment: torch.Tensor, scale_range: tuple
     scale = torch.exp(low + (high - low) * torch.rand(b, generator=generator))
     rows = torch.arange(b)
     scm.weights_in[rows, :, treatment] = scm.weights_in[rows, :, treatment] * scale[:, None, None]
+    if scm.treated_mechanism is not None:
+        weights = scm.treated_mechanism.weights_in
+        weights[rows, treatment] = weights[rows, treatment] * scale[:, None]
 
 
 def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: int, config: PriorConfig, generator):
     n_nodes = 2 + n_covariates + n_latent
     adjacency = sample_dags(batch_size, n_nodes, generator)
-    adjacency, treatment, observed = _roles(adjacency, n_covariates, config, generator)
+    adjacency, treatment, outcome, observed = _roles(adjacency, n_covariates, config, generator)
     scm = sample_scms(
         adjacency, treatment, generator,
         binary_treatment_prob=config.binary_treatment_prob, linear_gaussian=config.linear_gaussian,
+        treatment_threshold_range=config.treatment_threshold_range,
+        binary_covariate_prob=config.binary_covariate_prob, arm_specific_prob=config.arm_specific_prob,
     )
+    if scm.discretise is not None:  # treatment and outcome keep their own types
+        rows = torch.arange(batch_size)
+        scm.discretise[rows, treatment] = False
+        scm.discretise[rows, outcome] = False
     _scale_treatment_edges(scm, treatment, config.treatment_edge_scale, generator)
     noise = sample_noise(scm, n_context + config.n_queries, generator)
     values, stats = evaluate(scm, noise)

@@ -42,6 +42,13 @@ class SCM:
     binary_treatment: torch.Tensor  # (B,) bool
     treatment_slope: torch.Tensor  # (B,) sharpness of P(T=1 | parents)
     treatment_threshold: torch.Tensor  # (B,)
+    # optional: covariate nodes cut into 0/1 at a threshold on their standardised value
+    discretise: torch.Tensor | None = None  # (B, N) bool
+    discretise_threshold: torch.Tensor | None = None  # (B, N)
+    # optional: the last node (the outcome in the backdoor design) follows a second
+    # mechanism where the binary treatment is 1, so effects vary with the covariates
+    arm_specific: torch.Tensor | None = None  # (B,) bool
+    treated_mechanism: NodeMechanism | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -49,11 +56,30 @@ class SCM:
 
     def select(self, keep: torch.Tensor) -> SCM:
         """The sub-batch of SCMs at indices ``keep``."""
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        return SCM(**{
-            name: tuple(v[keep] for v in value) if isinstance(value, tuple) else value[keep]
-            for name, value in fields.items()
-        })
+        return SCM(**{name: _select(getattr(self, name), keep) for name in self.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class NodeMechanism:
+    """One node's mechanism for B SCMs: input weights (B, N, H), bias, output weights, activation."""
+
+    weights_in: torch.Tensor
+    bias: torch.Tensor  # (B, H)
+    weights_out: torch.Tensor  # (B, H)
+    activation: torch.Tensor  # (B,)
+
+    def select(self, keep: torch.Tensor) -> NodeMechanism:
+        return NodeMechanism(*(_select(getattr(self, name), keep) for name in self.__dataclass_fields__))
+
+
+def _select(value, keep: torch.Tensor):
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(v[keep] for v in value)
+    if isinstance(value, NodeMechanism):
+        return value.select(keep)
+    return value[keep]
 
 
 @dataclass(frozen=True)
@@ -86,8 +112,17 @@ def sample_scms(
     *,
     binary_treatment_prob: float = 0.5,
     linear_gaussian: bool = False,
+    treatment_threshold_range: tuple[float, float] = (-1.0, 1.0),
+    binary_covariate_prob: float = 0.0,
+    arm_specific_prob: float = 0.0,
 ) -> SCM:
-    """Random mechanisms and noise for the given graphs and treatment nodes."""
+    """Random mechanisms and noise for the given graphs and treatment nodes.
+
+    ``binary_covariate_prob`` is each node's chance to be cut into 0/1 (callers clear it
+    for the treatment and outcome); ``arm_specific_prob`` is each SCM's chance that its
+    last node follows a second, correlated mechanism where a binary treatment parent is 1.
+    Neither draws random numbers when 0, so older priors replay exactly.
+    """
     b, n = adjacency.shape[:2]
     h = HIDDEN_UNITS
     fan_in = adjacency.sum(-1).clamp(min=1)  # (B, N)
@@ -109,6 +144,20 @@ def sample_scms(
         noise_kind = torch.zeros_like(noise_kind)
         noise_mode = torch.full_like(noise_mode, NOISE_AFTER)
         noise_std = torch.exp(torch.empty(b, n).uniform_(-1.5, 0.0, generator=generator))
+    binary_treatment = torch.rand(b, generator=generator) < binary_treatment_prob
+    slope = torch.exp(torch.empty(b).uniform_(0.0, 2.5, generator=generator))
+    threshold = torch.empty(b).uniform_(*treatment_threshold_range, generator=generator)
+    extras = {}
+    if binary_covariate_prob > 0:
+        extras["discretise"] = torch.rand(b, n, generator=generator) < binary_covariate_prob
+        extras["discretise_threshold"] = torch.empty(b, n).uniform_(-1.0, 1.0, generator=generator)
+    if arm_specific_prob > 0:
+        has_edge = adjacency[torch.arange(b), n - 1, treatment] > 0
+        extras["arm_specific"] = (torch.rand(b, generator=generator) < arm_specific_prob) & binary_treatment & has_edge
+        extras["treated_mechanism"] = _correlated_mechanism(
+            weights_in[:, n - 1], weights_out[:, n - 1], activation[:, n - 1], generator,
+            fan_in=fan_in[:, n - 1], width=width[:, n - 1], adjacency=adjacency[:, n - 1],
+        )
     return SCM(
         adjacency=adjacency,
         weights_in=weights_in,
@@ -124,9 +173,34 @@ def sample_scms(
         weights_noise=torch.randn(b, n, h, generator=generator),
         standardise=torch.rand(b, n, generator=generator) < 0.5,
         treatment=treatment,
-        binary_treatment=torch.rand(b, generator=generator) < binary_treatment_prob,
-        treatment_slope=torch.exp(torch.empty(b).uniform_(0.0, 2.5, generator=generator)),
-        treatment_threshold=torch.empty(b).uniform_(-1.0, 1.0, generator=generator),
+        binary_treatment=binary_treatment,
+        treatment_slope=slope,
+        treatment_threshold=threshold,
+        **extras,
+    )
+
+
+def _correlated_mechanism(
+    weights_in: torch.Tensor, weights_out: torch.Tensor, activation: torch.Tensor, generator: torch.Generator,
+    *, fan_in: torch.Tensor, width: torch.Tensor, adjacency: torch.Tensor,
+) -> NodeMechanism:
+    """A second mechanism for one node per SCM, correlated with the first by rho ~ U(0, 1).
+
+    rho near 1 gives effects that vary little with the covariates, near 0 two unrelated
+    response surfaces (as in IHDP's and ACIC's simulations).
+    """
+    b, n, h = weights_in.shape
+    rho = torch.rand(b, generator=generator)
+    mix = rho[:, None, None], (1 - rho**2).sqrt()[:, None, None]
+    fresh_in = torch.randn(b, n, h, generator=generator) / fan_in.sqrt()[:, None, None] * adjacency[..., None]
+    fresh_out = torch.randn(b, h, generator=generator) / width.sqrt()[:, None] * (torch.arange(h) < width[:, None])
+    same_activation = torch.rand(b, generator=generator) < 0.5
+    fresh_activation = _categorical(ACTIVATION_WEIGHTS, (b,), generator)
+    return NodeMechanism(
+        weights_in=mix[0] * weights_in + mix[1] * fresh_in,
+        bias=torch.randn(b, h, generator=generator) * 0.5,
+        weights_out=mix[0][:, 0] * weights_out + mix[1][:, 0] * fresh_out,
+        activation=torch.where(same_activation, activation, fresh_activation),
     )
 
 
@@ -136,6 +210,23 @@ def sample_noise(scm: SCM, n_rows: int, generator: torch.Generator) -> Noise:
     exogenous_kind = torch.randint(0, N_NOISE_KINDS, (b, 1), generator=generator).expand(b, n)
     exogenous = standard_noise(exogenous_kind, n_rows, generator)
     return Noise(endogenous, exogenous, torch.rand(b, n_rows, generator=generator))
+
+
+def _node_output(
+    scm: SCM, mechanism: NodeMechanism, values: torch.Tensor, noise: Noise, i: int, is_root: torch.Tensor
+) -> torch.Tensor:
+    """Node i's value (B, R) from its parents' ``values`` under ``mechanism``, before scaling."""
+    pre = values @ mechanism.weights_in + mechanism.bias[:, None, :]  # (B, R, H)
+    pre = pre + (noise.exogenous[:, :, i, None] * scm.weights_root[:, i, None, :]) * is_root[:, None, None]
+    eps = noise.endogenous[:, :, i] * scm.noise_std[:, i, None]  # (B, R)
+    mode = scm.noise_mode[:, i, None, None]
+    pre = pre + (mode == NOISE_BEFORE) * eps[..., None]
+    pre = pre + (mode == NOISE_AS_INPUT) * eps[..., None] * scm.weights_noise[:, i, None, :]
+    activated = apply_activation(pre, mechanism.activation, tuple(g[:, i] for g in scm.gp))
+    hidden_sum = (activated * mechanism.weights_out[:, None, :]).sum(-1)
+    out = torch.where(scm.one_hidden_layer[:, i, None], hidden_sum, activated[..., 0])
+    out = out + (scm.noise_mode[:, i, None] == NOISE_AFTER) * eps
+    return torch.nan_to_num(out, nan=0.0).clamp(-MAX_ABS_NODE_VALUE, MAX_ABS_NODE_VALUE)
 
 
 def evaluate(
@@ -155,18 +246,14 @@ def evaluate(
     values = torch.zeros(b, n_rows, n)
     means, stds = torch.zeros(b, n), torch.ones(b, n)
     is_root = scm.adjacency.sum(-1) == 0  # (B, N)
+    rows = torch.arange(b)
     for i in range(n):
-        pre = values @ scm.weights_in[:, i] + scm.bias[:, i, None, :]  # (B, R, H)
-        pre = pre + (noise.exogenous[:, :, i, None] * scm.weights_root[:, i, None, :]) * is_root[:, i, None, None]
-        eps = noise.endogenous[:, :, i] * scm.noise_std[:, i, None]  # (B, R)
-        mode = scm.noise_mode[:, i, None, None]
-        pre = pre + (mode == NOISE_BEFORE) * eps[..., None]
-        pre = pre + (mode == NOISE_AS_INPUT) * eps[..., None] * scm.weights_noise[:, i, None, :]
-        activated = apply_activation(pre, scm.activation[:, i], tuple(g[:, i] for g in scm.gp))
-        hidden_sum = (activated * scm.weights_out[:, i, None, :]).sum(-1)
-        out = torch.where(scm.one_hidden_layer[:, i, None], hidden_sum, activated[..., 0])
-        out = out + (scm.noise_mode[:, i, None] == NOISE_AFTER) * eps
-        out = torch.nan_to_num(out, nan=0.0).clamp(-MAX_ABS_NODE_VALUE, MAX_ABS_NODE_VALUE)
+        own = NodeMechanism(scm.weights_in[:, i], scm.bias[:, i], scm.weights_out[:, i], scm.activation[:, i])
+        out = _node_output(scm, own, values, noise, i, is_root[:, i])
+        if i == n - 1 and scm.arm_specific is not None and scm.arm_specific.any():
+            treated = values[rows, :, scm.treatment] > 0.5  # (B, R); binary T precedes this node
+            alternative = _node_output(scm, scm.treated_mechanism, values, noise, i, is_root[:, i])
+            out = torch.where(scm.arm_specific[:, None] & treated, alternative, out)
         if statistics is None:
             means[:, i] = out.mean(dim=1)
             stds[:, i] = out.std(dim=1).clamp(min=1e-6)
@@ -176,6 +263,9 @@ def evaluate(
         # huge scales are standardised always, so one node cannot swamp its children
         standardise = scm.standardise[:, i] | (stds[:, i] > 100)
         out = torch.where(standardise[:, None], scaled, out)
+        if scm.discretise is not None:
+            cut = (scaled > scm.discretise_threshold[:, i, None]).to(out.dtype)
+            out = torch.where(scm.discretise[:, i, None], cut, out)
         is_treatment = scm.treatment == i
         if is_treatment.any():
             probability = torch.sigmoid(scm.treatment_slope[:, None] * (scaled - scm.treatment_threshold[:, None]))
