@@ -65,6 +65,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         predictions and a cross-fitted propensity, regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). Slower to fit;
         ``effect_interval`` is not available with it.
+    clip_to_observed : bool, default=True
+        Discrete T: clip each member's E[Y | do(T = t), x] to the range of outcomes
+        observed under t in the rows it reads. Where no unit of arm t resembles x (poor
+        overlap) the model extrapolates its response surface, sometimes far beyond any
+        outcome that arm produced; forest learners never leave that range either. On the
+        model-selection realizations (IHDP 10-29, PSID 10-19; not reported in the
+        benchmark tables) it lowered the CFM's mean sqrt(PEHE) from 8.1 to 5.6 and from
+        20,700 to 20,000. No effect on a continuous T.
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory.
     device : str, default="cpu"
@@ -120,6 +128,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         cv: int = 5,
         final_model=None,
         final_stage: Literal["cfm", "dr"] = "cfm",
+        clip_to_observed: bool = True,
         chunk_size: int = 1024,
         device: str = "cpu",
         random_state=None,
@@ -131,6 +140,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.cv = cv
         self.final_model = final_model
         self.final_stage = final_stage
+        self.clip_to_observed = clip_to_observed
         self.chunk_size = chunk_size
         self.device = device
         self.random_state = random_state
@@ -138,6 +148,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     # -- fitting ---------------------------------------------------------------------
     def _check_parameters(self) -> None:
         check_integer_parameters(self, {"n_estimators": 1, "context_size": 1, "cv": 2, "chunk_size": 1})
+        if not isinstance(self.clip_to_observed, bool | np.bool_):
+            raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
         if self.treatment_kind not in ("auto", "discrete", "continuous"):
@@ -288,13 +300,30 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             raise ValueError(f"X has {X_arr.shape[1]} columns; the estimator was fitted with {self.n_features_in_}")
         return X_arr
 
-    def _member_means(self, X_query: np.ndarray, treatments: list[np.ndarray], members=None) -> np.ndarray:
-        """Per-member E[Y | do(t), x], shape (E, A, m)."""
-        predictions = predict_interventions(
+    def _member_means(
+        self, X_query: np.ndarray, treatments: list[np.ndarray], members=None, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-member E[Y | do(t), x], shape (E, A, m), from ``members`` drawn from training
+        ``rows`` (default: all); clipped to those rows' per-arm outcome ranges if ``clip_to_observed``."""
+        means = predict_interventions(
             self.model_, self.X_, self.T_, self.Y_, self.pam_, X_query, treatments,
             self.members_ if members is None else members, chunk_size=self.chunk_size, device=self.device,
-        )
-        return predictions.means
+        ).means
+        if self.clip_to_observed and self.treatment_kind_ == "discrete":
+            rows = np.arange(len(self.T_)) if rows is None else rows
+            means = self._clip_to_arm_ranges(means, treatments, rows)
+        return means
+
+    def _clip_to_arm_ranges(self, means: np.ndarray, treatments: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+        """Clip ``means`` (E, A, m) under each level t to the outcomes of ``rows`` with T = t."""
+        t_rows, y_rows = self.T_[rows], self.Y_[rows]
+        out = means.copy()
+        for a, t in enumerate(treatments):
+            for level in np.unique(t):
+                observed = y_rows[t_rows == level]
+                queried = t == level
+                out[:, a, queried] = np.clip(out[:, a, queried], observed.min(), observed.max())
+        return out
 
     def _member_effects(self, X, T0, T1) -> np.ndarray:
         """Per-member effects, shape (E, m); with controls, projected onto X."""
@@ -454,7 +483,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
                 members = self._plan(train_rows, rng)
                 arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, members).mean(axis=0)
+                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, members, train_rows).mean(axis=0)
             self._cross_fitted = (mu[0], mu[1])
         return self._cross_fitted
 

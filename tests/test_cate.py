@@ -599,3 +599,49 @@ def test_summary_uses_the_treatment_levels_not_zero_and_one(tiny_model):
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, rng.normal(size=90))
     table = est.summary()
     assert table["method"].iloc[0] == "ensemble spread" and np.isfinite(table["ate"].iloc[0])
+
+
+# -- clipping potential outcomes to each arm's observed range ------------------------------
+
+
+def _separated_arms(n=N, seed=3):
+    """Treated outcomes in [100, 101], control outcomes in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    T = (rng.random(n) < 0.4).astype(int)
+    return X, T, 100 * T + rng.random(n)
+
+
+def test_potential_outcomes_stay_within_each_arms_observed_range(tiny_model):
+    X, T, Y = _separated_arms()
+    ranges = [(Y[T == level].min(), Y[T == level].max()) for level in (0, 1)]
+    clipped = _estimator(tiny_model).fit(X, T, Y).dose_response(X, [0, 1])
+    raw = _estimator(tiny_model, clip_to_observed=False).fit(X, T, Y).dose_response(X, [0, 1])
+    for level, (low, high) in enumerate(ranges):
+        assert np.all((clipped[:, level] >= low) & (clipped[:, level] <= high))
+        # the random model's raw means leave the range, so the clipping did the work
+        assert np.any((raw[:, level] < low) | (raw[:, level] > high))
+
+
+def test_cross_fitted_outcomes_are_clipped_to_their_folds_ranges(tiny_model):
+    X, T, Y = _separated_arms()
+    mu0, mu1 = _estimator(tiny_model).fit(X, T, Y).cross_fitted_outcomes()
+    assert np.all((mu0 >= Y[T == 0].min()) & (mu0 <= Y[T == 0].max()))
+    assert np.all((mu1 >= Y[T == 1].min()) & (mu1 <= Y[T == 1].max()))
+
+
+def test_clipping_leaves_a_continuous_treatment_alone(tiny_model, data):
+    X, _, _, _ = data
+    rng = np.random.default_rng(2)
+    T = X[:, 0] + rng.normal(size=N)
+    Y = np.sin(T) + X[:, 1]
+    grid = [-1.0, 0.0, 2.0]
+    on = _estimator(tiny_model).fit(X, T, Y).dose_response(X[:20], grid)
+    off = _estimator(tiny_model, clip_to_observed=False).fit(X, T, Y).dose_response(X[:20], grid)
+    np.testing.assert_array_equal(on, off)
+
+
+def test_clip_to_observed_must_be_a_bool(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(TypeError, match="clip_to_observed"):
+        _estimator(tiny_model, clip_to_observed="yes").fit(X, T, Y)
