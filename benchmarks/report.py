@@ -199,33 +199,52 @@ def plot_time_vs_accuracy(summary: pd.DataFrame, datasets: list[str], path: Path
     plt.close(fig)
 
 
-def _shipped_step() -> str:
-    card = ROOT / "skcfm" / "weights" / "cfm-small.json"
-    if not card.exists():
-        return ""
-    return f" The shipped weights are step {json.loads(card.read_text())['steps']} of this run."
+SHIPPED_CARD = ROOT / "skcfm" / "weights" / "cfm-small.json"
 
 
-def training_section(folder: Path) -> list[str]:
-    """Validation curve of the shipped model's run from ``training/validation_log.csv``, if present."""
+def _shipped_card() -> dict:
+    return json.loads(SHIPPED_CARD.read_text()) if SHIPPED_CARD.exists() else {}
+
+
+def training_section(folder: Path, card: dict | None = None) -> list[str]:
+    """Validation curve of the shipped model's run from ``training/validation_log.csv``, if present.
+
+    ``card`` (default: the shipped model card) gives the shipped step and the steps where
+    the prior changed; the fixed validation set follows the prior, so NLLs compare only
+    between such changes.
+    """
     log_path = folder / "training" / "validation_log.csv"
     if not log_path.exists():
         return []
+    card = _shipped_card() if card is None else card
     log = pd.read_csv(log_path).drop_duplicates("step", keep="last").sort_values("step")
+    changes = [h["from_step"] for h in card.get("prior_history", []) if 0 < h["from_step"] <= log["step"].max()]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(log["datasets_seen"], log["nll"], marker=".", label="with the validation PAMs")
     ax.plot(log["datasets_seen"], log["nll_no_pam"], marker=".", label="no PAM")
+    for i, step in enumerate(changes):
+        ax.axvline(np.interp(step, log["step"], log["datasets_seen"]), color="grey", linestyle=":",
+                   label="prior changed" if i == 0 else None)
     ax.set_xlabel("prior data sets seen")
     ax.set_ylabel("validation NLL (fixed prior data sets)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(folder / "training" / "validation_curve.png", dpi=120)
     plt.close(fig)
-    best = log.loc[log["nll"].idxmin()]
-    lines = ["## Pretraining: validation curve", "",
-             f"From `training/validation_log.csv` ({len(log)} evaluations, last at step {int(log['step'].iloc[-1])}, "
-             f"{int(log['datasets_seen'].iloc[-1]):,} data sets). Lowest NLL {best['nll']:.3f} at step "
-             f"{int(best['step'])} (no PAM {best['nll_no_pam']:.3f}).{_shipped_step()}", "",
+    since = max(changes, default=0)
+    # the evaluation at a change's own step still used the old validation set
+    segment = log[log["step"] > since] if (log["step"] > since).any() else log
+    best = segment.loc[segment["nll"].idxmin()]
+    text = (f"From `training/validation_log.csv` ({len(log)} evaluations, last at step {int(log['step'].iloc[-1])}, "
+            f"{int(log['datasets_seen'].iloc[-1]):,} data sets).")
+    if changes:
+        text += (" The prior, and with it the fixed validation set, changed at steps "
+                 f"{', '.join(map(str, changes))}: NLLs compare only between changes.")
+    text += (f" Lowest NLL since step {since}: {best['nll']:.3f} at step {int(best['step'])} "
+             f"(no PAM {best['nll_no_pam']:.3f}).")
+    if "steps" in card:
+        text += f" The shipped weights are step {card['steps']} of this run."
+    lines = ["## Pretraining: validation curve", "", text, "",
              "| step | data sets | NLL | NLL, no PAM |", "|---|---|---|---|"]
     shown = log.iloc[::max(1, len(log) // 8)]
     shown = pd.concat([shown, log.iloc[[-1]]]).drop_duplicates("step")

@@ -248,10 +248,24 @@ def test_report_shows_the_validation_curve_when_a_training_log_is_there(tmp_path
                   "nll_no_pam": [1.6, 1.3, 1.2, 1.4], "cate_mse": 0.4, "cate_mse_no_pam": 0.5}
                  ).to_csv(tmp_path / "training" / "validation_log.csv", index=False)
     readme = report.write_report(tmp_path).read_text()
-    # a step logged twice (a resumed run re-validates) keeps its last row
-    assert "Lowest NLL 1.100 at step 500 (no PAM 1.200)" in readme
+    assert "## Pretraining: validation curve" in readme
     assert "| 750 | 12,000 | 1.300 | 1.400 |" in readme
     assert (tmp_path / "training" / "validation_curve.png").stat().st_size > 0
+    # a step logged twice (a resumed run re-validates) keeps its last row
+    text = "\n".join(report.training_section(tmp_path, card={"steps": 750}))
+    assert "Lowest NLL since step 0: 1.100 at step 500 (no PAM 1.200)" in text
+    assert "The shipped weights are step 750" in text and "prior" not in text.split("|")[0]
+
+
+def test_validation_curve_counts_the_best_nll_only_since_the_last_prior_change(tmp_path, report):
+    (tmp_path / "training").mkdir()
+    pd.DataFrame({"step": [250, 500, 750, 1000], "datasets_seen": [4000, 8000, 12000, 16000],
+                  "elapsed_s": 1.0, "nll": [1.5, 1.0, 1.3, 1.2], "nll_no_pam": [1.6, 1.1, 1.4, 1.3],
+                  "cate_mse": 0.4, "cate_mse_no_pam": 0.5}).to_csv(tmp_path / "training" / "validation_log.csv")
+    card = {"steps": 1000, "prior_history": [{"from_step": 0}, {"from_step": 600}, {"from_step": 5000}]}
+    text = "\n".join(report.training_section(tmp_path, card=card))
+    assert "changed at steps 600: NLLs compare only between changes" in text
+    assert "Lowest NLL since step 600: 1.200 at step 1000 (no PAM 1.300)" in text
 
 
 def test_report_with_no_results(tmp_path, report):
