@@ -71,8 +71,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         overlap) the model extrapolates its response surface, sometimes far beyond any
         outcome that arm produced; forest learners never leave that range either. On the
         model-selection realizations (IHDP 10-29, PSID 10-19; not reported in the
-        benchmark tables) it lowered the CFM's mean sqrt(PEHE) from 8.1 to 5.6 and from
-        20,700 to 20,000. No effect on a continuous T.
+        benchmark tables) it lowered the step-3199 model's mean sqrt(PEHE) from 8.1 to 5.6
+        and from 20,700 to 20,000. No effect on a continuous T.
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory.
     device : str, default="cpu"
