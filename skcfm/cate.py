@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._validation import check_integer_parameters, check_matrix, check_vector, column_names, series_name
 from .graphs import align_pam
-from .inference import plan_ensemble, predict_interventions
+from .inference import covariate_relevance, plan_ensemble, predict_interventions
 from .intervals import (
     AteResult,
     aipw_ate,
@@ -265,9 +265,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _plan(self, rows: np.ndarray, rng: np.random.Generator):
         arms = self.T_[rows] if self.treatment_kind_ == "discrete" else None
+        max_covariates = self.model_.config.max_covariates
+        relevance = None
+        if self.X_.shape[1] > max_covariates:
+            relevance = covariate_relevance(self.X_[rows], self.T_[rows], self.Y_[rows])
         members = plan_ensemble(
             len(rows), self.pam_, n_estimators=self.n_estimators, context_size=self.context_size,
-            max_covariates=self.model_.config.max_covariates, arms=arms, rng=rng,
+            max_covariates=max_covariates, arms=arms, rng=rng, relevance=relevance,
         )
         return [type(m)(rows[m.rows], m.covariates) for m in members]
 

@@ -4,7 +4,8 @@ A fitted estimator holds training rows (x, t, y) and a PAM in the model's order
 [t, y, x_1..x_d]. Each ensemble member draws a context of at most ``context_size`` rows
 (stratified by treatment arm so rare arms are represented), a subset of at most the
 model's ``max_covariates`` covariates (preferring covariates the PAM marks as known
-ancestors of T or Y) in a random order, and predicts every query under one or more
+ancestors of T or Y, then, if the caller gives them, covariates that correlate with T or Y)
+in a random order, and predicts every query under one or more
 interventions do(T = t). The member's context is encoded once; the queries of all
 interventions then go through the model in chunks, so memory is bounded and time is
 linear in the number of queries. Members are combined by averaging means
@@ -17,11 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 
 from .model import CausalFoundationModel, bar_distribution
 from .preprocessing import fit_scaling
 
 MIN_ARM_SHARE = 0.2  # each treatment arm fills at least this share of a stratified context
+RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,20 @@ def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generat
     return np.sort(np.concatenate(chosen))
 
 
+def covariate_relevance(X: np.ndarray, T: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Each covariate's larger absolute Spearman correlation with T or with Y, shape (d,).
+
+    Screens covariates when there are more than a member can read: confounders and
+    prognostic covariates correlate with T or Y. Constant columns score 0.
+    """
+    ranks = np.apply_along_axis(rankdata, 0, np.column_stack([T, Y, X]))
+    ranks = ranks - ranks.mean(axis=0)
+    norms = np.sqrt((ranks**2).sum(axis=0))
+    norms[norms == 0] = np.inf
+    corr = np.abs(ranks[:, 2:].T @ ranks[:, :2]) / norms[2:, None] / norms[None, :2]  # (d, 2)
+    return corr.max(axis=1)
+
+
 def _covariate_priority(pam: np.ndarray) -> np.ndarray:
     """Known ancestors of T and of Y first: they are the confounders an adjustment needs."""
     return (pam[2:, 0] == 1).astype(float) + (pam[2:, 1] == 1).astype(float)
@@ -58,10 +75,14 @@ def plan_ensemble(
     max_covariates: int,
     arms: np.ndarray | None,
     rng: np.random.Generator,
+    relevance: np.ndarray | None = None,
 ) -> list[Member]:
     """Draw the members of an ensemble.
 
     ``arms`` are treatment labels for stratification (None for a continuous treatment).
+    With more covariates than ``max_covariates``, PAM-known ancestors of T or Y come
+    first; among equals a member draws covariates with probability growing with
+    ``relevance`` (d,) (Gumbel top-k), or uniformly when it is None.
     """
     n_covariates = pam.shape[0] - 2
     priority = _covariate_priority(pam)
@@ -73,7 +94,9 @@ def plan_ensemble(
             rows = _stratified_rows(arms, context_size, rng)
         else:
             rows = np.sort(rng.choice(n_rows, size=context_size, replace=False))
-        order = np.lexsort((rng.random(n_covariates), -priority))  # by priority, random within ties
+        tie_break = rng.random(n_covariates) if relevance is None else (
+            -(np.log(relevance + RELEVANCE_FLOOR) + rng.gumbel(size=n_covariates)))
+        order = np.lexsort((tie_break, -priority))  # by priority, then random or relevance-weighted
         covariates = rng.permutation(order[:max_covariates])
         members.append(Member(rows, covariates))
     return members

@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from skcfm.inference import MIN_ARM_SHARE, plan_ensemble, predict_interventions
+from skcfm.inference import MIN_ARM_SHARE, covariate_relevance, plan_ensemble, predict_interventions
 
 
-def _plan(n_rows, pam, *, arms=None, seed=0, n_estimators=4, context_size=192, max_covariates=5):
+def _plan(n_rows, pam, *, arms=None, seed=0, n_estimators=4, context_size=192, max_covariates=5, relevance=None):
     return plan_ensemble(
         n_rows, pam, n_estimators=n_estimators, context_size=context_size,
-        max_covariates=max_covariates, arms=arms, rng=np.random.default_rng(seed),
+        max_covariates=max_covariates, arms=arms, rng=np.random.default_rng(seed), relevance=relevance,
     )
 
 
@@ -138,3 +138,31 @@ def test_full_output_returns_logits_and_borders_in_outcome_units(tiny_model):
     assert predictions.logits.shape == (2, 1, 6, k)
     assert predictions.borders.shape == (2, k + 1)
     assert (np.diff(predictions.borders, axis=1) > 0).all()
+
+
+def test_covariate_relevance_is_the_larger_rank_correlation_with_t_or_y():
+    rng = np.random.default_rng(0)
+    n = 500
+    X = rng.normal(size=(n, 4))
+    X[:, 3] = 1.0  # constant
+    T = (X[:, 0] + 0.1 * rng.normal(size=n) > 0).astype(float)
+    Y = np.exp(X[:, 1]) + 0.1 * rng.normal(size=n)  # monotone: Spearman near 1
+    relevance = covariate_relevance(X, T, Y)
+    assert relevance.shape == (4,)
+    assert relevance[0] > 0.8 and relevance[1] > 0.95
+    assert relevance[2] < 0.15 and relevance[3] == 0.0
+
+
+def test_relevance_steers_which_covariates_members_read():
+    d, k = 20, 4
+    relevance = np.full(d, 0.01)
+    relevance[[2, 5, 11, 17]] = 1.0
+    members = _plan(100, np.zeros((d + 2, d + 2), dtype=np.int8), n_estimators=40, max_covariates=k,
+                    relevance=relevance)
+    counts = np.bincount(np.concatenate([m.covariates for m in members]), minlength=d)
+    assert counts[[2, 5, 11, 17]].min() > counts[np.setdiff1d(np.arange(d), [2, 5, 11, 17])].max()
+    # PAM-known ancestors still come first, whatever their relevance
+    pam = np.zeros((d + 2, d + 2), dtype=np.int8)
+    pam[2 + 0, 0] = pam[2 + 0, 1] = 1
+    for member in _plan(100, pam, n_estimators=10, max_covariates=k, relevance=relevance):
+        assert 0 in member.covariates
