@@ -36,8 +36,9 @@ class PriorConfig:
     treatment_threshold_range: tuple[float, float] = (-1.0, 1.0)
     # each covariate's chance to be a 0/1 variable (most benchmark covariates are binary)
     binary_covariate_prob: float = 0.0
-    # each backdoor SCM's chance that the outcome follows its own mechanism under
-    # treatment (two response surfaces, as in IHDP and ACIC), with a binary treatment
+    # each SCM's chance that its last node (the outcome in the backdoor design) follows its
+    # own mechanism under treatment, when a binary T is its parent: two response
+    # surfaces, as in IHDP and ACIC
     arm_specific_prob: float = 0.0
 
 
