@@ -126,11 +126,9 @@ def sample_scms(
     b, n = adjacency.shape[:2]
     h = HIDDEN_UNITS
     fan_in = adjacency.sum(-1).clamp(min=1)  # (B, N)
-    weights_in = torch.randn(b, n, n, h, generator=generator) / fan_in.sqrt()[..., None, None]
-    weights_in = weights_in * adjacency[..., None]
+    weights_in = _input_weights(adjacency, fan_in, generator)
     width = HIDDEN_WIDTHS[_categorical(HIDDEN_WIDTH_WEIGHTS, (b, n), generator)]
-    weights_out = torch.randn(b, n, h, generator=generator) / width.sqrt()[..., None]
-    weights_out = weights_out * (torch.arange(h) < width[..., None])
+    weights_out = _output_weights(width, generator)
     activation = _categorical(ACTIVATION_WEIGHTS, (b, n), generator)
     one_hidden = torch.rand(b, n, generator=generator) < 0.2
     # noise scale: a data-set-wide level with node-to-node variation
@@ -180,6 +178,18 @@ def sample_scms(
     )
 
 
+def _input_weights(adjacency: torch.Tensor, fan_in: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gaussian weights from each parent to each hidden unit, scaled by 1/sqrt(fan-in): (*adjacency.shape, H)."""
+    weights = torch.randn(*adjacency.shape, HIDDEN_UNITS, generator=generator) / fan_in.sqrt()[..., None, None]
+    return weights * adjacency[..., None]
+
+
+def _output_weights(width: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gaussian weights from the first ``width`` hidden units to the output, zero beyond: (*width.shape, H)."""
+    weights = torch.randn(*width.shape, HIDDEN_UNITS, generator=generator) / width.sqrt()[..., None]
+    return weights * (torch.arange(HIDDEN_UNITS) < width[..., None])
+
+
 def _correlated_mechanism(
     weights_in: torch.Tensor, weights_out: torch.Tensor, activation: torch.Tensor, generator: torch.Generator,
     *, fan_in: torch.Tensor, width: torch.Tensor, adjacency: torch.Tensor,
@@ -189,16 +199,16 @@ def _correlated_mechanism(
     rho near 1 gives effects that vary little with the covariates, near 0 two unrelated
     response surfaces (as in IHDP's and ACIC's simulations).
     """
-    b, n, h = weights_in.shape
+    b = weights_in.shape[0]
     rho = torch.rand(b, generator=generator)
     mix = rho[:, None, None], (1 - rho**2).sqrt()[:, None, None]
-    fresh_in = torch.randn(b, n, h, generator=generator) / fan_in.sqrt()[:, None, None] * adjacency[..., None]
-    fresh_out = torch.randn(b, h, generator=generator) / width.sqrt()[:, None] * (torch.arange(h) < width[:, None])
+    fresh_in = _input_weights(adjacency, fan_in, generator)
+    fresh_out = _output_weights(width, generator)
     same_activation = torch.rand(b, generator=generator) < 0.5
     fresh_activation = _categorical(ACTIVATION_WEIGHTS, (b,), generator)
     return NodeMechanism(
         weights_in=mix[0] * weights_in + mix[1] * fresh_in,
-        bias=torch.randn(b, h, generator=generator) * 0.5,
+        bias=torch.randn(b, HIDDEN_UNITS, generator=generator) * 0.5,
         weights_out=mix[0][:, 0] * weights_out + mix[1][:, 0] * fresh_out,
         activation=torch.where(same_activation, activation, fresh_activation),
     )
