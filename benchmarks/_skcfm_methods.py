@@ -25,7 +25,7 @@ def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, fina
     names = [f"x{i}" for i in range(X_train.shape[1])]
     pam = unconfoundedness_pam(names, treatment="T", outcome="Y") if with_pam else None
     est = CFMCateEstimator(
-        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else 4, final_stage=final_stage,
+        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else "auto", final_stage=final_stage,
         random_state=random_state,
     )
     return est.fit(X_train, T_train.astype(int), Y_train, ancestors=pam)

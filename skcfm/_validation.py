@@ -85,3 +85,11 @@ def check_integer_parameters(estimator, minimums: dict[str, int]) -> None:
         if not isinstance(value, (int, np.integer)) or value < minimum:
             bound = f" >= {minimum}" if minimum > 1 else ""
             raise ValueError(f"{name} must be a positive integer{bound}; got {value!r}")
+
+
+def check_n_estimators(value) -> None:
+    """``n_estimators`` is a positive integer or "auto"."""
+    if isinstance(value, str) and value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"n_estimators must be a positive integer or 'auto'; got {value!r}")

@@ -25,6 +25,7 @@ from .preprocessing import fit_scaling
 
 MIN_ARM_SHARE = 0.2  # each treatment arm fills at least this share of a stratified context
 RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
+AUTO_MEMBERS = (4, 16)  # fewest and most members n_estimators="auto" picks
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,33 @@ def _covariate_priority(pam: np.ndarray) -> np.ndarray:
     return (pam[2:, 0] == 1).astype(float) + (pam[2:, 1] == 1).astype(float)
 
 
+def ensemble_size(n_estimators: int | str, n_rows: int, n_covariates: int, *, context_size: int,
+                  max_covariates: int) -> int:
+    """Members to draw: ``n_estimators``, or for "auto" enough that every row and every
+    covariate is read about once (row blocks x covariate blocks), within ``AUTO_MEMBERS``.
+
+    More members average out which rows and covariates each one reads; that matters only
+    when the data are longer than a context or wider than the model.
+    """
+    if n_estimators != "auto":
+        return int(n_estimators)
+    blocks = int(np.ceil(n_rows / context_size) * np.ceil(n_covariates / max_covariates))
+    return int(np.clip(blocks, *AUTO_MEMBERS))
+
+
 def plan_ensemble(
     n_rows: int,
     pam: np.ndarray,
     *,
-    n_estimators: int,
+    n_estimators: int | str,
     context_size: int,
     max_covariates: int,
     arms: np.ndarray | None,
     rng: np.random.Generator,
     relevance: np.ndarray | None = None,
 ) -> list[Member]:
-    """Draw the members of an ensemble.
+    """Draw the members of an ensemble (``n_estimators``: a count or "auto", see
+    :func:`ensemble_size`).
 
     ``arms`` are treatment labels for stratification (None for a continuous treatment).
     With more covariates than ``max_covariates``, PAM-known ancestors of T or Y come
@@ -87,7 +103,8 @@ def plan_ensemble(
     n_covariates = pam.shape[0] - 2
     priority = _covariate_priority(pam)
     members = []
-    for _ in range(n_estimators):
+    size = ensemble_size(n_estimators, n_rows, n_covariates, context_size=context_size, max_covariates=max_covariates)
+    for _ in range(size):
         if n_rows <= context_size:
             rows = np.arange(n_rows)
         elif arms is not None:

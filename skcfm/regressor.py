@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from ._validation import check_integer_parameters
+from ._validation import check_integer_parameters, check_n_estimators
 from .graphs import align_pam
 from .inference import plan_ensemble, predict_interventions
 from .pretrained import load_model
@@ -30,8 +30,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         The column of X that is intervened on (index, or name for DataFrames).
     model : str, path or CausalFoundationModel, default=None
         Pretrained model; None uses the weights shipped with skcfm.
-    n_estimators : int, default=8
-        Ensemble members (context draws, covariate subsets and orders).
+    n_estimators : int or "auto", default=8
+        Ensemble members (context draws, covariate subsets and orders); "auto" draws one
+        per block of ``context_size`` rows times block of ``max_covariates`` covariates,
+        between 4 and 16, as :class:`skcfm.CFMCateEstimator` does.
     context_size : int, default=192
         Most training rows one member reads.
     chunk_size : int, default=1024
@@ -88,7 +90,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         *,
         treatment: int | str = 0,
         model=None,
-        n_estimators: int = 8,
+        n_estimators: int | str = 8,
         context_size: int = 192,
         chunk_size: int = 1024,
         device: str = "cpu",
@@ -126,7 +128,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        check_integer_parameters(self, {"n_estimators": 1, "context_size": 1, "chunk_size": 1})
+        check_n_estimators(self.n_estimators)
+        check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         d = X_arr.shape[1]
         self.treatment_index_ = self._treatment_index(d)

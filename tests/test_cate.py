@@ -528,6 +528,7 @@ def test_effect_rejects_nan_in_x(binary_est, data):
     "params, match",
     [
         ({"n_estimators": 0}, "n_estimators must be a positive integer"),
+        ({"n_estimators": "many"}, "n_estimators must be a positive integer or 'auto'; got 'many'"),
         ({"context_size": 1.5}, "context_size must be a positive integer"),
         ({"cv": 1}, "cv must be a positive integer >= 2"),
         ({"chunk_size": -1}, "chunk_size must be a positive integer"),
@@ -538,6 +539,15 @@ def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
     X, T, Y, _ = data
     with pytest.raises(ValueError, match=match):
         _estimator(tiny_model, **params).fit(X, T, Y)
+
+
+def test_auto_ensemble_grows_with_the_rows(tiny_model, data):
+    X, T, Y, _ = data
+    small = _estimator(tiny_model, n_estimators="auto", context_size=len(Y)).fit(X, T, Y)
+    long = _estimator(tiny_model, n_estimators="auto", context_size=35).fit(X, T, Y)
+    assert len(small.members_) == 4  # one context holds every row: the floor
+    assert len(long.members_) == 6  # 200 rows in six blocks of at most 35
+    assert CFMCateEstimator().n_estimators == "auto"
 
 
 def test_fit_rejects_an_unknown_inference(tiny_model, data):

@@ -2,7 +2,11 @@
 
 import numpy as np
 
-from skcfm.inference import MIN_ARM_SHARE, covariate_relevance, plan_ensemble, predict_interventions
+import pytest
+
+from skcfm.inference import (
+    AUTO_MEMBERS, MIN_ARM_SHARE, covariate_relevance, ensemble_size, plan_ensemble, predict_interventions,
+)
 
 
 def _plan(n_rows, pam, *, arms=None, seed=0, n_estimators=4, context_size=192, max_covariates=5, relevance=None):
@@ -56,6 +60,27 @@ def test_plan_ensemble_is_deterministic_for_a_seed():
         np.testing.assert_array_equal(a.rows, b.rows)
         np.testing.assert_array_equal(a.covariates, b.covariates)
     assert any(not np.array_equal(a.rows, c.rows) for a, c in zip(first, other, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("n_rows", "n_covariates", "expected"),
+    [
+        (100, 10, AUTO_MEMBERS[0]),  # fits one context: the floor
+        (672, 25, 8),  # IHDP: 4 row blocks x 2 covariate blocks
+        (1000, 10, 6),  # long only: row blocks
+        (4321, 82, AUTO_MEMBERS[1]),  # ACIC: 23 x 6 blocks, capped
+    ],
+)
+def test_auto_ensemble_size_covers_rows_and_covariates(n_rows, n_covariates, expected):
+    assert ensemble_size("auto", n_rows, n_covariates, context_size=192, max_covariates=16) == expected
+    assert ensemble_size(3, n_rows, n_covariates, context_size=192, max_covariates=16) == 3
+
+
+def test_plan_ensemble_draws_the_auto_number_of_members():
+    pam = np.zeros((27, 27), dtype=np.int8)  # 25 covariates
+    members = _plan(672, pam, arms=np.arange(672) % 2, n_estimators="auto", max_covariates=16)
+    assert len(members) == 8
+    assert len({tuple(m.rows.tolist()) for m in members}) == 8  # distinct context draws
 
 
 def test_covariate_subsets_prefer_pam_marked_ancestors_of_t_and_y():
