@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -16,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._validation import check_integer_parameters, check_n_estimators, check_matrix, check_vector, column_names, series_name
 from .graphs import align_pam
-from .inference import covariate_relevance, plan_ensemble, predict_interventions
+from .inference import covariate_relevance, ensemble_size, plan_ensemble, predict_interventions
+from .neighbourhoods import ROWS_PER_CONTEXT, ContextPlan, plan_neighbourhoods
 from .intervals import (
     AteResult,
     aipw_ate,
@@ -53,6 +55,19 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     context_size : int, default=192
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented.
+    contexts : {"local", "global"}, default="local"
+        Which training rows a member reads when there are more than
+        ``2 * context_size``. "global": random draws from all rows, so each member sees
+        the whole covariate space coarsely. "local": the covariate space is split into up
+        to 8 regions (k-means on standardised covariates weighted by their correlation
+        with T or Y); each region has its own ensemble reading its nearest
+        ``max(2 * context_size, n / regions)`` training rows (per-arm quotas for discrete
+        T; with more covariates than the model reads, members favour those that correlate
+        with T or Y within the region), a query is answered by the region whose centre is
+        nearest, and ``clip_to_observed`` uses the region's outcome ranges. Chosen on
+        data the benchmark tables do not report (mean sqrt(PEHE), shipped model, global
+        -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
+        9,590 -> 9,869 (worse), ACIC-like set 1.97 -> 1.67.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
     cv : int, default=5
@@ -90,6 +105,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
     inference_ : {"haipw", "aipw", "ensemble"}
+    neighbourhoods_ : Neighbourhoods or None
+        The regions of local contexts (None for global contexts or small data).
+    members_ : list of Member
+        Every ensemble member (of every region), for inspection.
     n_features_in_ : int
     feature_names_in_ : list
 
@@ -127,6 +146,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         model=None,
         n_estimators: int | str = "auto",
         context_size: int = 192,
+        contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         cv: int = 5,
         final_model=None,
@@ -139,6 +159,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.model = model
         self.n_estimators = n_estimators
         self.context_size = context_size
+        self.contexts = contexts
         self.treatment_kind = treatment_kind
         self.cv = cv
         self.final_model = final_model
@@ -154,6 +175,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
         if not isinstance(self.clip_to_observed, bool | np.bool_):
             raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
+        if self.contexts not in ("local", "global"):
+            raise ValueError(f"contexts={self.contexts!r}; expected 'local' or 'global'")
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
         if self.treatment_kind not in ("auto", "discrete", "continuous"):
@@ -243,7 +266,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         rng = np.random.default_rng(self._seed)
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
         self.T_, self.Y_ = T_arr, Y_arr
-        self.members_ = self._plan(np.arange(n), rng)
+        self._context_plan = self._plan(np.arange(n), rng)
+        self.neighbourhoods_ = self._context_plan.neighbourhoods
+        self.members_ = [member for ensemble in self._context_plan.ensembles for member in ensemble]
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
@@ -267,17 +292,37 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """EconML hook naming the inputs that may hold NaN: none (the model needs finite values)."""
         return []
 
-    def _plan(self, rows: np.ndarray, rng: np.random.Generator):
+    def _plan(self, rows: np.ndarray, rng: np.random.Generator) -> ContextPlan:
+        """Ensembles reading the training ``rows``: one, or one per region of local contexts."""
         arms = self.T_[rows] if self.treatment_kind_ == "discrete" else None
         max_covariates = self.model_.config.max_covariates
+        n_covariates = self.X_.shape[1]
         relevance = None
-        if self.X_.shape[1] > max_covariates:
+        if n_covariates > max_covariates or self.contexts == "local":
             relevance = covariate_relevance(self.X_[rows], self.T_[rows], self.Y_[rows])
-        members = plan_ensemble(
-            len(rows), self.pam_, n_estimators=self.n_estimators, context_size=self.context_size,
-            max_covariates=max_covariates, arms=arms, rng=rng, relevance=relevance,
-        )
-        return [type(m)(rows[m.rows], m.covariates) for m in members]
+        neighbourhoods = None
+        if self.contexts == "local":
+            neighbourhoods = plan_neighbourhoods(
+                self.X_[rows], arms, relevance, size=ROWS_PER_CONTEXT * self.context_size, rng=rng)
+        regions = [np.arange(len(rows))] if neighbourhoods is None else neighbourhoods.rows
+        # one member count for every region, so their predictions stack
+        size = ensemble_size(self.n_estimators, max(len(r) for r in regions), n_covariates,
+                             context_size=self.context_size, max_covariates=max_covariates)
+        if n_covariates <= max_covariates:
+            relevance = None  # every member reads every covariate
+        ensembles = []
+        for region in regions:
+            if relevance is not None and neighbourhoods is not None:  # what matters here
+                relevance = covariate_relevance(self.X_[rows[region]], self.T_[rows[region]], self.Y_[rows[region]])
+            members = plan_ensemble(
+                len(region), self.pam_, n_estimators=size, context_size=self.context_size,
+                max_covariates=max_covariates, arms=None if arms is None else arms[region], rng=rng,
+                relevance=relevance,
+            )
+            ensembles.append([type(m)(rows[region[m.rows]], m.covariates) for m in members])
+        if neighbourhoods is not None:  # regions index the training rows, like the members
+            neighbourhoods = replace(neighbourhoods, rows=[rows[r] for r in neighbourhoods.rows])
+        return ContextPlan(neighbourhoods, ensembles)
 
     # -- prediction ------------------------------------------------------------------
     def _treatment_values(self, value, n: int, name: str) -> np.ndarray:
@@ -309,17 +354,29 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return X_arr
 
     def _member_means(
-        self, X_query: np.ndarray, treatments: list[np.ndarray], members=None, rows: np.ndarray | None = None
+        self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per-member E[Y | do(t), x], shape (E, A, m), from ``members`` drawn from training
-        ``rows`` (default: all); clipped to those rows' per-arm outcome ranges if ``clip_to_observed``."""
-        means = predict_interventions(
-            self.model_, self.X_, self.T_, self.Y_, self.pam_, X_query, treatments,
-            self.members_ if members is None else members, chunk_size=self.chunk_size, device=self.device,
-        ).means
-        if self.clip_to_observed and self.treatment_kind_ == "discrete":
-            rows = np.arange(len(self.T_)) if rows is None else rows
-            means = self._clip_to_arm_ranges(means, treatments, rows)
+        """Per-member E[Y | do(t), x], shape (E, A, m), from a ``plan`` drawn from training
+        ``rows`` (default: the fitted plan, all rows). With local contexts each query is
+        answered by its region's ensemble. ``clip_to_observed`` clips to the per-arm
+        outcome ranges of those rows, or of the region's rows."""
+        plan = self._context_plan if plan is None else plan
+        rows = np.arange(len(self.T_)) if rows is None else rows
+        regions = (np.zeros(len(X_query), dtype=int) if plan.neighbourhoods is None
+                   else plan.neighbourhoods.assign(X_query))
+        means = np.empty((len(plan.ensembles[0]), len(treatments), len(X_query)))
+        for region in np.unique(regions):
+            queries = regions == region
+            arms = [t[queries] for t in treatments]
+            region_means = predict_interventions(
+                self.model_, self.X_, self.T_, self.Y_, self.pam_, X_query[queries], arms,
+                plan.ensembles[region], chunk_size=self.chunk_size, device=self.device,
+            ).means
+            if self.clip_to_observed and self.treatment_kind_ == "discrete":
+                region_rows = rows if plan.neighbourhoods is None else plan.neighbourhoods.rows[region]
+                region_means = self._clip_to_arm_ranges(region_means, arms, region_rows)
+            means[:, :, queries] = region_means
         return means
 
     def _clip_to_arm_ranges(self, means: np.ndarray, treatments: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
@@ -489,9 +546,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             rng = np.random.default_rng(self._seed + 1)
             folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
             for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
-                members = self._plan(train_rows, rng)
+                plan = self._plan(train_rows, rng)
                 arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, members, train_rows).mean(axis=0)
+                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, plan, train_rows).mean(axis=0)
             self._cross_fitted = (mu[0], mu[1])
         return self._cross_fitted
 

@@ -9,7 +9,8 @@ in a random order, and predicts every query under one or more
 interventions do(T = t). The member's context is encoded once; the queries of all
 interventions then go through the model in chunks, so memory is bounded and time is
 linear in the number of queries. Members are combined by averaging means
-and quantiles (quantile averaging) in the outcome's original units.
+and quantiles (quantile averaging) in the outcome's original units. Local contexts (one
+ensemble per region of covariate space) are in ``skcfm.neighbourhoods``.
 """
 
 from __future__ import annotations
@@ -36,15 +37,25 @@ class Member:
     covariates: np.ndarray  # (k,) indices into the covariates, in the member's order
 
 
-def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generator) -> np.ndarray:
+def arm_quotas(arms: np.ndarray, context_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows per treatment arm in a stratified context: the arm's share, at least
+    ``MIN_ARM_SHARE`` of the context (or all its rows), ``context_size`` in all.
+
+    Returns the arm labels and their quotas.
+    """
     labels, counts = np.unique(arms, return_counts=True)
     # every arm's floor fits while k * share <= 1; with more arms each keeps one row
     floor = int(np.ceil(MIN_ARM_SHARE * context_size)) if len(labels) * MIN_ARM_SHARE <= 1 else 1
     quota = np.maximum(np.round(counts / counts.sum() * context_size).astype(int), np.minimum(counts, floor))
     while quota.sum() > context_size:  # give back from the largest arm
         quota[np.argmax(quota - np.minimum(counts, floor))] -= 1
-    chosen = [rng.choice(np.flatnonzero(arms == label), size=min(q, c), replace=False)
-              for label, q, c in zip(labels, quota, counts, strict=True)]
+    return labels, np.minimum(quota, counts)
+
+
+def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generator) -> np.ndarray:
+    labels, quota = arm_quotas(arms, context_size)
+    chosen = [rng.choice(np.flatnonzero(arms == label), size=q, replace=False)
+              for label, q in zip(labels, quota, strict=True)]
     return np.sort(np.concatenate(chosen))
 
 

@@ -533,6 +533,7 @@ def test_effect_rejects_nan_in_x(binary_est, data):
         ({"cv": 1}, "cv must be a positive integer >= 2"),
         ({"chunk_size": -1}, "chunk_size must be a positive integer"),
         ({"treatment_kind": "x"}, "treatment_kind='x'; expected 'auto', 'discrete' or 'continuous'"),
+        ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
     ],
 )
 def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
@@ -544,10 +545,47 @@ def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
 def test_auto_ensemble_grows_with_the_rows(tiny_model, data):
     X, T, Y, _ = data
     small = _estimator(tiny_model, n_estimators="auto", context_size=len(Y)).fit(X, T, Y)
-    long = _estimator(tiny_model, n_estimators="auto", context_size=35).fit(X, T, Y)
+    long = _estimator(tiny_model, n_estimators="auto", context_size=35, contexts="global").fit(X, T, Y)
     assert len(small.members_) == 4  # one context holds every row: the floor
     assert len(long.members_) == 6  # 200 rows in six blocks of at most 35
     assert CFMCateEstimator().n_estimators == "auto"
+
+
+def test_local_contexts_read_the_rows_nearest_each_region(tiny_model, data):
+    X, T, Y, _ = data
+    est = _estimator(tiny_model, context_size=30).fit(X, T, Y)  # 200 rows: 4 regions of 60
+    hood = est.neighbourhoods_
+    assert len(hood.rows) == 4 and all(len(r) == 60 for r in hood.rows)
+    assert all(set(T[r]) == {0, 1} for r in hood.rows)  # every region sees both arms
+    Z = (X - hood.location) / hood.scale
+    for k, rows in enumerate(hood.rows):
+        distance = ((Z - hood.centres[k]) ** 2).sum(axis=1)
+        assert distance[rows].mean() < distance.mean()  # nearer the centre than the rows at large
+        assert all(set(m.rows) <= set(rows) for m in est._context_plan.ensembles[k])
+    effect = est.effect(X[:20])
+    assert effect.shape == (20,) and np.isfinite(effect).all()
+    np.testing.assert_allclose(est.effect(X[5:6]), effect[5:6], rtol=1e-5, atol=1e-6)  # no batch dependence
+
+
+def test_local_contexts_cover_cross_fitting_and_continuous_treatments(tiny_model, data):
+    X, T, Y, _ = data
+    est = _estimator(tiny_model, context_size=30).fit(X, T, Y)
+    mu0, mu1 = est.cross_fitted_outcomes()  # regions drawn inside each fold's training rows
+    assert mu0.shape == mu1.shape == (len(Y),) and np.isfinite(mu0).all() and np.isfinite(mu1).all()
+    for level, mu in ((0, mu0), (1, mu1)):  # clipped to outcomes the arm produced
+        assert Y[T == level].min() <= mu.min() and mu.max() <= Y[T == level].max()
+    dose = X[:, 0] + np.random.default_rng(0).normal(size=len(Y))
+    continuous = _estimator(tiny_model, context_size=30).fit(X, dose, Y + dose)
+    assert continuous.neighbourhoods_ is not None
+    assert np.isfinite(continuous.effect(X[:10], T0=0.0, T1=1.0)).all()
+
+
+def test_local_and_global_contexts_agree_when_one_context_holds_the_data(tiny_model, data):
+    X, T, Y, _ = data
+    local = _estimator(tiny_model, context_size=100).fit(X, T, Y)  # 2 * 100 rows: one region
+    global_ = _estimator(tiny_model, context_size=100, contexts="global").fit(X, T, Y)
+    assert local.neighbourhoods_ is None
+    np.testing.assert_allclose(local.effect(X[:10]), global_.effect(X[:10]))
 
 
 def test_fit_rejects_an_unknown_inference(tiny_model, data):
