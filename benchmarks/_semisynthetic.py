@@ -12,8 +12,8 @@ heterogeneous. Scales match the shipped realizations (sd(Y) ~ 5, mean effect ~ 2
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 from scipy.optimize import brentq
+from scipy.special import expit
 
 from skcfm.datasets import load_acic2016, train_test_split_protocol
 

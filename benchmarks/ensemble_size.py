@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-
 from _semisynthetic import acic_like
+
 from skcfm import CFMCateEstimator, unconfoundedness_pam
 from skcfm.datasets import load_ihdp
 

@@ -15,10 +15,16 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._validation import check_integer_parameters, check_n_estimators, check_matrix, check_vector, column_names, series_name
+from ._validation import (
+    check_integer_parameters,
+    check_matrix,
+    check_n_estimators,
+    check_vector,
+    column_names,
+    series_name,
+)
 from .graphs import align_pam
 from .inference import covariate_relevance, ensemble_size, plan_ensemble, predict_interventions
-from .neighbourhoods import ROWS_PER_CONTEXT, ContextPlan, plan_neighbourhoods
 from .intervals import (
     AteResult,
     aipw_ate,
@@ -27,6 +33,7 @@ from .intervals import (
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
 )
+from .neighbourhoods import ROWS_PER_CONTEXT, ContextPlan, plan_neighbourhoods
 from .pretrained import load_model
 
 MAX_DISCRETE_LEVELS = 10

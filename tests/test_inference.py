@@ -1,11 +1,15 @@
 """Tests for skcfm.inference: ensemble planning and chunked interventional prediction."""
 
 import numpy as np
-
 import pytest
 
 from skcfm.inference import (
-    AUTO_MEMBERS, MIN_ARM_SHARE, covariate_relevance, ensemble_size, plan_ensemble, predict_interventions,
+    AUTO_MEMBERS,
+    MIN_ARM_SHARE,
+    covariate_relevance,
+    ensemble_size,
+    plan_ensemble,
+    predict_interventions,
 )
 
 
