@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.metrics import pairwise_distances_argmin
 
 from .inference import Member, arm_quotas
 
@@ -36,9 +37,7 @@ class Neighbourhoods:
 
     def assign(self, X_query: np.ndarray) -> np.ndarray:
         """The region of each query row: the nearest centre, shape (m,)."""
-        Z = (X_query - self.location) / self.scale
-        distances = ((Z[:, None, :] - self.centres[None]) ** 2).sum(axis=2)
-        return np.argmin(distances, axis=1)
+        return pairwise_distances_argmin((X_query - self.location) / self.scale, self.centres)
 
 
 @dataclass(frozen=True)
