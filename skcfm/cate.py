@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -23,8 +22,8 @@ from ._validation import (
     column_names,
     series_name,
 )
+from .contexts import MAX_DISCRETE_LEVELS, ContextPlan, check_contexts, plan_contexts, predict_with_plan
 from .graphs import align_pam
-from .inference import covariate_relevance, ensemble_size, plan_ensemble, predict_interventions
 from .intervals import (
     AteResult,
     aipw_ate,
@@ -33,10 +32,8 @@ from .intervals import (
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
 )
-from .neighbourhoods import ROWS_PER_CONTEXT, ContextPlan, plan_neighbourhoods
 from .pretrained import load_model
 
-MAX_DISCRETE_LEVELS = 10
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
 
 
@@ -72,9 +69,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         T; with more covariates than the model reads, members favour those that correlate
         with T or Y within the region), a query is answered by the region whose centre is
         nearest, and ``clip_to_observed`` uses the region's outcome ranges. Chosen on
-        data the benchmark tables do not report (mean sqrt(PEHE), shipped model, global
+        data the benchmark tables do not report (mean sqrt(PEHE), step-11589 model, global
         -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
-        9,590 -> 9,869 (worse), ACIC-like set 1.97 -> 1.67.
+        9,590 -> 9,869 (worse; 9,630 -> 9,554 with the shipped step 14600), ACIC-like set
+        1.97 -> 1.67.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
     cv : int, default=5
@@ -182,8 +180,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
         if not isinstance(self.clip_to_observed, bool | np.bool_):
             raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
-        if self.contexts not in ("local", "global"):
-            raise ValueError(f"contexts={self.contexts!r}; expected 'local' or 'global'")
+        check_contexts(self.contexts)
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
         if self.treatment_kind not in ("auto", "discrete", "continuous"):
@@ -275,7 +272,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
         self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self.members_ = [member for ensemble in self._context_plan.ensembles for member in ensemble]
+        self.members_ = self._context_plan.members
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
@@ -301,35 +298,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _plan(self, rows: np.ndarray, rng: np.random.Generator) -> ContextPlan:
         """Ensembles reading the training ``rows``: one, or one per region of local contexts."""
-        arms = self.T_[rows] if self.treatment_kind_ == "discrete" else None
-        max_covariates = self.model_.config.max_covariates
-        n_covariates = self.X_.shape[1]
-        relevance = None
-        if n_covariates > max_covariates or self.contexts == "local":
-            relevance = covariate_relevance(self.X_[rows], self.T_[rows], self.Y_[rows])
-        neighbourhoods = None
-        if self.contexts == "local":
-            neighbourhoods = plan_neighbourhoods(
-                self.X_[rows], arms, relevance, size=ROWS_PER_CONTEXT * self.context_size, rng=rng)
-        regions = [np.arange(len(rows))] if neighbourhoods is None else neighbourhoods.rows
-        # one member count for every region, so their predictions stack
-        size = ensemble_size(self.n_estimators, max(len(r) for r in regions), n_covariates,
-                             context_size=self.context_size, max_covariates=max_covariates)
-        if n_covariates <= max_covariates:
-            relevance = None  # every member reads every covariate
-        ensembles = []
-        for region in regions:
-            if relevance is not None and neighbourhoods is not None:  # what matters here
-                relevance = covariate_relevance(self.X_[rows[region]], self.T_[rows[region]], self.Y_[rows[region]])
-            members = plan_ensemble(
-                len(region), self.pam_, n_estimators=size, context_size=self.context_size,
-                max_covariates=max_covariates, arms=None if arms is None else arms[region], rng=rng,
-                relevance=relevance,
-            )
-            ensembles.append([type(m)(rows[region[m.rows]], m.covariates) for m in members])
-        if neighbourhoods is not None:  # regions index the training rows, like the members
-            neighbourhoods = replace(neighbourhoods, rows=[rows[r] for r in neighbourhoods.rows])
-        return ContextPlan(neighbourhoods, ensembles)
+        return plan_contexts(
+            self.X_, self.T_, self.Y_, self.pam_, rows=rows, discrete=self.treatment_kind_ == "discrete",
+            contexts=self.contexts, n_estimators=self.n_estimators, context_size=self.context_size,
+            max_covariates=self.model_.config.max_covariates, rng=rng,
+        )
 
     # -- prediction ------------------------------------------------------------------
     def _treatment_values(self, value, n: int, name: str) -> np.ndarray:
@@ -368,34 +341,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         ``rows`` (default: the fitted plan, all rows). With local contexts each query is
         answered by its region's ensemble. ``clip_to_observed`` clips to the per-arm
         outcome ranges of those rows, or of the region's rows."""
-        plan = self._context_plan if plan is None else plan
-        rows = np.arange(len(self.T_)) if rows is None else rows
-        regions = (np.zeros(len(X_query), dtype=int) if plan.neighbourhoods is None
-                   else plan.neighbourhoods.assign(X_query))
-        means = np.empty((len(plan.ensembles[0]), len(treatments), len(X_query)))
-        for region in np.unique(regions):
-            queries = regions == region
-            arms = [t[queries] for t in treatments]
-            region_means = predict_interventions(
-                self.model_, self.X_, self.T_, self.Y_, self.pam_, X_query[queries], arms,
-                plan.ensembles[region], chunk_size=self.chunk_size, device=self.device,
-            ).means
-            if self.clip_to_observed and self.treatment_kind_ == "discrete":
-                region_rows = rows if plan.neighbourhoods is None else plan.neighbourhoods.rows[region]
-                region_means = self._clip_to_arm_ranges(region_means, arms, region_rows)
-            means[:, :, queries] = region_means
-        return means
-
-    def _clip_to_arm_ranges(self, means: np.ndarray, treatments: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-        """Clip ``means`` (E, A, m) under each level t to the outcomes of ``rows`` with T = t."""
-        t_rows, y_rows = self.T_[rows], self.Y_[rows]
-        out = means.copy()
-        for a, t in enumerate(treatments):
-            for level in np.unique(t):
-                observed = y_rows[t_rows == level]
-                queried = t == level
-                out[:, a, queried] = np.clip(out[:, a, queried], observed.min(), observed.max())
-        return out
+        return predict_with_plan(
+            self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan if plan is None else plan,
+            X_query, treatments, rows=rows, clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
+            chunk_size=self.chunk_size, device=self.device,
+        ).means
 
     def _member_effects(self, X, T0, T1) -> np.ndarray:
         """Per-member effects, shape (E, m); with controls, projected onto X."""

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
 
-from .inference import Member, arm_quotas
+from .inference import arm_quotas
 
 MAX_NEIGHBOURHOODS = 8  # regions; more costs a context encoding per region and member
 ROWS_PER_CONTEXT = 2  # a region holds at least this many contexts' worth of its nearest rows
@@ -38,14 +38,6 @@ class Neighbourhoods:
     def assign(self, X_query: np.ndarray) -> np.ndarray:
         """The region of each query row: the nearest centre, shape (m,)."""
         return pairwise_distances_argmin((X_query - self.location) / self.scale, self.centres)
-
-
-@dataclass(frozen=True)
-class ContextPlan:
-    """The ensembles of a fitted estimator: one per region of local contexts, or one."""
-
-    neighbourhoods: Neighbourhoods | None
-    ensembles: list[list[Member]]  # same number of members in each
 
 
 def plan_neighbourhoods(

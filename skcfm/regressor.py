@@ -10,8 +10,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._validation import check_integer_parameters, check_n_estimators
+from .contexts import MAX_DISCRETE_LEVELS, check_contexts, plan_contexts, predict_with_plan
 from .graphs import align_pam
-from .inference import plan_ensemble, predict_interventions
 from .pretrained import load_model
 
 OUTPUT_TYPES = ("mean", "median", "quantiles", "full")
@@ -30,12 +30,28 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         The column of X that is intervened on (index, or name for DataFrames).
     model : str, path or CausalFoundationModel, default=None
         Pretrained model; None uses the weights shipped with skcfm.
-    n_estimators : int or "auto", default=8
-        Ensemble members (context draws, covariate subsets and orders); "auto" draws one
-        per block of ``context_size`` rows times block of ``max_covariates`` covariates,
-        between 4 and 16, as :class:`skcfm.CFMCateEstimator` does.
+    n_estimators : int or "auto", default="auto"
+        Ensemble members (context draws, covariate subsets and orders) per region; "auto"
+        draws one per block of ``context_size`` rows times block of ``max_covariates``
+        covariates, between 4 and 16.
     context_size : int, default=192
-        Most training rows one member reads.
+        Most training rows one member reads; larger data is covered by the ensemble,
+        stratified by treatment level when the treatment is discrete.
+    contexts : {"local", "global"}, default="local"
+        With more than ``2 * context_size`` rows, "local" splits the covariate space into
+        up to 8 regions, each with its own ensemble over its nearest training rows, and
+        answers a query from the region whose centre is nearest; "global" draws every
+        member from all rows. The same reading as :class:`skcfm.CFMCateEstimator`
+        (where the choice is measured).
+    treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
+        "auto" treats a treatment column with at most 10 distinct values as discrete.
+        A discrete treatment stratifies contexts and regions by level and allows
+        ``clip_to_observed``.
+    clip_to_observed : bool, default=True
+        Discrete treatment: clip the mean and quantiles under level t to the range of
+        outcomes observed with that level in the rows the answering members read (levels
+        never observed are not clipped; the "full" logits never are). Where no row
+        with level t resembles x, the model would extrapolate beyond any outcome seen.
     chunk_size : int, default=1024
         Query rows per forward pass.
     device : str, default="cpu"
@@ -44,6 +60,11 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     model_ : CausalFoundationModel
+    members_ : list of Member
+        Every ensemble member (training rows and covariates it reads), region by region.
+    neighbourhoods_ : Neighbourhoods or None
+        The regions of local contexts; None when every member reads all rows.
+    treatment_kind_ : {"discrete", "continuous"}
     pam_ : ndarray of shape (n_features_in_ + 1, n_features_in_ + 1)
         Partial ancestor matrix in the model's order [T, y, other columns...].
     treatment_index_ : int
@@ -90,8 +111,11 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         *,
         treatment: int | str = 0,
         model=None,
-        n_estimators: int | str = 8,
+        n_estimators: int | str = "auto",
         context_size: int = 192,
+        contexts: str = "local",
+        treatment_kind: str = "auto",
+        clip_to_observed: bool = True,
         chunk_size: int = 1024,
         device: str = "cpu",
         random_state=None,
@@ -100,6 +124,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.model = model
         self.n_estimators = n_estimators
         self.context_size = context_size
+        self.contexts = contexts
+        self.treatment_kind = treatment_kind
+        self.clip_to_observed = clip_to_observed
         self.chunk_size = chunk_size
         self.device = device
         self.random_state = random_state
@@ -128,8 +155,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        check_n_estimators(self.n_estimators)
-        check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
+        self._check_parameters()
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         d = X_arr.shape[1]
         self.treatment_index_ = self._treatment_index(d)
@@ -148,12 +174,29 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.model_ = load_model(self.model, device=self.device)
         self._covariate_index = np.array([i for i in range(d) if i != self.treatment_index_], dtype=int)
         self.X_, self.y_ = X_arr, y_arr
+        treatment = X_arr[:, self.treatment_index_]
+        self.treatment_kind_ = self.treatment_kind
+        if self.treatment_kind == "auto":
+            discrete = len(np.unique(treatment)) <= MAX_DISCRETE_LEVELS
+            self.treatment_kind_ = "discrete" if discrete else "continuous"
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
-        self.members_ = plan_ensemble(
-            len(y_arr), self.pam_, n_estimators=self.n_estimators, context_size=self.context_size,
-            max_covariates=self.model_.config.max_covariates, arms=None, rng=rng,
+        self._context_plan = plan_contexts(
+            X_arr[:, self._covariate_index], treatment, y_arr, self.pam_, rows=np.arange(len(y_arr)),
+            discrete=self.treatment_kind_ == "discrete", contexts=self.contexts, n_estimators=self.n_estimators,
+            context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
+        self.members_ = self._context_plan.members
+        self.neighbourhoods_ = self._context_plan.neighbourhoods
         return self
+
+    def _check_parameters(self) -> None:
+        check_n_estimators(self.n_estimators)
+        check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
+        check_contexts(self.contexts)
+        if self.treatment_kind not in ("auto", "discrete", "continuous"):
+            raise ValueError(f"treatment_kind={self.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
+        if not isinstance(self.clip_to_observed, bool | np.bool_):
+            raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
 
     def predict(
         self,
@@ -169,8 +212,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         output_type : {"mean", "median", "quantiles", "full"}, default="mean"
             "quantiles" returns an array of shape (len(quantiles), m); "full" returns a
             dict with "mean", "median", "quantiles" (len(quantiles), m) in the order
-            asked for, the per-member "logits"
-            (E, m, K) and "borders" (E, K + 1) in y's units.
+            asked for, the per-member "logits" (E, m, K) and "borders" (E, m, K + 1) in
+            y's units: each query row's E members (those of its region).
         quantiles : sequence of float, default=(0.1, 0.5, 0.9)
 
         Returns
@@ -190,9 +233,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if output_type != "mean" and (qs.size == 0 or (qs <= 0).any() or (qs >= 1).any()):
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
-        predictions = predict_interventions(
-            self.model_, self.X_[:, self._covariate_index], self.X_[:, t], self.y_, self.pam_,
-            X_arr[:, self._covariate_index], [X_arr[:, t]], self.members_,
+        predictions = predict_with_plan(
+            self.model_, self.X_[:, self._covariate_index], self.X_[:, t], self.y_, self.pam_, self._context_plan,
+            X_arr[:, self._covariate_index], [X_arr[:, t]],
+            clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
             quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
             chunk_size=self.chunk_size, device=self.device,
         )

@@ -367,6 +367,9 @@ def test_model_selection_never_touches_the_reported_realizations(tmp_path, monke
     assert frame.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[1])  # seeded: same weights, same number
     with pytest.raises(SystemExit):
         selection.main([weights, "--label", "a", "b"])
+    # the regressor's effects, predict(T=1) - predict(T=0), read the same plan as the CATE estimator's
+    regressor = selection.main([weights, "--method", "skcfm_regressor", "--out", str(tmp_path / "reg.csv")])
+    assert regressor.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[0], rel=1e-4)
 
 
 @pytest.mark.skipif(not (DATA / "acic2016").is_dir(), reason="needs ../shared/data/acic2016 beside the checkout")

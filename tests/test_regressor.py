@@ -134,7 +134,7 @@ def test_predict_full_returns_summaries_logits_and_borders(fitted, tiny_model):
     assert full["mean"].shape == full["median"].shape == (4,)
     assert full["quantiles"].shape == (2, 4)  # as asked for: 0.9, then 0.1
     assert full["logits"].shape == (2, 4, k)
-    assert full["borders"].shape == (2, k + 1)
+    assert full["borders"].shape == (2, 4, k + 1)  # each query row's members
     np.testing.assert_allclose(full["mean"], reg.predict(X[:4]))
     np.testing.assert_allclose(full["quantiles"], reg.predict(X[:4], output_type="quantiles", quantiles=(0.9, 0.1)))
     np.testing.assert_allclose(full["median"], reg.predict(X[:4], output_type="median"))
@@ -158,6 +158,83 @@ def test_prediction_depends_on_the_intervened_column(fitted):
     shifted = X[:10].copy()
     shifted[:, 0] += 2.0
     assert not np.allclose(reg.predict(X[:10]), reg.predict(shifted))
+
+
+# -- contexts, treatment kind and clipping ------------------------------------------------------
+
+
+def _binary_treatment_data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, D))
+    X[:, 0] = rng.random(n) < 0.3  # a binary treatment column
+    y = 2 * X[:, 0] + X[:, 1] + rng.normal(scale=0.5, size=n)
+    return X, y
+
+
+def test_local_contexts_give_each_region_its_nearest_rows_and_both_treatment_levels(tiny_model):
+    X, y = _binary_treatment_data()
+    reg = _regressor(tiny_model, context_size=32).fit(X, y)
+    assert reg.treatment_kind_ == "discrete"
+    hood = reg.neighbourhoods_
+    assert hood is not None and len(hood.rows) > 1
+    for rows in hood.rows:
+        assert set(np.unique(X[rows, 0])) == {0.0, 1.0}
+    assert {len(reg.members_) % len(hood.rows)} == {0}
+    for member in reg.members_:  # every member reads rows of its region only
+        assert any(set(member.rows) <= set(rows) for rows in hood.rows)
+    assert _regressor(tiny_model, context_size=32, contexts="global").fit(X, y).neighbourhoods_ is None
+
+
+def test_predictions_do_not_depend_on_the_batch_with_local_contexts(tiny_model):
+    X, y = _binary_treatment_data()
+    reg = _regressor(tiny_model, context_size=32).fit(X, y)
+    np.testing.assert_allclose(reg.predict(X[:7]), reg.predict(X[:40])[:7], rtol=1e-5, atol=1e-6)
+
+
+def test_clip_to_observed_keeps_means_and_quantiles_inside_each_levels_outcomes(tiny_model):
+    X, y = _binary_treatment_data()
+    treated = X[:, 0] == 1
+    y[treated] = 10 + 0.01 * y[treated]  # a narrow range under T = 1, far from the T = 0 outcomes
+    X_query = X[:20].copy()
+    clipped = _regressor(tiny_model, contexts="global").fit(X, y)
+    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False).fit(X, y)
+    for level in (0.0, 1.0):
+        X_query[:, 0] = level
+        observed = y[X[:, 0] == level]
+        values = np.vstack([clipped.predict(X_query), clipped.predict(X_query, output_type="quantiles")])
+        assert values.min() >= observed.min() and values.max() <= observed.max()
+    # the untrained model's raw predictions under T = 1 leave that range: clipping did something
+    assert not ((raw.predict(X_query) >= observed.min()) & (raw.predict(X_query) <= observed.max())).all()
+
+
+def test_a_continuous_treatment_is_not_clipped(tiny_model):
+    X, y = _data()  # column 0 is continuous
+    X_far = X[:20] * 50
+    reg = _regressor(tiny_model).fit(X, y)
+    assert reg.treatment_kind_ == "continuous"
+    raw = _regressor(tiny_model, clip_to_observed=False).fit(X, y)
+    np.testing.assert_array_equal(reg.predict(X_far), raw.predict(X_far))
+
+
+def test_treatment_kind_discrete_stratifies_a_many_valued_treatment(tiny_model):
+    X, y = _data()
+    X[:, 0] = np.round(X[:, 0] * 5)  # more than 10 levels: "auto" says continuous
+    assert _regressor(tiny_model).fit(X, y).treatment_kind_ == "continuous"
+    assert _regressor(tiny_model, treatment_kind="discrete").fit(X, y).treatment_kind_ == "discrete"
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
+    ({"treatment_kind": "binary"}, "treatment_kind='binary'; expected 'auto', 'discrete' or 'continuous'"),
+])
+def test_fit_rejects_unknown_options(tiny_model, params, message):
+    with pytest.raises(ValueError, match=message):
+        _regressor(tiny_model, **params).fit(*_data())
+
+
+def test_fit_rejects_a_non_boolean_clip_to_observed(tiny_model):
+    with pytest.raises(TypeError, match="clip_to_observed='yes'; expected True or False"):
+        _regressor(tiny_model, clip_to_observed="yes").fit(*_data())
 
 
 # -- parameters and PAM -------------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""Context plans: which training rows and covariates each ensemble member reads, and
+predictions answered through them.
+
+A plan is one ensemble over all training rows ("global" contexts) or one ensemble per
+region of covariate space ("local" contexts, :mod:`skcfm.neighbourhoods`). Shared by
+:class:`skcfm.CFMCateEstimator` and :class:`skcfm.GraphConditionedCFMRegressor`, so both
+read data the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inference import Member, Predictions, covariate_relevance, ensemble_size, plan_ensemble, predict_interventions
+from .model import CausalFoundationModel
+from .neighbourhoods import ROWS_PER_CONTEXT, Neighbourhoods, plan_neighbourhoods
+
+CONTEXTS = ("local", "global")
+MAX_DISCRETE_LEVELS = 10  # "auto" treatment kind: at most this many distinct values is discrete
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """The ensembles of a fitted estimator: one per region of local contexts, or one."""
+
+    neighbourhoods: Neighbourhoods | None
+    ensembles: list[list[Member]]  # same number of members in each
+
+    @property
+    def members(self) -> list[Member]:
+        """Every member of every region, region by region."""
+        return [member for ensemble in self.ensembles for member in ensemble]
+
+    def regions(self, X_query: np.ndarray) -> np.ndarray:
+        """The ensemble answering each query row, shape (m,)."""
+        if self.neighbourhoods is None:
+            return np.zeros(len(X_query), dtype=int)
+        return self.neighbourhoods.assign(X_query)
+
+    def region_rows(self, region: int, rows: np.ndarray) -> np.ndarray:
+        """The training rows region ``region`` reads; ``rows`` for a global plan."""
+        return rows if self.neighbourhoods is None else self.neighbourhoods.rows[region]
+
+
+def check_contexts(contexts) -> None:
+    if contexts not in CONTEXTS:
+        raise ValueError(f"contexts={contexts!r}; expected 'local' or 'global'")
+
+
+def plan_contexts(
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    *,
+    rows: np.ndarray,
+    discrete: bool,
+    contexts: str,
+    n_estimators: int | str,
+    context_size: int,
+    max_covariates: int,
+    rng: np.random.Generator,
+) -> ContextPlan:
+    """Ensembles reading the training ``rows`` of (X, T, Y): one, or one per region.
+
+    ``discrete`` stratifies contexts and regions by treatment arm. With more covariates
+    than ``max_covariates``, members favour those that correlate with T or Y (within the
+    region for local contexts). Member and region rows index X.
+    """
+    X_rows, T_rows, Y_rows = X[rows], T[rows], Y[rows]
+    arms = T_rows if discrete else None
+    n_covariates = X.shape[1]
+    wide = n_covariates > max_covariates
+    neighbourhoods = None
+    if contexts == "local":
+        neighbourhoods = plan_neighbourhoods(
+            X_rows, arms, covariate_relevance(X_rows, T_rows, Y_rows), size=ROWS_PER_CONTEXT * context_size, rng=rng)
+    regions = [np.arange(len(rows))] if neighbourhoods is None else neighbourhoods.rows
+    # one member count for every region, so their predictions stack
+    size = ensemble_size(n_estimators, max(len(r) for r in regions), n_covariates,
+                         context_size=context_size, max_covariates=max_covariates)
+    ensembles = []
+    for region in regions:
+        relevance = covariate_relevance(X_rows[region], T_rows[region], Y_rows[region]) if wide else None
+        members = plan_ensemble(
+            len(region), pam, n_estimators=size, context_size=context_size, max_covariates=max_covariates,
+            arms=None if arms is None else arms[region], rng=rng, relevance=relevance,
+        )
+        ensembles.append([Member(rows[region[m.rows]], m.covariates) for m in members])
+    if neighbourhoods is not None:  # regions index X, like the members
+        neighbourhoods = Neighbourhoods(neighbourhoods.location, neighbourhoods.scale, neighbourhoods.centres,
+                                        [rows[r] for r in neighbourhoods.rows])
+    return ContextPlan(neighbourhoods, ensembles)
+
+
+def predict_with_plan(
+    model: CausalFoundationModel,
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    plan: ContextPlan,
+    X_query: np.ndarray,
+    treatments: list[np.ndarray],
+    *,
+    rows: np.ndarray | None = None,
+    clip: bool = False,
+    quantiles: np.ndarray | None = None,
+    return_logits: bool = False,
+    chunk_size: int = 1024,
+    device: str = "cpu",
+) -> Predictions:
+    """:func:`skcfm.inference.predict_interventions` through a plan: each query row is
+    answered by its region's ensemble.
+
+    ``clip`` (discrete T) clips means and quantiles under each level t to the outcomes
+    observed with T = t in the rows the answering ensemble reads (its region's, or
+    ``rows``, default all); levels never observed there are left as predicted. Logits are
+    not clipped. ``borders`` have shape (E, m, K + 1): each query's own members.
+    """
+    rows = np.arange(len(T)) if rows is None else rows
+    regions = plan.regions(X_query)
+    n_members, n_arms, m = len(plan.ensembles[0]), len(treatments), len(X_query)
+    means = np.empty((n_members, n_arms, m))
+    quantile_out = None if quantiles is None else np.empty((n_members, n_arms, m, len(quantiles)))
+    logits = borders = None
+    if return_logits:
+        logits = np.empty((n_members, n_arms, m, model.config.n_bars), np.float32)
+        borders = np.empty((n_members, m, model.config.n_bars + 1))
+    for region in np.unique(regions):
+        queries = regions == region
+        arms = [t[queries] for t in treatments]
+        out = predict_interventions(
+            model, X, T, Y, pam, X_query[queries], arms, plan.ensembles[region], quantiles=quantiles,
+            return_logits=return_logits, chunk_size=chunk_size, device=device,
+        )
+        if clip:
+            out = _clip_to_arm_ranges(out, arms, T[plan.region_rows(region, rows)], Y[plan.region_rows(region, rows)])
+        means[:, :, queries] = out.means
+        if quantile_out is not None:
+            quantile_out[:, :, queries] = out.quantiles
+        if return_logits:
+            logits[:, :, queries] = out.logits
+            borders[:, queries] = out.borders[:, None]
+    return Predictions(means, quantile_out, logits, borders)
+
+
+def _clip_to_arm_ranges(predictions: Predictions, treatments: list[np.ndarray], T_rows: np.ndarray,
+                        Y_rows: np.ndarray) -> Predictions:
+    """Clip means (E, A, m) and quantiles (E, A, m, Q) under each level t to the range of
+    ``Y_rows`` with ``T_rows == t``. Clipping is monotone, so clipped quantiles are the
+    quantiles of the clipped outcome."""
+    means = predictions.means.copy()
+    quantiles = None if predictions.quantiles is None else predictions.quantiles.copy()
+    for a, t in enumerate(treatments):
+        for level in np.unique(t):
+            observed = Y_rows[T_rows == level]
+            if observed.size == 0:
+                continue
+            queried = t == level
+            means[:, a, queried] = np.clip(means[:, a, queried], observed.min(), observed.max())
+            if quantiles is not None:
+                quantiles[:, a, queried] = np.clip(quantiles[:, a, queried], observed.min(), observed.max())
+    return Predictions(means, quantiles, predictions.logits, predictions.borders)
