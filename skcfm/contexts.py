@@ -115,9 +115,11 @@ def predict_with_plan(
     """:func:`skcfm.inference.predict_interventions` through a plan: each query row is
     answered by its region's ensemble.
 
-    ``clip`` (discrete T) clips means and quantiles under each level t to the outcomes
-    observed with T = t in the rows the answering ensemble reads (its region's, or
-    ``rows``, default all); levels never observed there are left as predicted. Logits are
+    ``clip`` (discrete T) keeps each arm within what it shows in the rows the answering
+    ensemble reads (its region's, or ``rows``, default all): a query under level t is
+    answered at its covariates clipped to the box of covariates observed with T = t there
+    (flat extrapolation, as a forest's), and the mean and quantiles are clipped to the
+    outcomes observed with T = t. Levels never observed are left as they are; logits are
     not clipped. ``borders`` have shape (E, m, K + 1): each query's own members.
     """
     rows = np.arange(len(T)) if rows is None else rows
@@ -132,12 +134,16 @@ def predict_with_plan(
     for region in np.unique(regions):
         queries = regions == region
         arms = [t[queries] for t in treatments]
+        region_rows = plan.region_rows(region, rows)
+        X_arms = X_query[queries]
+        if clip:
+            X_arms = _clip_to_arm_boxes(X_arms, arms, X[region_rows], T[region_rows])
         out = predict_interventions(
-            model, X, T, Y, pam, X_query[queries], arms, plan.ensembles[region], quantiles=quantiles,
+            model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
             return_logits=return_logits, chunk_size=chunk_size, device=device,
         )
         if clip:
-            out = _clip_to_arm_ranges(out, arms, T[plan.region_rows(region, rows)], Y[plan.region_rows(region, rows)])
+            out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
         means[:, :, queries] = out.means
         if quantile_out is not None:
             quantile_out[:, :, queries] = out.quantiles
@@ -145,6 +151,22 @@ def predict_with_plan(
             logits[:, :, queries] = out.logits
             borders[:, queries] = out.borders[:, None]
     return Predictions(means, quantile_out, logits, borders)
+
+
+def _clip_to_arm_boxes(X_query: np.ndarray, treatments: list[np.ndarray], X_rows: np.ndarray,
+                       T_rows: np.ndarray) -> list[np.ndarray]:
+    """Per intervention, ``X_query`` with each row under level t clipped to the box
+    (per-covariate min and max) of ``X_rows`` with ``T_rows == t``."""
+    clipped = []
+    for t in treatments:
+        x = X_query.copy()
+        for level in np.unique(t):
+            observed = X_rows[T_rows == level]
+            if len(observed):
+                queried = t == level
+                x[queried] = np.clip(x[queried], observed.min(axis=0), observed.max(axis=0))
+        clipped.append(x)
+    return clipped
 
 
 def _clip_to_arm_ranges(predictions: Predictions, treatments: list[np.ndarray], T_rows: np.ndarray,

@@ -149,14 +149,16 @@ def _model_rows(t: np.ndarray, y: np.ndarray, x: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.column_stack([t, y, x]), dtype=torch.float32)
 
 
-def _distinct_arrays(arrays: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct arrays and, for each input, the index of its distinct copy."""
-    distinct: list[np.ndarray] = []
+def _distinct_arms(treatments: list[np.ndarray], queries: list[np.ndarray]) -> tuple[list[int], np.ndarray]:
+    """The first of each set of identical (treatment, query) arms and, for each arm, the
+    index of its distinct copy among them."""
+    distinct: list[int] = []
     index = []
-    for array in arrays:
-        match = next((i for i, seen in enumerate(distinct) if np.array_equal(seen, array)), None)
+    for a, (t, x) in enumerate(zip(treatments, queries, strict=True)):
+        match = next((i for i, b in enumerate(distinct)
+                      if np.array_equal(treatments[b], t) and (queries[b] is x or np.array_equal(queries[b], x))), None)
         if match is None:
-            distinct.append(array)
+            distinct.append(a)
             match = len(distinct) - 1
         index.append(match)
     return distinct, np.array(index)
@@ -169,7 +171,7 @@ def predict_interventions(
     T: np.ndarray,
     Y: np.ndarray,
     pam: np.ndarray,
-    X_query: np.ndarray,
+    X_query: np.ndarray | list[np.ndarray],
     treatments: list[np.ndarray],
     members: list[Member],
     *,
@@ -180,12 +182,17 @@ def predict_interventions(
 ) -> Predictions:
     """Predict y under do(T = t) for each query row and each array in ``treatments``.
 
-    Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d),
-    each ``treatments[a]`` (m,). Returns :class:`Predictions`.
+    Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d)
+    or a list of one (m, d) array per intervention, each ``treatments[a]`` (m,). Returns
+    :class:`Predictions`.
     """
-    distinct, arm_of = _distinct_arrays(treatments)
+    queries = list(X_query) if isinstance(X_query, list) else [X_query] * len(treatments)
+    if len(queries) != len(treatments):
+        raise ValueError(f"X_query holds {len(queries)} arrays; expected one per intervention ({len(treatments)})")
+    distinct, arm_of = _distinct_arms(treatments, queries)
     if len(distinct) < len(treatments):  # identical arms get identical numbers (effect 0, not ~1e-7)
-        out = predict_interventions(model, X, T, Y, pam, X_query, distinct, members, quantiles=quantiles,
+        out = predict_interventions(model, X, T, Y, pam, [queries[a] for a in distinct],
+                                    [treatments[a] for a in distinct], members, quantiles=quantiles,
                                     return_logits=return_logits, chunk_size=chunk_size, device=device)
         return Predictions(
             out.means[:, arm_of], None if out.quantiles is None else out.quantiles[:, arm_of],
@@ -193,7 +200,7 @@ def predict_interventions(
         )
     model.eval()
     device = torch.device(device)
-    n_arms, n_queries = len(treatments), X_query.shape[0]
+    n_arms, n_queries = len(treatments), queries[0].shape[0]
     means = np.empty((len(members), n_arms, n_queries))
     qs = None if quantiles is None else torch.as_tensor(quantiles, dtype=torch.float32, device=device)
     quantile_out = None if qs is None else np.empty((len(members), n_arms, n_queries, len(quantiles)))
@@ -210,7 +217,7 @@ def predict_interventions(
             borders_out[e] = scaling.outcome_from_model(borders.cpu()[None, None])[0, 0].numpy()
         # every intervention's queries in one stream: queries never see each other, so
         # chunks may mix arms, and the context is encoded once per member
-        x_member = np.tile(X_query[:, member.covariates], (n_arms, 1))
+        x_member = np.concatenate([x[:, member.covariates] for x in queries])
         t_all = np.concatenate(treatments)
         for start in range(0, len(t_all), chunk_size):
             part = slice(start, start + chunk_size)

@@ -48,10 +48,11 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         A discrete treatment stratifies contexts and regions by level and allows
         ``clip_to_observed``.
     clip_to_observed : bool, default=True
-        Discrete treatment: clip the mean and quantiles under level t to the range of
-        outcomes observed with that level in the rows the answering members read (levels
-        never observed are not clipped; the "full" logits never are). Where no row
-        with level t resembles x, the model would extrapolate beyond any outcome seen.
+        Discrete treatment: keep each level within what it shows in the rows the
+        answering members read. A query under level t is answered at its covariates
+        clipped to the box of covariates observed with t (flat extrapolation), and the
+        mean and quantiles are clipped to the outcomes observed with t (levels never
+        observed are not clipped; the "full" logits never are).
     chunk_size : int, default=1024
         Query rows per forward pass.
     device : str, default="cpu"

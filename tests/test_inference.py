@@ -133,6 +133,22 @@ def test_each_intervention_is_predicted_as_if_it_were_alone(tiny_model):
         np.testing.assert_allclose(together.means[:, a], alone.means[:, 0], rtol=1e-5, atol=1e-6)
 
 
+def test_each_intervention_can_have_its_own_query_rows(tiny_model):
+    X, T, Y = _data()
+    pam = np.zeros((5, 5), dtype=np.int8)
+    members = _plan(len(Y), pam, n_estimators=2)
+    shifted = X[:30] + 1.0
+    together = predict_interventions(tiny_model, X, T, Y, pam, [X[:30], shifted], [np.zeros(30), np.ones(30)],
+                                     members, chunk_size=8)
+    for a, (x, t) in enumerate([(X[:30], np.zeros(30)), (shifted, np.ones(30))]):
+        alone = predict_interventions(tiny_model, X, T, Y, pam, x, [t], members)
+        np.testing.assert_allclose(together.means[:, a], alone.means[:, 0], rtol=1e-5, atol=1e-6)
+    same = predict_interventions(tiny_model, X, T, Y, pam, [shifted, shifted.copy()], [np.ones(30)] * 2, members)
+    np.testing.assert_array_equal(same.means[:, 0], same.means[:, 1])  # identical arms, identical numbers
+    with pytest.raises(ValueError, match="X_query holds 1 arrays; expected one per intervention \\(2\\)"):
+        predict_interventions(tiny_model, X, T, Y, pam, [X[:30]], [np.zeros(30), np.ones(30)], members)
+
+
 def test_a_query_does_not_depend_on_the_other_queries(tiny_model):
     X, T, Y = _data()
     pam = np.zeros((5, 5), dtype=np.int8)

@@ -207,6 +207,22 @@ def test_clip_to_observed_keeps_means_and_quantiles_inside_each_levels_outcomes(
     assert not ((raw.predict(X_query) >= observed.min()) & (raw.predict(X_query) <= observed.max())).all()
 
 
+def test_clip_to_observed_answers_outside_an_arms_covariates_at_the_edge_of_its_box(tiny_model):
+    X, y = _binary_treatment_data()
+    X[X[:, 0] == 1, 1] = np.clip(X[X[:, 0] == 1, 1], -0.5, 0.5)  # treated rows cover x1 in [-0.5, 0.5] only
+    reg = _regressor(tiny_model, contexts="global").fit(X, y)
+    far, edge = X[:10].copy(), X[:10].copy()
+    far[:, 0] = edge[:, 0] = 1.0
+    far[:, 1], edge[:, 1] = 3.0, 0.5
+    edge[:, 2] = far[:, 2] = np.clip(far[:, 2], X[X[:, 0] == 1, 2].min(), X[X[:, 0] == 1, 2].max())
+    np.testing.assert_allclose(reg.predict(far), reg.predict(edge), rtol=1e-5, atol=1e-6)  # flat beyond the box
+    control_far, control_edge = far.copy(), edge.copy()
+    control_far[:, 0] = control_edge[:, 0] = 0.0  # controls cover x1 = 3 region: no clipping there
+    assert not np.allclose(reg.predict(control_far), reg.predict(control_edge))
+    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False).fit(X, y)
+    assert not np.allclose(raw.predict(far), raw.predict(edge))
+
+
 def test_a_continuous_treatment_is_not_clipped(tiny_model):
     X, y = _data()  # column 0 is continuous
     X_far = X[:20] * 50
