@@ -84,7 +84,9 @@ def main() -> None:
     def sem(values: pd.Series) -> float:
         return values.std(ddof=1) / np.sqrt(len(values))
 
-    summary = frame.groupby(["dataset", "n_estimators", "context_size"]).agg(
+    order = [str(m) for m in args.members]  # as asked for, not as strings sort ("16" before "4")
+    frame["n_estimators"] = pd.Categorical(frame.n_estimators, categories=order, ordered=True)
+    summary = frame.groupby(["dataset", "n_estimators", "context_size"], observed=True).agg(
         sqrt_pehe=("sqrt_pehe", "mean"), sqrt_pehe_sem=("sqrt_pehe", sem),
         vs_largest=("paired_difference", "mean"), vs_largest_sem=("paired_difference", sem),
         members_drawn=("members_drawn", "mean"), seconds=("seconds", "mean"),
