@@ -22,7 +22,7 @@ from ._validation import (
     column_names,
     series_name,
 )
-from .contexts import MAX_DISCRETE_LEVELS, ContextPlan, check_contexts, plan_contexts, predict_with_plan
+from .contexts import MAX_DISCRETE_LEVELS, ContextPlan, check_context_options, plan_contexts, predict_with_plan
 from .graphs import align_pam
 from .intervals import (
     AteResult,
@@ -182,13 +182,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def _check_parameters(self) -> None:
         check_n_estimators(self.n_estimators)
         check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
-        if not isinstance(self.clip_to_observed, bool | np.bool_):
-            raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
-        check_contexts(self.contexts)
+        check_context_options(self)
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
-        if self.treatment_kind not in ("auto", "discrete", "continuous"):
-            raise ValueError(f"treatment_kind={self.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
 
     def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
         levels = np.unique(T_raw)

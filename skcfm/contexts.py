@@ -44,9 +44,15 @@ class ContextPlan:
         return rows if self.neighbourhoods is None else self.neighbourhoods.rows[region]
 
 
-def check_contexts(contexts) -> None:
-    if contexts not in CONTEXTS:
-        raise ValueError(f"contexts={contexts!r}; expected 'local' or 'global'")
+def check_context_options(estimator) -> None:
+    """Validate an estimator's ``contexts``, ``treatment_kind`` and ``clip_to_observed``."""
+    if estimator.contexts not in CONTEXTS:
+        raise ValueError(f"contexts={estimator.contexts!r}; expected 'local' or 'global'")
+    if estimator.treatment_kind not in ("auto", "discrete", "continuous"):
+        raise ValueError(
+            f"treatment_kind={estimator.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
+    if not isinstance(estimator.clip_to_observed, bool | np.bool_):
+        raise TypeError(f"clip_to_observed={estimator.clip_to_observed!r}; expected True or False")
 
 
 def plan_contexts(

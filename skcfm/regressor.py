@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._validation import check_integer_parameters, check_n_estimators
-from .contexts import MAX_DISCRETE_LEVELS, check_contexts, plan_contexts, predict_with_plan
+from .contexts import MAX_DISCRETE_LEVELS, check_context_options, plan_contexts, predict_with_plan
 from .graphs import align_pam
 from .pretrained import load_model
 
@@ -193,11 +193,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     def _check_parameters(self) -> None:
         check_n_estimators(self.n_estimators)
         check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
-        check_contexts(self.contexts)
-        if self.treatment_kind not in ("auto", "discrete", "continuous"):
-            raise ValueError(f"treatment_kind={self.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
-        if not isinstance(self.clip_to_observed, bool | np.bool_):
-            raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
+        check_context_options(self)
 
     def predict(
         self,
