@@ -6,9 +6,13 @@
 2. Scale: effect() on synthetic data with 50 covariates for growing row counts, each in a
    fresh subprocess that reports its peak resident memory. Target: 100k rows < 4 GB, time
    linear in rows.
+3. Repeated predictions: GraphConditionedCFMRegressor effects as two predict() calls
+   (T = 1, T = 0) on 1,000 query rows after fitting on ``--cache-rows`` rows × 25
+   covariates, fit_mode "low_memory" versus "fit_with_cache", and the cache's size.
 
-Run: python benchmarks/speed.py [--realizations 5] [--rows 10000 30000 100000] [--model PATH]
-Writes benchmarks/results/speed_ihdp.csv and speed_scale.csv.
+Run: python benchmarks/speed.py [--realizations 5] [--rows 10000 30000 100000]
+[--cache-rows 200 2000 20000] [--model PATH]
+Writes benchmarks/results/speed_ihdp.csv, speed_scale.csv and speed_fit_mode.csv.
 """
 
 from __future__ import annotations
@@ -84,10 +88,42 @@ def scale_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fit_mode_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
+    import numpy as np
+
+    from skcfm import GraphConditionedCFMRegressor
+
+    rows = []
+    for n in row_counts:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(n + 1000, 26))
+        X[:, 0] = rng.random(n + 1000) < 0.3  # the treatment column
+        y = X[:, 1] + X[:, 0] * (1 + X[:, 2]) + rng.normal(size=n + 1000)
+        queries = X[n:].copy()
+        for mode in ("low_memory", "fit_with_cache"):
+            start = time.perf_counter()
+            reg = GraphConditionedCFMRegressor(model=model, fit_mode=mode, random_state=0).fit(X[:n], y[:n])
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            effect = reg.predict(np.column_stack([np.ones(1000), queries[:, 1:]]))
+            effect -= reg.predict(np.column_stack([np.zeros(1000), queries[:, 1:]]))
+            predict_s = time.perf_counter() - start
+            cache_mb = 0.0
+            for ensemble in reg._encodings or []:
+                for encoded in ensemble:
+                    tensors = [*encoded.cache.keys, *encoded.cache.feature_biases, encoded.cache.graph_embedding]
+                    cache_mb += sum(t.numel() * t.element_size() for t in tensors if t is not None) / 1e6
+            rows.append({"rows": n, "fit_mode": mode, "members": len(reg.members_), "fit_s": fit_s,
+                         "two_predicts_s": predict_s, "cache_mb": cache_mb,
+                         "finite": bool(np.isfinite(effect).all())})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realizations", type=int, default=5)
     parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--cache-rows", type=int, nargs="*", default=[200, 2_000, 20_000])
     parser.add_argument("--model", default=None, help=".safetensors path (default: the shipped model)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -105,6 +141,10 @@ def main() -> None:
         scale["s_per_1k_rows"] = 1000 * scale.effect_s / scale.rows
         print(scale.to_string(index=False))
         scale.to_csv(RESULTS / "speed_scale.csv", index=False)
+    if args.cache_rows:
+        modes = fit_mode_timings(args.cache_rows, args.model)
+        print(modes.to_string(index=False))
+        modes.to_csv(RESULTS / "speed_fit_mode.csv", index=False)
 
 
 if __name__ == "__main__":

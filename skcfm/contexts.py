@@ -13,11 +13,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .inference import Member, Predictions, covariate_relevance, ensemble_size, plan_ensemble, predict_interventions
+from .inference import (
+    EncodedContext,
+    Member,
+    Predictions,
+    covariate_relevance,
+    encode_member,
+    ensemble_size,
+    plan_ensemble,
+    predict_interventions,
+)
 from .model import CausalFoundationModel
 from .neighbourhoods import ROWS_PER_CONTEXT, Neighbourhoods, plan_neighbourhoods
 
 CONTEXTS = ("local", "global")
+FIT_MODES = ("low_memory", "fit_with_cache")
 MAX_DISCRETE_LEVELS = 10  # "auto" treatment kind: at most this many distinct values is discrete
 
 
@@ -45,7 +55,8 @@ class ContextPlan:
 
 
 def check_context_options(estimator) -> None:
-    """Validate an estimator's ``contexts``, ``treatment_kind`` and ``clip_to_observed``."""
+    """Validate an estimator's ``contexts``, ``treatment_kind``, ``clip_to_observed`` and
+    ``fit_mode``."""
     if estimator.contexts not in CONTEXTS:
         raise ValueError(f"contexts={estimator.contexts!r}; expected 'local' or 'global'")
     if estimator.treatment_kind not in ("auto", "discrete", "continuous"):
@@ -53,6 +64,8 @@ def check_context_options(estimator) -> None:
             f"treatment_kind={estimator.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
     if not isinstance(estimator.clip_to_observed, bool | np.bool_):
         raise TypeError(f"clip_to_observed={estimator.clip_to_observed!r}; expected True or False")
+    if estimator.fit_mode not in FIT_MODES:
+        raise ValueError(f"fit_mode={estimator.fit_mode!r}; expected 'low_memory' or 'fit_with_cache'")
 
 
 def plan_contexts(
@@ -117,6 +130,7 @@ def predict_with_plan(
     return_logits: bool = False,
     chunk_size: int = 1024,
     device: str = "cpu",
+    encodings: list[list[EncodedContext]] | None = None,
 ) -> Predictions:
     """:func:`skcfm.inference.predict_interventions` through a plan: each query row is
     answered by its region's ensemble.
@@ -127,6 +141,7 @@ def predict_with_plan(
     (flat extrapolation, as a forest's), and the mean and quantiles are clipped to the
     outcomes observed with T = t. Levels never observed are left as they are; logits are
     not clipped. ``borders`` have shape (E, m, K + 1): each query's own members.
+    ``encodings`` (from :func:`encode_plan` on this plan) skip encoding the contexts again.
     """
     rows = np.arange(len(T)) if rows is None else rows
     regions = plan.regions(X_query)
@@ -147,6 +162,7 @@ def predict_with_plan(
         out = predict_interventions(
             model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
             return_logits=return_logits, chunk_size=chunk_size, device=device,
+            encodings=None if encodings is None else encodings[region],
         )
         if clip:
             out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
@@ -157,6 +173,24 @@ def predict_with_plan(
             logits[:, :, queries] = out.logits
             borders[:, queries] = out.borders[:, None]
     return Predictions(means, quantile_out, logits, borders)
+
+
+def encode_plan(
+    model: CausalFoundationModel,
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    plan: ContextPlan,
+    device: str = "cpu",
+) -> list[list[EncodedContext]]:
+    """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``.
+
+    Holds per member the model's states for its context rows (about 4 MB for 192 rows
+    and 16 covariates with the shipped model), so memory grows with regions × members.
+    """
+    return [[encode_member(model, X, T, Y, pam, member, device) for member in ensemble]
+            for ensemble in plan.ensembles]
 
 
 def _clip_to_arm_boxes(X_query: np.ndarray, treatments: list[np.ndarray], X_rows: np.ndarray,

@@ -22,7 +22,8 @@ import torch
 from scipy.stats import rankdata
 
 from .model import CausalFoundationModel, bar_distribution
-from .preprocessing import fit_scaling
+from .model.transformer import ContextCache
+from .preprocessing import Scaling, fit_scaling
 
 MIN_ARM_SHARE = 0.2  # each treatment arm fills at least this share of a stratified context
 RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
@@ -164,6 +165,34 @@ def _distinct_arms(treatments: list[np.ndarray], queries: list[np.ndarray]) -> t
     return distinct, np.array(index)
 
 
+@dataclass(frozen=True)
+class EncodedContext:
+    """A member's encoded context: its scaling and the states its queries attend to."""
+
+    scaling: Scaling
+    cache: ContextCache
+
+
+@torch.no_grad()
+def encode_member(
+    model: CausalFoundationModel,
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    member: Member,
+    device: str | torch.device = "cpu",
+) -> EncodedContext:
+    """Scale ``member``'s context rows and run them through the model once."""
+    model.eval()
+    device = torch.device(device)
+    columns = np.concatenate([[0, 1], 2 + member.covariates])
+    member_pam = torch.as_tensor(pam[np.ix_(columns, columns)], device=device)[None]
+    context = _model_rows(T[member.rows], Y[member.rows], X[member.rows][:, member.covariates])[None]
+    scaling = fit_scaling(context)
+    return EncodedContext(scaling, model.encode_context(scaling.transform(context).to(device), member_pam))
+
+
 @torch.no_grad()
 def predict_interventions(
     model: CausalFoundationModel,
@@ -179,12 +208,14 @@ def predict_interventions(
     return_logits: bool = False,
     chunk_size: int = 1024,
     device: str | torch.device = "cpu",
+    encodings: list[EncodedContext] | None = None,
 ) -> Predictions:
     """Predict y under do(T = t) for each query row and each array in ``treatments``.
 
     Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d)
     or a list of one (m, d) array per intervention, each ``treatments[a]`` (m,). Returns
-    :class:`Predictions`.
+    :class:`Predictions`. ``encodings`` (one per member, from :func:`encode_member`)
+    skip encoding the contexts again.
     """
     queries = list(X_query) if isinstance(X_query, list) else [X_query] * len(treatments)
     if len(queries) != len(treatments):
@@ -193,11 +224,14 @@ def predict_interventions(
     if len(distinct) < len(treatments):  # identical arms get identical numbers (effect 0, not ~1e-7)
         out = predict_interventions(model, X, T, Y, pam, [queries[a] for a in distinct],
                                     [treatments[a] for a in distinct], members, quantiles=quantiles,
-                                    return_logits=return_logits, chunk_size=chunk_size, device=device)
+                                    return_logits=return_logits, chunk_size=chunk_size, device=device,
+                                    encodings=encodings)
         return Predictions(
             out.means[:, arm_of], None if out.quantiles is None else out.quantiles[:, arm_of],
             None if out.logits is None else out.logits[:, arm_of], out.borders,
         )
+    if encodings is not None and len(encodings) != len(members):
+        raise ValueError(f"{len(encodings)} encodings for {len(members)} members; expected one per member")
     model.eval()
     device = torch.device(device)
     n_arms, n_queries = len(treatments), queries[0].shape[0]
@@ -208,11 +242,8 @@ def predict_interventions(
     borders_out = np.empty((len(members), model.config.n_bars + 1)) if return_logits else None
     borders = model.borders.to(device)
     for e, member in enumerate(members):
-        columns = np.concatenate([[0, 1], 2 + member.covariates])
-        member_pam = torch.as_tensor(pam[np.ix_(columns, columns)], device=device)[None]
-        context = _model_rows(T[member.rows], Y[member.rows], X[member.rows][:, member.covariates])[None]
-        scaling = fit_scaling(context)
-        cache = model.encode_context(scaling.transform(context).to(device), member_pam)
+        encoded = encode_member(model, X, T, Y, pam, member, device) if encodings is None else encodings[e]
+        scaling, cache = encoded.scaling, encoded.cache
         if return_logits:
             borders_out[e] = scaling.outcome_from_model(borders.cpu()[None, None])[0, 0].numpy()
         # every intervention's queries in one stream: queries never see each other, so

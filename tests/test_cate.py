@@ -534,6 +534,7 @@ def test_effect_rejects_nan_in_x(binary_est, data):
         ({"chunk_size": -1}, "chunk_size must be a positive integer"),
         ({"treatment_kind": "x"}, "treatment_kind='x'; expected 'auto', 'discrete' or 'continuous'"),
         ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
+        ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'low_memory' or 'fit_with_cache'"),
     ],
 )
 def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
@@ -586,6 +587,22 @@ def test_local_and_global_contexts_agree_when_one_context_holds_the_data(tiny_mo
     global_ = _estimator(tiny_model, context_size=100, contexts="global").fit(X, T, Y)
     assert local.neighbourhoods_ is None
     np.testing.assert_allclose(local.effect(X[:10]), global_.effect(X[:10]))
+
+
+def test_fit_with_cache_encodes_each_context_once_and_predicts_the_same(tiny_model, data, monkeypatch):
+    X, T, Y, _ = data
+    plain = _estimator(tiny_model, context_size=30).fit(X, T, Y)  # 4 regions of 2 members
+    want = plain.effect(X[:30]), plain.const_marginal_effect(X[:5]), plain.cross_fitted_outcomes()[0]
+    calls = []
+    encode = type(tiny_model).encode_context
+    monkeypatch.setattr(type(tiny_model), "encode_context", lambda self, *a: calls.append(1) or encode(self, *a))
+    cached = _estimator(tiny_model, context_size=30, fit_mode="fit_with_cache").fit(X, T, Y)
+    assert len(calls) == len(cached.members_) == 8
+    np.testing.assert_array_equal(cached.effect(X[:30]), want[0])
+    np.testing.assert_array_equal(cached.const_marginal_effect(X[:5]), want[1])
+    assert len(calls) == 8  # predictions read the cache
+    # the folds of the cross-fitted outcomes draw their own contexts, encoded as they are used
+    np.testing.assert_array_equal(cached.cross_fitted_outcomes()[0], want[2])
 
 
 def test_fit_rejects_an_unknown_inference(tiny_model, data):

@@ -232,6 +232,22 @@ def test_a_continuous_treatment_is_not_clipped(tiny_model):
     np.testing.assert_array_equal(reg.predict(X_far), raw.predict(X_far))
 
 
+@pytest.mark.parametrize("output_type", ["mean", "quantiles", "full"])
+def test_fit_with_cache_predicts_as_low_memory_without_encoding_again(tiny_model, output_type, monkeypatch):
+    X, y = _data()
+    X[:, 0] = X[:, 0] > 0
+    want = _regressor(tiny_model, context_size=30).fit(X, y).predict(X[:20], output_type=output_type)
+    cached = _regressor(tiny_model, context_size=30, fit_mode="fit_with_cache").fit(X, y)
+    assert cached.neighbourhoods_ is not None
+    monkeypatch.setattr(type(tiny_model), "encode_context", lambda *a: pytest.fail("context encoded again"))
+    got = cached.predict(X[:20], output_type=output_type)
+    if output_type == "full":
+        for key in ("mean", "quantiles", "logits", "borders"):
+            np.testing.assert_array_equal(got[key], want[key])
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
 def test_treatment_kind_discrete_stratifies_a_many_valued_treatment(tiny_model):
     X, y = _data()
     X[:, 0] = np.round(X[:, 0] * 5)  # more than 10 levels: "auto" says continuous
@@ -242,6 +258,7 @@ def test_treatment_kind_discrete_stratifies_a_many_valued_treatment(tiny_model):
 @pytest.mark.parametrize(("params", "message"), [
     ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
     ({"treatment_kind": "binary"}, "treatment_kind='binary'; expected 'auto', 'discrete' or 'continuous'"),
+    ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'low_memory' or 'fit_with_cache'"),
 ])
 def test_fit_rejects_unknown_options(tiny_model, params, message):
     with pytest.raises(ValueError, match=message):
