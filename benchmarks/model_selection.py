@@ -8,7 +8,8 @@ own ``skcfm_cfm`` method (unconfoundedness PAM, default settings) and metric (sq
 on the test rows).
 
 Run: python benchmarks/model_selection.py CANDIDATE.safetensors [...] [--label NAME ...]
-[--method skcfm_regressor]  (any registered skcfm method; default skcfm_cfm).
+[--method skcfm_regressor]  (any registered skcfm method; default skcfm_cfm)
+[--datasets ihdp psid cps acic_like]  (default: all).
 Writes benchmarks/results/model_selection.csv (one row per model and realization) and
 prints mean and median per data set.
 """
@@ -36,12 +37,14 @@ SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14),
 LOADERS = {**{name: loader for name, (_, loader) in run.DATASETS.items()}, "acic_like": acic_like}
 
 
-def evaluate_model(path: str, label: str, data_home: str | None, method: str = "skcfm_cfm") -> pd.DataFrame:
-    """sqrt(PEHE) of ``method`` with the weights at ``path`` on every selection realization."""
+def evaluate_model(path: str, label: str, data_home: str | None, method: str = "skcfm_cfm",
+                   datasets: list[str] | None = None) -> pd.DataFrame:
+    """sqrt(PEHE) of ``method`` with the weights at ``path`` on every selection realization
+    of ``datasets`` (default: all)."""
     os.environ["SKCFM_BENCH_MODEL"] = path
     rows = []
-    for dataset, realizations in SELECTION.items():
-        for i in realizations:
+    for dataset in datasets or list(SELECTION):
+        for i in SELECTION[dataset]:
             X_train, T_train, Y_train, X_test, tau_test = LOADERS[dataset](i, data_home)
             out = METHODS[method](X_train, T_train, Y_train, X_test, random_state=i)
             rows.append({"model": label, "dataset": dataset, "realization": i,
@@ -56,12 +59,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "model_selection.csv")
     parser.add_argument("--method", default="skcfm_cfm", choices=sorted(m for m in METHODS if m.startswith("skcfm")),
                         help="the benchmark method to evaluate (default: the CFM alone)")
+    parser.add_argument("--datasets", nargs="+", default=None, choices=list(SELECTION),
+                        help="selection sets to run (default: all; split them over processes)")
     args = parser.parse_args(argv)
     labels = args.label or [Path(m).stem for m in args.models]
     if len(labels) != len(args.models):
         parser.error(f"--label needs one name per model; got {len(labels)} for {len(args.models)}")
     data_home = run.default_data_home()
-    frame = pd.concat([evaluate_model(m, lab, data_home, args.method)
+    frame = pd.concat([evaluate_model(m, lab, data_home, args.method, args.datasets)
                        for m, lab in zip(args.models, labels, strict=True)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out, index=False)

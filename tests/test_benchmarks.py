@@ -357,18 +357,21 @@ def test_model_selection_never_touches_the_reported_realizations(tmp_path, monke
     reported = set(range(10))  # the benchmark tables report realizations 0-9
     real = {name: reals for name, reals in selection.SELECTION.items() if name in {"ihdp", "psid", "cps"}}
     assert len(real) == 3 and all(reported.isdisjoint(reals) for reals in real.values())
-    monkeypatch.setattr(selection, "SELECTION", {"ihdp": range(10, 11)})
+    monkeypatch.setattr(selection, "SELECTION", {"ihdp": range(10, 11), "psid": range(10, 11)})
     monkeypatch.setenv("SKCFM_BENCH_MODEL", "")  # main() sets it; this restores it afterwards
     from skcfm.pretrained import WEIGHTS_DIR
 
     weights = str(WEIGHTS_DIR / "cfm-small.safetensors")
-    frame = selection.main([weights, weights, "--label", "a", "b", "--out", str(tmp_path / "sel.csv")])
+    frame = selection.main([weights, weights, "--label", "a", "b", "--datasets", "ihdp",
+                            "--out", str(tmp_path / "sel.csv")])
     assert list(frame.model) == ["a", "b"] and frame.sqrt_pehe.notna().all()
+    assert set(frame.dataset) == {"ihdp"}  # --datasets leaves psid out
     assert frame.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[1])  # seeded: same weights, same number
     with pytest.raises(SystemExit):
         selection.main([weights, "--label", "a", "b"])
     # the regressor's effects, predict(T=1) - predict(T=0), read the same plan as the CATE estimator's
-    regressor = selection.main([weights, "--method", "skcfm_regressor", "--out", str(tmp_path / "reg.csv")])
+    regressor = selection.main([weights, "--method", "skcfm_regressor", "--datasets", "ihdp",
+                                "--out", str(tmp_path / "reg.csv")])
     assert regressor.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[0], rel=1e-4)
 
 
