@@ -71,10 +71,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         ``2 * context_size``. "global": random draws from all rows, so each member sees
         the whole covariate space coarsely. "local": the covariate space is split into up
         to 8 regions (k-means on standardised covariates weighted by their correlation
-        with T or Y); each region has its own ensemble reading its nearest
-        ``max(2 * context_size, n / regions)`` training rows (per-arm quotas for discrete
-        T; with more covariates than the model reads, members favour those that correlate
-        with T or Y within the region), a query is answered by the region whose centre is
+        with T, with Y or with Y within an arm); each region has its own ensemble reading
+        its nearest ``max(2 * context_size, n / regions)`` training rows (per-arm quotas
+        for discrete T; with more covariates than the model reads, members favour the
+        covariates that correlate most within the region), a query is answered by the region whose centre is
         nearest, and ``clip_to_observed`` uses the region's outcome ranges. Chosen on
         data the benchmark tables do not report (mean sqrt(PEHE), step-11589 model, global
         -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13

@@ -85,8 +85,8 @@ def plan_contexts(
     """Ensembles reading the training ``rows`` of (X, T, Y): one, or one per region.
 
     ``discrete`` stratifies contexts and regions by treatment arm. With more covariates
-    than ``max_covariates``, members favour those that correlate with T or Y (within the
-    region for local contexts). Member and region rows index X.
+    than ``max_covariates``, members favour those that correlate with T or Y, or with Y
+    within an arm (within the region for local contexts). Member and region rows index X.
     """
     X_rows, T_rows, Y_rows = X[rows], T[rows], Y[rows]
     arms = T_rows if discrete else None
@@ -95,14 +95,18 @@ def plan_contexts(
     neighbourhoods = None
     if contexts == "local":
         neighbourhoods = plan_neighbourhoods(
-            X_rows, arms, covariate_relevance(X_rows, T_rows, Y_rows), size=ROWS_PER_CONTEXT * context_size, rng=rng)
+            X_rows, arms, covariate_relevance(X_rows, T_rows, Y_rows, arms), size=ROWS_PER_CONTEXT * context_size,
+            rng=rng)
     regions = [np.arange(len(rows))] if neighbourhoods is None else neighbourhoods.rows
     # one member count for every region, so their predictions stack
     size = ensemble_size(n_estimators, max(len(r) for r in regions), n_covariates,
                          context_size=context_size, max_covariates=max_covariates)
     ensembles = []
     for region in regions:
-        relevance = covariate_relevance(X_rows[region], T_rows[region], Y_rows[region]) if wide else None
+        relevance = None
+        if wide:
+            relevance = covariate_relevance(X_rows[region], T_rows[region], Y_rows[region],
+                                            None if arms is None else arms[region])
         members = plan_ensemble(
             len(region), pam, n_estimators=size, context_size=context_size, max_covariates=max_covariates,
             arms=None if arms is None else arms[region], rng=rng, relevance=relevance,

@@ -60,18 +60,36 @@ def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generat
     return np.sort(np.concatenate(chosen))
 
 
-def covariate_relevance(X: np.ndarray, T: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Each covariate's larger absolute Spearman correlation with T or with Y, shape (d,).
+MIN_ARM_ROWS_FOR_RELEVANCE = 11  # an arm with fewer rows adds no within-arm correlations
 
-    Screens covariates when there are more than a member can read: confounders and
-    prognostic covariates correlate with T or Y. Constant columns score 0.
-    """
-    ranks = np.apply_along_axis(rankdata, 0, np.column_stack([T, Y, X]))
+
+def _abs_rank_correlations(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """|Spearman correlation| of each column of A (n, d) with each column of B (n, k),
+    shape (d, k); a constant column scores 0."""
+    ranks = np.apply_along_axis(rankdata, 0, np.column_stack([B, A]))
     ranks = ranks - ranks.mean(axis=0)
     norms = np.sqrt((ranks**2).sum(axis=0))
     norms[norms == 0] = np.inf
-    corr = np.abs(ranks[:, 2:].T @ ranks[:, :2]) / norms[2:, None] / norms[None, :2]  # (d, 2)
-    return corr.max(axis=1)
+    k = B.shape[1]
+    return np.abs(ranks[:, k:].T @ ranks[:, :k]) / norms[k:, None] / norms[None, :k]
+
+
+def covariate_relevance(X: np.ndarray, T: np.ndarray, Y: np.ndarray, arms: np.ndarray | None = None) -> np.ndarray:
+    """Each covariate's largest absolute Spearman correlation with T, with Y, and (given
+    discrete ``arms``) with Y within each arm of more than 10 rows, shape (d,).
+
+    Screens covariates when there are more than a member can read, and weights the
+    distances of local contexts: confounders correlate with T, prognostic covariates with
+    Y, and effect modifiers with Y within an arm (pooled over arms the treatment's shift
+    of Y can hide them). Constant columns score 0.
+    """
+    relevance = _abs_rank_correlations(X, np.column_stack([T, Y])).max(axis=1)
+    if arms is not None:
+        for level in np.unique(arms):
+            rows = arms == level
+            if rows.sum() >= MIN_ARM_ROWS_FOR_RELEVANCE:
+                relevance = np.maximum(relevance, _abs_rank_correlations(X[rows], Y[rows, None])[:, 0])
+    return relevance
 
 
 def _covariate_priority(pam: np.ndarray) -> np.ndarray:

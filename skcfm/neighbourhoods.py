@@ -6,10 +6,10 @@ heterogeneity from a few rows in each region. Local contexts (as in CausalPFN an
 retrieval-based TabPFN) split the covariate space into regions by k-means on the
 training rows; each region is read from the training rows nearest its centre, and each
 query is answered by the region whose centre is nearest. Distances are taken on
-standardised covariates weighted by their relevance (correlation with T or Y), so regions
-follow the covariates that matter. Neighbourhoods are drawn per treatment arm, in the same
-shares as a stratified context, so every region sees every arm; sampling rows by arm does
-not change E[Y | T, x], which is what the model reads.
+standardised covariates weighted by their relevance (correlation with T, with Y, or with
+Y within a treatment arm), so regions follow the covariates that matter. Neighbourhoods are
+drawn per treatment arm, in the same shares as a stratified context, so every region sees
+every arm; sampling rows by arm does not change E[Y | T, x], which is what the model reads.
 """
 
 from __future__ import annotations

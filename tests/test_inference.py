@@ -198,6 +198,19 @@ def test_covariate_relevance_is_the_larger_rank_correlation_with_t_or_y():
     assert relevance[2] < 0.15 and relevance[3] == 0.0
 
 
+def test_covariate_relevance_finds_an_effect_modifier_within_the_arms():
+    rng = np.random.default_rng(0)
+    n = 600
+    X = rng.normal(size=(n, 3))
+    T = (rng.random(n) < 0.5).astype(float)
+    Y = np.where(T == 1, X[:, 2], -X[:, 2]) + 0.1 * rng.normal(size=n)  # pooled, X2 looks irrelevant
+    assert covariate_relevance(X, T, Y)[2] < 0.15
+    within = covariate_relevance(X, T, Y, arms=T)
+    assert within[2] > 0.9 and within[:2].max() < 0.15
+    T[:5], Y[:5] = 2, X[:5, 0]  # within this arm of 5 rows X0 fits Y exactly, but 5 rows are too few to count
+    assert covariate_relevance(X, T, Y, arms=T)[0] < 0.15
+
+
 def test_relevance_steers_which_covariates_members_read():
     d, k = 20, 4
     relevance = np.full(d, 0.01)
