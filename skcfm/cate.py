@@ -74,10 +74,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         with T, with Y or with Y within an arm); each region has its own ensemble reading
         its nearest ``max(2 * context_size, n / regions)`` training rows (per-arm quotas
         for discrete T; with more covariates than the model reads, members favour the
-        covariates that correlate most within the region), a query is answered by the region whose centre is
-        nearest, and ``clip_to_observed`` uses the region's outcome ranges. Chosen on
-        data the benchmark tables do not report (mean sqrt(PEHE), step-11589 model, global
-        -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
+        covariates that correlate most within the region), a query is answered by the
+        region whose centre is nearest, and ``clip_to_observed`` uses the region's
+        outcome ranges. Chosen on data the benchmark tables do not report (mean
+        sqrt(PEHE), step-11589 model, global -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
         9,590 -> 9,869 (worse; 9,630 -> 9,554 with the shipped step 14600), ACIC-like set
         1.97 -> 1.67.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"

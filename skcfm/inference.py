@@ -27,6 +27,7 @@ from .preprocessing import Scaling, fit_scaling
 
 MIN_ARM_SHARE = 0.2  # each treatment arm fills at least this share of a stratified context
 RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
+MIN_ARM_ROWS_FOR_RELEVANCE = 11  # an arm with fewer rows adds no within-arm correlations
 AUTO_MEMBERS = (4, 16)  # fewest and most members n_estimators="auto" picks
 
 
@@ -58,9 +59,6 @@ def _stratified_rows(arms: np.ndarray, context_size: int, rng: np.random.Generat
     chosen = [rng.choice(np.flatnonzero(arms == label), size=q, replace=False)
               for label, q in zip(labels, quota, strict=True)]
     return np.sort(np.concatenate(chosen))
-
-
-MIN_ARM_ROWS_FOR_RELEVANCE = 11  # an arm with fewer rows adds no within-arm correlations
 
 
 def _abs_rank_correlations(A: np.ndarray, B: np.ndarray) -> np.ndarray:
