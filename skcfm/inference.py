@@ -188,6 +188,12 @@ class EncodedContext:
     scaling: Scaling
     cache: ContextCache
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the cached model states hold."""
+        tensors = [*self.cache.keys, *self.cache.feature_biases, self.cache.graph_embedding]
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+
 
 @torch.no_grad()
 def encode_member(
