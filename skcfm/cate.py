@@ -36,6 +36,7 @@ from .intervals import (
     aipw_ate,
     crossfit_outcome,
     crossfit_propensity,
+    debiased_mean_effect,
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
 )
@@ -139,13 +140,15 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     Notes
     -----
-    ``ate_interval()`` without X is doubly robust: cross-fitted AIPW with the CFM as
-    outcome model ("aipw"), or the hybrid AIPW ("haipw", the default for binary T)
-    that combines a standard outcome model and the CFM with variance-minimising
-    weights; both are valid when the propensity model is right, even if the CFM is
-    wrong. ``effect_interval`` and ``ate_interval(X)`` are ensemble-spread intervals
-    (quantiles of the members' estimates): a description of the model's uncertainty,
-    not frequentist confidence intervals.
+    For a binary treatment ``ate_interval()`` is doubly robust: cross-fitted AIPW with
+    the CFM as outcome model ("aipw"), or the hybrid AIPW ("haipw", the default) that
+    combines a standard outcome model and the CFM with variance-minimising weights;
+    both are valid when the propensity model is right, even if the CFM is wrong.
+    Without X it is for the population ATE; with X for the average effect over X's
+    rows (the CFM's mean effect there, corrected by its mean error on the training
+    rows). ``effect_interval`` and, with ``inference="ensemble"``, ``ate_interval``
+    are ensemble-spread intervals (quantiles of the members' estimates): a
+    description of the model's uncertainty, not frequentist confidence intervals.
 
     Examples
     --------
@@ -365,12 +368,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             chunk_size=self.chunk_size, device=self.device, encodings=self._encodings if plan is None else None,
         ).means
 
-    def _member_effects(self, X, T0, T1) -> np.ndarray:
-        """Per-member effects, shape (E, m); with controls, projected onto X."""
+    def _member_effects(self, X, T0, T1, *, cfm_only: bool = False) -> np.ndarray:
+        """Per-member effects, shape (E, m); with controls, projected onto X. ``cfm_only``
+        skips the DR-learner final stage."""
         X_arr = self._check_X(X)
         m = X_arr.shape[0]
         t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
-        if self.final_stage == "dr":
+        if self.final_stage == "dr" and not cfm_only:
             sign = np.where(t1 > t0, 1.0, np.where(t1 < t0, -1.0, 0.0))
             return (sign * self._dr_final_model().predict(X_arr))[None]
         if self._n_controls:
@@ -385,16 +389,22 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         and the CFM's AIPW scores with the H-AIPW weights, so a poor CFM gets little say.
         """
         if self._dr_model is None:
-            propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
-            pseudo = dr_pseudo_outcomes(self.Y_, self.T_, *cfm, propensity)
-            if standard is not None:
-                weights = self.ate_result().weights
-                pseudo = weights[0] * dr_pseudo_outcomes(self.Y_, self.T_, *standard, propensity) + weights[1] * pseudo
+            pseudo = self._doubly_robust_scores()
             n = len(self.T_)
             final = self.final_model if self.final_model is not None else RandomForestRegressor(
                 n_estimators=100, max_depth=6, min_samples_leaf=max(1, n // 100), random_state=self._seed)
             self._dr_model = clone(final).fit(self.X_[:, : self.n_features_in_], pseudo)
         return self._dr_model
+
+    def _doubly_robust_scores(self) -> np.ndarray:
+        """Each training row's AIPW score; with hybrid inference, the standard outcome model's
+        and the CFM's scores combined with the H-AIPW weights."""
+        propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
+        scores = dr_pseudo_outcomes(self.Y_, self.T_, *cfm, propensity)
+        if standard is not None:
+            weights = self.ate_result().weights
+            scores = weights[0] * dr_pseudo_outcomes(self.Y_, self.T_, *standard, propensity) + weights[1] * scores
+        return scores
 
     def _nuisances(self, with_standard: bool):
         """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
@@ -547,26 +557,44 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                 self._ate_result = hybrid_aipw_ate(self.Y_, self.T_, [standard, cfm], propensity)
         return self._ate_result
 
-    def _uses_doubly_robust(self, X, T0, T1) -> bool:
+    def _uses_doubly_robust(self, T0, T1) -> bool:
         check_is_fitted(self, "model_")
         default_arms = np.ndim(T0) == 0 and np.ndim(T1) == 0 and (T0, T1) == tuple(self.categories_[:2]) \
             if self.treatment_kind_ == "discrete" else False
-        return X is None and self.inference_ in ("haipw", "aipw") and default_arms
+        return self.inference_ in ("haipw", "aipw") and default_arms
+
+    def _doubly_robust_ate(self, X) -> AteResult:
+        """The AIPW/H-AIPW result on the training rows (X None), or the CFM's mean effect over
+        X corrected by its mean error on the training rows (:func:`debiased_mean_effect`)."""
+        if X is None:
+            return self.ate_result()
+        mu0, mu1 = self.cross_fitted_outcomes()
+        effect_new = self._member_effects(X, *self.categories_[:2], cfm_only=True).mean(axis=0)
+        return debiased_mean_effect(self._doubly_robust_scores(), mu1 - mu0, effect_new)
 
     def ate(self, X=None, *, T0=0, T1=1) -> float:
-        """Average effect. Without X and with doubly robust inference: the AIPW/H-AIPW
-        estimate on the training rows; otherwise the mean of ``effect(X)``."""
-        if self._uses_doubly_robust(X, T0, T1):
-            return self.ate_result().estimate
+        """Average effect.
+
+        With doubly robust inference ("haipw"/"aipw", binary T, the default arms): without
+        X the AIPW/H-AIPW estimate on the training rows; with X the CFM's mean effect over
+        X corrected by its mean error on the training rows, as the AIPW scores measure it.
+        Otherwise the mean of ``effect(X)``.
+        """
+        if self._uses_doubly_robust(T0, T1):
+            return self._doubly_robust_ate(X).estimate
         return float(self.effect(X, T0=T0, T1=T1).mean())
 
     def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[float, float]:
-        """Interval for the ATE: doubly robust (normal, valid coverage) without X when
-        inference is "haipw"/"aipw"; otherwise the ensemble spread of the mean effect."""
+        """Interval for the ATE.
+
+        With doubly robust inference: normal intervals with valid coverage, for the
+        population ATE without X, for the average of the conditional effect over X's rows
+        with X (see :meth:`ate`). Otherwise the ensemble spread of the mean effect.
+        """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}")
-        if self._uses_doubly_robust(X, T0, T1):
-            result = self.ate_result()
+        if self._uses_doubly_robust(T0, T1):
+            result = self._doubly_robust_ate(X)
             half = norm.ppf(1 - alpha / 2) * result.stderr
             return result.estimate - half, result.estimate + half
         member_ates = self._member_effects(X, T0, T1).mean(axis=1)

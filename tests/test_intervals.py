@@ -9,6 +9,7 @@ from skcfm.intervals import (
     aipw_scores,
     crossfit_outcome,
     crossfit_propensity,
+    debiased_mean_effect,
     dr_learner_cate,
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
@@ -65,6 +66,41 @@ def test_aipw_ate_recovers_ate_with_crossfitted_nuisances():
     result = aipw_ate(Y, T, mu0, mu1, e)
     assert abs(result.estimate - ATE) < 4 * result.stderr
     assert result.stderr < 0.1
+
+
+def test_debiased_mean_effect_over_the_training_rows_is_the_aipw_estimate():
+    X, T, Y, mu0, mu1, e = simulate()
+    aipw = aipw_ate(Y, T, mu0, mu1, e)
+    result = debiased_mean_effect(aipw_scores(Y, T, mu0, mu1, e), mu1 - mu0, mu1 - mu0)
+    assert result.estimate == pytest.approx(aipw.estimate)
+    # the effect's heterogeneity (X_2) is conditioned on: a narrower interval
+    assert result.stderr < aipw.stderr
+    assert result.upper - result.estimate == pytest.approx(1.959964 * result.stderr)
+
+
+def test_debiased_mean_effect_covers_the_average_effect_of_new_rows_under_a_biased_model():
+    rng = np.random.default_rng(3)
+    covered, plain_covered = [], []
+    for _ in range(200):
+        X, T, Y, mu0, mu1, e = simulate(n=400, seed=int(rng.integers(2**31)))
+        X_new = rng.normal(size=(80, 3))
+        bias = 0.5 + 0.3 * X[:, 0]  # the model's effect is off by a row-dependent amount
+        scores = aipw_scores(Y, T, mu0, mu0 + (mu1 - mu0) + bias, e)
+        effect_new = ATE + X_new[:, 2] + 0.5 + 0.3 * X_new[:, 0]
+        truth = ATE + X_new[:, 2].mean()
+        result = debiased_mean_effect(scores, mu1 - mu0 + bias, effect_new)
+        covered.append(result.lower < truth < result.upper)
+        half = result.upper - result.estimate
+        plain_covered.append(abs(effect_new.mean() - truth) < half)
+    assert 0.9 <= np.mean(covered) <= 0.99
+    assert np.mean(plain_covered) < 0.5  # the uncorrected mean effect misses
+
+
+def test_debiased_mean_effect_rejects_mismatched_and_empty_inputs():
+    with pytest.raises(ValueError, match="effect_train has 2 rows; expected 3"):
+        debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="effect_new is empty"):
+        debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [])
 
 
 def test_hybrid_weights_sum_to_one_and_favour_good_model():
