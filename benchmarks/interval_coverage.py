@@ -20,6 +20,13 @@ Simulation, per data set (n rows, 5 standard-normal covariates):
   ATE is ``ate ~ U(-2, 2)`` exactly;
 - ``Y = mu_T(X) + N(0, 1)`` noise.
 
+Methods: ``aipw`` (standard outcome model), ``aipw_fm`` (the second predictor alone),
+``haipw`` (both, hybrid) for the population ATE; ``haipw_new_rows``: the hybrid scores'
+correction of the second predictor's mean effect over 100 new rows from the same
+population (:func:`skcfm.intervals.debiased_mean_effect`, what
+``CFMCateEstimator.ate_interval(X)`` computes), scored against the true mean effect over
+those rows (``true_ate`` holds each method's target).
+
 Usage, from the repository root with skcfm importable (``pip install -e .``)::
 
     python benchmarks/interval_coverage.py --n-datasets 200 --seed 0 --jobs 2
@@ -31,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,30 +49,41 @@ from skcfm.intervals import (
     aipw_ate,
     crossfit_outcome,
     crossfit_propensity,
+    debiased_mean_effect,
     hybrid_aipw_ate,
+    hybrid_aipw_scores,
 )
 
 N_FEATURES = 5
 FM_SCENARIOS = ("good", "biased", "noise")
+N_NEW_ROWS = 100  # rows the "haipw_new_rows" interval averages the effect over
 TARGET_COVERAGE = 0.90
 
 
 def simulate(rng: np.random.Generator, n_rows: int, surface: str) -> dict:
-    """One confounded data set with its true outcome surfaces and ATE."""
+    """One confounded data set with its true outcome surfaces and ATE.
+
+    ``surfaces(X)`` gives ``(mu0, tau)`` at any rows, for new rows drawn later.
+    """
     X = rng.normal(size=(n_rows, N_FEATURES))
     b = rng.uniform(-0.8, 0.8, size=N_FEATURES)
     T = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-X @ b))).astype(int)
     ate = rng.uniform(-2.0, 2.0)
     if surface == "linear":
-        mu0 = X @ rng.normal(size=N_FEATURES)
-        tau = ate + X @ rng.normal(scale=0.5, size=N_FEATURES)
+        beta, gamma = rng.normal(size=N_FEATURES), rng.normal(scale=0.5, size=N_FEATURES)
+
+        def surfaces(X):
+            return X @ beta, ate + X @ gamma
     else:
         a, c = rng.uniform(0.5, 1.5, size=2)
-        mu0 = 2.0 * np.sin(X[:, 0]) + X[:, 1] ** 2 + X[:, 2] * X[:, 3] + np.abs(X[:, 4])
-        tau = ate + a * (X[:, 0] ** 2 - 1.0) + c * np.sin(2.0 * X[:, 1])
+
+        def surfaces(X):
+            mu0 = 2.0 * np.sin(X[:, 0]) + X[:, 1] ** 2 + X[:, 2] * X[:, 3] + np.abs(X[:, 4])
+            return mu0, ate + a * (X[:, 0] ** 2 - 1.0) + c * np.sin(2.0 * X[:, 1])
+    mu0, tau = surfaces(X)
     mu1 = mu0 + tau
     Y = np.where(T == 1, mu1, mu0) + rng.normal(size=n_rows)
-    return dict(X=X, T=T, Y=Y, mu0=mu0, mu1=mu1, ate=ate)
+    return dict(X=X, T=T, Y=Y, mu0=mu0, mu1=mu1, ate=ate, surfaces=surfaces)
 
 
 def simulated_fm_predictions(data: dict, scenario: str, rng: np.random.Generator):
@@ -76,25 +95,37 @@ def simulated_fm_predictions(data: dict, scenario: str, rng: np.random.Generator
     ``T``) is large; ``noise``: independent noise at the outcome's scale,
     unrelated to ``X``.
     None of them looks at ``Y``'s noise, so no cross-fitting is needed.
+    Returns ``(mu0, mu1)`` on the data's rows and ``effect(X, rng)``, the
+    predictor's effect at new rows.
     """
     mu0, mu1, Y = data["mu0"], data["mu1"], data["Y"]
     n = len(Y)
     if scenario == "good":
-        return mu0 + rng.normal(scale=0.2, size=n), mu1 + rng.normal(scale=0.2, size=n)
+        def effect(X, rng):
+            return data["surfaces"](X)[1] + rng.normal(scale=0.2 * np.sqrt(2.0), size=len(X))
+
+        return (mu0 + rng.normal(scale=0.2, size=n), mu1 + rng.normal(scale=0.2, size=n)), effect
     if scenario == "biased":
         offset = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)
-        return mu0, mu1 + offset * (1.0 + data["X"][:, 0])
+
+        def effect(X, rng):
+            return data["surfaces"](X)[1] + offset * (1.0 + X[:, 0])
+
+        return (mu0, mu1 + offset * (1.0 + data["X"][:, 0])), effect
     scale = Y.std()
-    return Y.mean() + rng.normal(scale=scale, size=n), Y.mean() + rng.normal(
-        scale=scale, size=n
-    )
+
+    def effect(X, rng):
+        return rng.normal(scale=scale * np.sqrt(2.0), size=len(X))
+
+    return (Y.mean() + rng.normal(scale=scale, size=n), Y.mean() + rng.normal(scale=scale, size=n)), effect
 
 
 CFM_MODEL = {"enabled": False, "path": None}  # set from --cfm / --model in main()
 
 
 def cfm_outcome_predictions(X, T, Y, random_state):
-    """Cross-fitted predictions ``(mu0, mu1)`` of skcfm's CFM for one data set, or None.
+    """Cross-fitted predictions ``(mu0, mu1)`` of skcfm's CFM for one data set and its
+    ``effect(X_new, rng)`` at new rows, or None.
 
     With ``--cfm``, each row is predicted by CFMCateEstimator from contexts drawn from
     the other folds (given the unconfoundedness PAM); the study then also reports AIPW
@@ -107,7 +138,8 @@ def cfm_outcome_predictions(X, T, Y, random_state):
 
     pam = unconfoundedness_pam([f"x{i}" for i in range(X.shape[1])], treatment="T", outcome="Y")
     est = CFMCateEstimator(model=CFM_MODEL["path"], n_estimators=2, random_state=random_state)
-    return est.fit(X, T.astype(int), Y, ancestors=pam).cross_fitted_outcomes()
+    est.fit(X, T.astype(int), Y, ancestors=pam)
+    return est.cross_fitted_outcomes(), lambda X_new, rng: est.effect(X_new)
 
 
 def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list[dict]:
@@ -128,14 +160,21 @@ def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list
     cfm = cfm_outcome_predictions(X, T, Y, random_state=fold_seed)
     if cfm is not None:
         second_models["cfm"] = cfm
+    # new rows from their own stream, so the data sets above do not change with them
+    new_rng = np.random.default_rng(seed_seq.spawn(1)[0])
+    X_new = new_rng.normal(size=(N_NEW_ROWS, N_FEATURES))
+    new_rows_ate = float(data["surfaces"](X_new)[1].mean())
 
-    results = {("aipw", "none"): aipw_ate(Y, T, *standard, propensity)}
-    for name, model in second_models.items():
-        results[("aipw_fm", name)] = aipw_ate(Y, T, *model, propensity)
-        results[("haipw", name)] = hybrid_aipw_ate(Y, T, [standard, model], propensity)
+    results = {("aipw", "none"): (aipw_ate(Y, T, *standard, propensity), data["ate"])}
+    for name, (model, effect) in second_models.items():
+        results[("aipw_fm", name)] = (aipw_ate(Y, T, *model, propensity), data["ate"])
+        results[("haipw", name)] = (hybrid_aipw_ate(Y, T, [standard, model], propensity), data["ate"])
+        scores, weights = hybrid_aipw_scores(Y, T, [standard, model], propensity)
+        over_rows = debiased_mean_effect(scores, model[1] - model[0], effect(X_new, new_rng))
+        results[("haipw_new_rows", name)] = (replace(over_rows, weights=weights), new_rows_ate)
 
     rows = []
-    for (method, fm), r in results.items():
+    for (method, fm), (r, target) in results.items():
         rows.append(
             dict(
                 dataset=index,
@@ -143,12 +182,12 @@ def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list
                 fm=fm,
                 method=method,
                 n_rows=n_rows,
-                true_ate=data["ate"],
+                true_ate=target,
                 estimate=r.estimate,
                 stderr=r.stderr,
                 lower=r.lower,
                 upper=r.upper,
-                covered=bool(r.lower <= data["ate"] <= r.upper),
+                covered=bool(r.lower <= target <= r.upper),
                 width=r.upper - r.lower,
                 weight_standard=np.nan if r.weights is None else r.weights[0],
                 nuisance_seconds=nuisance_seconds,

@@ -34,11 +34,12 @@ from .graphs import align_pam
 from .intervals import (
     AteResult,
     aipw_ate,
+    aipw_scores,
     crossfit_outcome,
     crossfit_propensity,
     debiased_mean_effect,
-    dr_pseudo_outcomes,
     hybrid_aipw_ate,
+    hybrid_aipw_scores,
 )
 from .pretrained import load_model
 
@@ -146,7 +147,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     both are valid when the propensity model is right, even if the CFM is wrong.
     Without X it is for the population ATE; with X for the average effect over X's
     rows (the CFM's mean effect there, corrected by its mean error on the training
-    rows). ``effect_interval`` and, with ``inference="ensemble"``, ``ate_interval``
+    rows; this one also needs the CFM to be right on average over X's rows as over the
+    training rows, see :meth:`ate_interval`). ``effect_interval`` and, with ``inference="ensemble"``, ``ate_interval``
     are ensemble-spread intervals (quantiles of the members' estimates): a
     description of the model's uncertainty, not frequentist confidence intervals.
 
@@ -400,11 +402,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """Each training row's AIPW score; with hybrid inference, the standard outcome model's
         and the CFM's scores combined with the H-AIPW weights."""
         propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
-        scores = dr_pseudo_outcomes(self.Y_, self.T_, *cfm, propensity)
-        if standard is not None:
-            weights = self.ate_result().weights
-            scores = weights[0] * dr_pseudo_outcomes(self.Y_, self.T_, *standard, propensity) + weights[1] * scores
-        return scores
+        if standard is None:
+            return aipw_scores(self.Y_, self.T_, *cfm, propensity)
+        return hybrid_aipw_scores(self.Y_, self.T_, [standard, cfm], propensity)[0]
 
     def _nuisances(self, with_standard: bool):
         """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
@@ -587,9 +587,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[float, float]:
         """Interval for the ATE.
 
-        With doubly robust inference: normal intervals with valid coverage, for the
-        population ATE without X, for the average of the conditional effect over X's rows
-        with X (see :meth:`ate`). Otherwise the ensemble spread of the mean effect.
+        With doubly robust inference, normal intervals. Without X for the population ATE,
+        valid whatever the CFM's quality when the propensity model is right. With X for the
+        average of the conditional effect over X's rows (see :meth:`ate`), which also
+        needs the CFM's row-by-row error to average out over X's rows as over the training
+        rows: it leaves that spread out, so coverage falls with a CFM that is wrong row by
+        row and few rows in X. Otherwise the ensemble spread of the mean effect.
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}")

@@ -33,6 +33,7 @@ __all__ = [
     "dr_learner_cate",
     "dr_pseudo_outcomes",
     "hybrid_aipw_ate",
+    "hybrid_aipw_scores",
 ]
 
 
@@ -458,6 +459,40 @@ def hybrid_aipw_ate(
     >>> bool(r.lower < 1.0 < r.upper), np.round(r.weights, 2)
     (True, array([0.98, 0.02]))
     """
+    scores, weights = hybrid_aipw_scores(Y, T, outcome_models, propensity)
+    return _normal_result(scores, alpha, weights=weights)
+
+
+def hybrid_aipw_scores(
+    Y, T, outcome_models: Sequence[tuple[np.ndarray, np.ndarray]], propensity
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row scores of the hybrid AIPW and the weights that combine them.
+
+    The AIPW scores of each outcome model (:func:`aipw_scores`), combined with
+    the variance-minimising weights of :func:`hybrid_aipw_ate`, whose estimate
+    is their mean. Use them where AIPW scores are expected, e.g. as
+    pseudo-outcomes or in :func:`debiased_mean_effect`.
+
+    Parameters
+    ----------
+    Y, T, outcome_models, propensity
+        As for :func:`hybrid_aipw_ate`.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,)
+        ``weights @ [aipw_scores of each model]``.
+    weights : ndarray of shape (len(outcome_models),)
+        The weight of each outcome model, summing to 1.
+
+    Examples
+    --------
+    >>> from skcfm.intervals import hybrid_aipw_scores
+    >>> Y, T, e = [3.0, 1.0, 2.0, 0.0], [1, 0, 1, 0], [0.5] * 4
+    >>> scores, weights = hybrid_aipw_scores(Y, T, [([0.0] * 4, [2.0] * 4)], e)
+    >>> scores, weights
+    (array([4., 0., 2., 2.]), array([1.]))
+    """
     if len(outcome_models) == 0:
         raise ValueError("outcome_models is empty; pass at least one (mu0, mu1) pair.")
     scores = []
@@ -473,7 +508,7 @@ def hybrid_aipw_ate(
             raise ValueError(f"outcome_models[{j}]: {err}") from err
     psi = np.vstack(scores)  # (k, n_samples)
     weights = _min_variance_weights(np.atleast_2d(np.cov(psi)))
-    return _normal_result(weights @ psi, alpha, weights=weights)
+    return weights @ psi, weights
 
 
 def debiased_mean_effect(scores, effect_train, effect_new, *, alpha: float = 0.05) -> AteResult:

@@ -13,6 +13,7 @@ from skcfm.intervals import (
     dr_learner_cate,
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
+    hybrid_aipw_scores,
 )
 
 ATE = 2.0
@@ -135,6 +136,17 @@ def test_hybrid_with_one_model_equals_aipw():
     np.testing.assert_allclose(hybrid.weights, [1.0])
     assert hybrid.estimate == pytest.approx(single.estimate)
     assert hybrid.stderr == pytest.approx(single.stderr)
+
+
+def test_hybrid_scores_average_to_the_hybrid_estimate():
+    X, T, Y, mu0, mu1, e = simulate(n=500)
+    noise = np.random.default_rng(1).normal(size=(2, 500))
+    models = [(mu0, mu1), (noise[0], noise[1])]
+    scores, weights = hybrid_aipw_scores(Y, T, models, e)
+    result = hybrid_aipw_ate(Y, T, models, e)
+    np.testing.assert_allclose(weights, result.weights)
+    assert scores.mean() == pytest.approx(result.estimate)
+    assert scores.std(ddof=1) / np.sqrt(500) == pytest.approx(result.stderr)
 
 
 def test_hybrid_handles_singular_covariance():
