@@ -22,8 +22,8 @@ Simulation, per data set (n rows, 5 standard-normal covariates):
 
 Methods: ``aipw`` (standard outcome model), ``aipw_fm`` (the second predictor alone),
 ``haipw`` (both, hybrid) for the population ATE; ``haipw_new_rows``: the hybrid scores'
-correction of the second predictor's mean effect over 100 new rows from the same
-population (:func:`skcfm.intervals.debiased_mean_effect`, what
+correction (linear in X) of the second predictor's mean effect over 100 new rows from the
+same population (:func:`skcfm.intervals.debiased_mean_effect`, what
 ``CFMCateEstimator.ate_interval(X)`` computes), scored against the true mean effect over
 those rows (``true_ate`` holds each method's target).
 
@@ -170,7 +170,7 @@ def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list
         results[("aipw_fm", name)] = (aipw_ate(Y, T, *model, propensity), data["ate"])
         results[("haipw", name)] = (hybrid_aipw_ate(Y, T, [standard, model], propensity), data["ate"])
         scores, weights = hybrid_aipw_scores(Y, T, [standard, model], propensity)
-        over_rows = debiased_mean_effect(scores, model[1] - model[0], effect(X_new, new_rng))
+        over_rows = debiased_mean_effect(scores, model[1] - model[0], effect(X_new, new_rng), X=X, X_new=X_new)
         results[("haipw_new_rows", name)] = (replace(over_rows, weights=weights), new_rows_ate)
 
     rows = []

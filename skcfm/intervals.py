@@ -511,28 +511,38 @@ def hybrid_aipw_scores(
     return weights @ psi, weights
 
 
-def debiased_mean_effect(scores, effect_train, effect_new, *, alpha: float = 0.05) -> AteResult:
+def debiased_mean_effect(
+    scores, effect_train, effect_new, *, X=None, X_new=None, alpha: float = 0.05
+) -> AteResult:
     """Doubly robust average effect over new rows, from a CATE model and AIPW scores.
 
-    The model's mean effect over the new rows, corrected by its average error
-    on the training rows as the AIPW scores measure it:
-    ``mean(effect_new) + mean(scores - effect_train)``. The standard error is
-    ``std(scores - effect_train) / sqrt(n)``. The target is the average of the
-    conditional effect over the given rows, not the population ATE: the spread
-    of the true effects across rows is conditioned on, so the interval is
-    narrower than the AIPW interval by as much as the model explains of the
-    effect's heterogeneity. With ``effect_new = effect_train`` the estimate is
-    the AIPW estimate itself.
+    The model's mean effect over the new rows, corrected by its error on the
+    training rows as the AIPW scores measure it. The residual scores
+    ``scores - effect_train`` are regressed by OLS on an intercept, or on an
+    intercept and the covariates ``X``; the correction is that regression at
+    the new rows' covariate mean, and the standard error its heteroscedasticity-
+    robust (HC1) standard error there. This is EconML's ``LinearDRLearner``
+    average effect over given rows, fitted to what the model leaves over. The
+    target is the average of the conditional effect over the new rows, not the
+    population ATE: the spread of the true effects across rows is conditioned
+    on, so the interval is narrower than the AIPW interval by as much as the
+    model explains of the effect's heterogeneity.
 
     Parameters
     ----------
     scores : array-like of shape (n_samples,)
-        AIPW scores of the training rows (:func:`aipw_scores`, or a hybrid
-        combination of several), from cross-fitted nuisances.
+        AIPW scores of the training rows (:func:`aipw_scores`, or
+        :func:`hybrid_aipw_scores`), from cross-fitted nuisances.
     effect_train : array-like of shape (n_samples,)
         The model's effect on each training row, cross-fitted like the scores.
     effect_new : array-like of shape (n_queries,)
         The model's effect on each row to average over.
+    X : array-like of shape (n_samples, n_features), default=None
+        Covariates of the training rows; with ``X_new``, the correction may
+        vary linearly with them. ``None``: a constant correction, the model's
+        mean error on the training rows.
+    X_new : array-like of shape (n_queries, n_features), default=None
+        Covariates of the rows to average over; given exactly when ``X`` is.
     alpha : float, default=0.05
         One minus the interval's coverage, in (0, 1).
 
@@ -543,27 +553,50 @@ def debiased_mean_effect(scores, effect_train, effect_new, *, alpha: float = 0.0
 
     Notes
     -----
-    The correction is the model's mean error on the training rows; it carries
-    over to the new rows when they come from the same population. The
-    interval leaves out the sampling spread of the model's error over the new
-    rows (its variance over the number of new rows), small when the model is
-    accurate or the new rows are many.
+    The interval holds when the model's error is, on average over the new
+    rows, what the regression predicts for their covariate mean. It leaves out
+    the spread of the rest of the model's error over the new rows, small when
+    the model is accurate or the new rows are many, but not small for a model
+    that is wrong row by row: then the AIPW interval for the population ATE
+    (:func:`aipw_ate`, :func:`hybrid_aipw_ate`) is the one that holds.
 
     Examples
     --------
     >>> from skcfm.intervals import debiased_mean_effect
     >>> r = debiased_mean_effect([3.0, 1.0, 2.5, 1.5], [1.0, 1.0, 2.0, 2.0], [1.0, 2.0])
-    >>> r.estimate, round(r.stderr, 3)
+    >>> round(r.estimate, 6), round(r.stderr, 3)
     (2.0, 0.54)
     """
+    import statsmodels.api as sm  # imported here: only this function needs it
+
     scores = _check_vector(scores, "scores", None)
-    effect_train = _check_vector(effect_train, "effect_train", len(scores))
+    n = len(scores)
+    residual = scores - _check_vector(effect_train, "effect_train", n)
     effect_new = _check_vector(effect_new, "effect_new", None)
     if len(effect_new) == 0:
         raise ValueError("effect_new is empty; pass the effect of at least one row.")
-    result = _normal_result(scores - effect_train, alpha, weights=None)
-    shift = float(np.mean(effect_new))
-    return AteResult(result.estimate + shift, result.stderr, result.lower + shift, result.upper + shift)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must lie in (0, 1); got {alpha!r}.")
+    if n < 2:
+        raise ValueError(f"scores has {n} rows; a standard error needs at least 2.")
+    if (X is None) != (X_new is None):
+        raise ValueError("pass X and X_new together (or neither).")
+    design, at = np.ones((n, 1)), np.ones((1, 1))
+    if X is not None:
+        X = check_array(X, input_name="X")
+        X_new = check_array(X_new, input_name="X_new")
+        if len(X) != n:
+            raise ValueError(f"X has {len(X)} rows; expected {n}, as scores.")
+        if X_new.shape[1] != X.shape[1]:
+            raise ValueError(f"X_new has {X_new.shape[1]} columns; expected {X.shape[1]}, as X.")
+        design = np.column_stack([design, X])
+        at = np.column_stack([at, X_new.mean(axis=0, keepdims=True)])
+    fit = sm.OLS(residual, design).fit(cov_type="HC1")
+    prediction = fit.get_prediction(at)
+    estimate = float(np.mean(effect_new) + prediction.predicted_mean[0])
+    stderr = float(prediction.se_mean[0])
+    half = float(norm.ppf(1.0 - alpha / 2.0)) * stderr
+    return AteResult(estimate, stderr, estimate - half, estimate + half)
 
 
 def _min_variance_weights(sigma: np.ndarray) -> np.ndarray:

@@ -142,7 +142,10 @@ def test_ate_with_x_under_ensemble_inference_is_the_mean_effect(tiny_model, data
 def test_doubly_robust_ate_with_x_is_the_mean_effect_plus_the_training_correction(binary_est, data):
     X = data[0][:20]
     mu0, mu1 = binary_est.cross_fitted_outcomes()
-    correction = np.mean(binary_est._doubly_robust_scores() - (mu1 - mu0))
+    residual = binary_est._doubly_robust_scores() - (mu1 - mu0)
+    design = np.column_stack([np.ones(N), data[0]])  # 200 rows: >= 10 per term, a linear correction
+    beta = np.linalg.lstsq(design, residual, rcond=None)[0]
+    correction = np.concatenate([[1.0], X.mean(axis=0)]) @ beta
     assert binary_est.ate(X) == pytest.approx(binary_est.effect(X).mean() + correction)
     lo, hi = binary_est.ate_interval(X, alpha=0.05)
     assert lo < binary_est.ate(X) < hi
@@ -200,6 +203,14 @@ def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_
     assert hi - lo < 1.5  # informative, not vacuous
     # the random CFM is a poor outcome model: the standard model carries the estimate
     assert est.ate_result().weights[0] > 0.5
+
+
+def test_doubly_robust_ate_with_x_corrects_by_a_constant_with_few_rows_per_covariate(tiny_model):
+    X, T, Y, _ = _binary(n=36, seed=3)  # 36 rows < 10 per term for 3 covariates + intercept
+    est = _estimator(tiny_model, cv=2).fit(X, T, Y)
+    mu0, mu1 = est.cross_fitted_outcomes()
+    correction = np.mean(est._doubly_robust_scores() - (mu1 - mu0))
+    assert est.ate(X[:5]) == pytest.approx(est.effect(X[:5]).mean() + correction)
 
 
 def test_haipw_interval_over_new_rows_covers_a_known_constant_effect_with_a_random_model(tiny_model):

@@ -97,11 +97,28 @@ def test_debiased_mean_effect_covers_the_average_effect_of_new_rows_under_a_bias
     assert np.mean(plain_covered) < 0.5  # the uncorrected mean effect misses
 
 
+def test_debiased_mean_effect_with_covariates_follows_an_error_that_varies_with_them():
+    X, T, Y, mu0, mu1, e = simulate(n=2000, seed=4)
+    bias = 1.0 + 1.5 * X[:, 0]  # the model's effect is off most where X_0 is large
+    scores = aipw_scores(Y, T, mu0, mu1 + bias, e)
+    X_new = np.random.default_rng(5).normal(loc=[1.0, 0.0, 0.0], size=(300, 3))  # shifted rows
+    effect_new = ATE + X_new[:, 2] + 1.0 + 1.5 * X_new[:, 0]
+    truth = ATE + X_new[:, 2].mean()
+    linear = debiased_mean_effect(scores, mu1 - mu0 + bias, effect_new, X=X, X_new=X_new)
+    constant = debiased_mean_effect(scores, mu1 - mu0 + bias, effect_new)
+    assert linear.lower < truth < linear.upper
+    assert not constant.lower < truth < constant.upper  # the mean error of the training rows is not theirs
+
+
 def test_debiased_mean_effect_rejects_mismatched_and_empty_inputs():
     with pytest.raises(ValueError, match="effect_train has 2 rows; expected 3"):
         debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="effect_new is empty"):
         debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [])
+    with pytest.raises(ValueError, match="pass X and X_new together"):
+        debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0], X=np.ones((3, 1)))
+    with pytest.raises(ValueError, match="X_new has 2 columns; expected 1"):
+        debiased_mean_effect([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0], X=np.ones((3, 1)), X_new=np.ones((1, 2)))
 
 
 def test_hybrid_weights_sum_to_one_and_favour_good_model():
