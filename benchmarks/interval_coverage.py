@@ -21,9 +21,9 @@ Simulation, per data set (n rows, 5 standard-normal covariates):
 - ``Y = mu_T(X) + N(0, 1)`` noise.
 
 Methods: ``aipw`` (standard outcome model), ``aipw_fm`` (the second predictor alone),
-``haipw`` (both, hybrid) for the population ATE; ``haipw_new_rows``: the hybrid scores'
-correction (linear in X) of the second predictor's mean effect over 100 new rows from the
-same population (:func:`skcfm.intervals.debiased_mean_effect`, what
+``haipw`` (both, hybrid) for the population ATE; ``haipw_new_rows``: the hybrid's mean
+effect (both models' effects with the hybrid weights) over 100 new rows from the same
+population, corrected linearly in X by the hybrid scores (:func:`skcfm.intervals.debiased_mean_effect`, what
 ``CFMCateEstimator.ate_interval(X)`` computes), scored against the true mean effect over
 those rows (``true_ate`` holds each method's target).
 
@@ -52,6 +52,7 @@ from skcfm.intervals import (
     debiased_mean_effect,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
+    outcome_effect,
 )
 
 N_FEATURES = 5
@@ -170,7 +171,10 @@ def study_one(index: int, seed_seq: np.random.SeedSequence, n_rows: int) -> list
         results[("aipw_fm", name)] = (aipw_ate(Y, T, *model, propensity), data["ate"])
         results[("haipw", name)] = (hybrid_aipw_ate(Y, T, [standard, model], propensity), data["ate"])
         scores, weights = hybrid_aipw_scores(Y, T, [standard, model], propensity)
-        over_rows = debiased_mean_effect(scores, model[1] - model[0], effect(X_new, new_rng), X=X, X_new=X_new)
+        # the hybrid's effect, as CFMCateEstimator.ate(X) uses
+        effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * (model[1] - model[0])
+        effect_new = weights[0] * outcome_effect(X, T, Y, X_new) + weights[1] * effect(X_new, new_rng)
+        over_rows = debiased_mean_effect(scores, effect_train, effect_new, X=X, X_new=X_new)
         results[("haipw_new_rows", name)] = (replace(over_rows, weights=weights), new_rows_ate)
 
     rows = []

@@ -40,6 +40,7 @@ from .intervals import (
     debiased_mean_effect,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
+    outcome_effect,
 )
 from .pretrained import load_model
 
@@ -147,11 +148,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     combines a standard outcome model and the CFM with variance-minimising weights;
     both are valid when the propensity model is right, even if the CFM is wrong.
     Without X it is for the population ATE; with X for the average effect over X's
-    rows (the CFM's mean effect there, corrected by its error on the training rows,
-    linear in X; this one also needs the CFM to be right on average over X's rows as over the
-    training rows, see :meth:`ate_interval`). ``effect_interval`` and, with ``inference="ensemble"``, ``ate_interval``
-    are ensemble-spread intervals (quantiles of the members' estimates): a
-    description of the model's uncertainty, not frequentist confidence intervals.
+    rows (the hybrid's mean effect there, corrected by its error on the training rows,
+    linear in X; this one also needs that error to average out over X's rows as the
+    correction predicts, see :meth:`ate_interval`). ``effect_interval`` and, with
+    ``inference="ensemble"``, ``ate_interval`` are ensemble-spread intervals (quantiles
+    of the members' estimates): a description of the model's uncertainty, not
+    frequentist confidence intervals.
 
     Examples
     --------
@@ -565,27 +567,37 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self.inference_ in ("haipw", "aipw") and default_arms
 
     def _doubly_robust_ate(self, X) -> AteResult:
-        """The AIPW/H-AIPW result on the training rows (X None), or the CFM's mean effect over
-        X corrected by its error on the training rows, linear in X when there are at least
-        ``ROWS_PER_CORRECTION_TERM`` rows per term (:func:`debiased_mean_effect`)."""
+        """The AIPW/H-AIPW result on the training rows (X None), or the scored outcome models'
+        mean effect over X corrected by their error on the training rows, linear in X when
+        there are at least ``ROWS_PER_CORRECTION_TERM`` rows per term
+        (:func:`debiased_mean_effect`)."""
         if X is None:
             return self.ate_result()
         X_new = self._check_X(X)
         mu0, mu1 = self.cross_fitted_outcomes()
+        effect_train = mu1 - mu0
         effect_new = self._member_effects(X_new, *self.categories_[:2], cfm_only=True).mean(axis=0)
         X_train = self.X_[:, : self.n_features_in_]
+        if self.inference_ == "haipw" and not self._n_controls:
+            # the hybrid's effect: what the scores weigh is what they correct
+            weights = self.ate_result().weights
+            _, standard, _ = self._nuisances(with_standard=True)
+            effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * effect_train
+            effect_new = weights[0] * outcome_effect(self.X_, self.T_, self.Y_, X_new) + weights[1] * effect_new
         if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
             X_train = X_new = None
-        return debiased_mean_effect(self._doubly_robust_scores(), mu1 - mu0, effect_new, X=X_train, X_new=X_new)
+        return debiased_mean_effect(self._doubly_robust_scores(), effect_train, effect_new, X=X_train, X_new=X_new)
 
     def ate(self, X=None, *, T0=0, T1=1) -> float:
         """Average effect.
 
         With doubly robust inference ("haipw"/"aipw", binary T, the default arms): without
-        X the AIPW/H-AIPW estimate on the training rows; with X the CFM's mean effect over
-        X corrected by its error on the training rows as the AIPW scores measure it (a
-        linear regression of the residual scores on X, at X's mean; a constant with fewer
-        than 10 training rows per covariate). Otherwise the mean of ``effect(X)``.
+        X the AIPW/H-AIPW estimate on the training rows; with X the mean effect over X of
+        the outcome models the scores weigh (the CFM for "aipw"; for "haipw" the standard
+        model and the CFM with the hybrid weights, the CFM alone when there are controls W),
+        corrected by their error on the training rows as the scores measure it (a linear
+        regression of the residual scores on X, at X's mean; a constant with fewer than 10
+        training rows per covariate). Otherwise the mean of ``effect(X)``.
         """
         if self._uses_doubly_robust(T0, T1):
             return self._doubly_robust_ate(X).estimate

@@ -139,14 +139,19 @@ def test_ate_with_x_under_ensemble_inference_is_the_mean_effect(tiny_model, data
     assert est.ate(X[:20]) == pytest.approx(est.effect(X[:20]).mean())
 
 
-def test_doubly_robust_ate_with_x_is_the_mean_effect_plus_the_training_correction(binary_est, data):
+def test_aipw_ate_with_x_is_the_cfm_mean_effect_plus_the_training_correction(tiny_model, data):
+    est = _estimator(tiny_model).fit(*data[:3], inference="aipw")
     X = data[0][:20]
-    mu0, mu1 = binary_est.cross_fitted_outcomes()
-    residual = binary_est._doubly_robust_scores() - (mu1 - mu0)
+    mu0, mu1 = est.cross_fitted_outcomes()
+    residual = est._doubly_robust_scores() - (mu1 - mu0)
     design = np.column_stack([np.ones(N), data[0]])  # 200 rows: >= 10 per term, a linear correction
     beta = np.linalg.lstsq(design, residual, rcond=None)[0]
     correction = np.concatenate([[1.0], X.mean(axis=0)]) @ beta
-    assert binary_est.ate(X) == pytest.approx(binary_est.effect(X).mean() + correction)
+    assert est.ate(X) == pytest.approx(est.effect(X).mean() + correction)
+
+
+def test_haipw_ate_interval_with_x_is_a_normal_interval_around_the_estimate(binary_est, data):
+    X = data[0][:20]
     lo, hi = binary_est.ate_interval(X, alpha=0.05)
     assert lo < binary_est.ate(X) < hi
     narrow_lo, narrow_hi = binary_est.ate_interval(X, alpha=0.5)
@@ -207,7 +212,7 @@ def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_
 
 def test_doubly_robust_ate_with_x_corrects_by_a_constant_with_few_rows_per_covariate(tiny_model):
     X, T, Y, _ = _binary(n=36, seed=3)  # 36 rows < 10 per term for 3 covariates + intercept
-    est = _estimator(tiny_model, cv=2).fit(X, T, Y)
+    est = _estimator(tiny_model, cv=2).fit(X, T, Y, inference="aipw")
     mu0, mu1 = est.cross_fitted_outcomes()
     correction = np.mean(est._doubly_robust_scores() - (mu1 - mu0))
     assert est.ate(X[:5]) == pytest.approx(est.effect(X[:5]).mean() + correction)

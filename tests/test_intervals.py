@@ -14,6 +14,7 @@ from skcfm.intervals import (
     dr_pseudo_outcomes,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
+    outcome_effect,
 )
 
 ATE = 2.0
@@ -108,6 +109,15 @@ def test_debiased_mean_effect_with_covariates_follows_an_error_that_varies_with_
     constant = debiased_mean_effect(scores, mu1 - mu0 + bias, effect_new)
     assert linear.lower < truth < linear.upper
     assert not constant.lower < truth < constant.upper  # the mean error of the training rows is not theirs
+
+
+def test_outcome_effect_fits_each_arm_on_all_its_rows():
+    X, T, Y, mu0, mu1, e = simulate(n=2000, seed=6)
+    X_new = np.random.default_rng(7).normal(size=(50, 3))
+    effect = outcome_effect(X, T, Y, X_new)  # RidgeCV per arm; the effect is linear in X_2
+    np.testing.assert_allclose(effect, ATE + X_new[:, 2], atol=0.3)
+    with pytest.raises(ValueError, match="X_new has 2 columns; expected 3"):
+        outcome_effect(X, T, Y, np.ones((1, 2)))
 
 
 def test_debiased_mean_effect_rejects_mismatched_and_empty_inputs():
