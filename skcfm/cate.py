@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import numpy as np
@@ -302,6 +303,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
+        self._ate_over_rows: tuple[bytes, AteResult] | None = None  # last ate(X), for ate_interval(X)
         self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
         self._dr_model = None
         self._propensity: np.ndarray | None = None
@@ -570,10 +572,18 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """The AIPW/H-AIPW result on the training rows (X None), or the scored outcome models'
         mean effect over X corrected by their error on the training rows, linear in X when
         there are at least ``ROWS_PER_CORRECTION_TERM`` rows per term
-        (:func:`debiased_mean_effect`)."""
+        (:func:`debiased_mean_effect`). The last X's result is kept: ``ate(X)`` and
+        ``ate_interval(X)`` come in pairs, and each costs a pass of the model over X."""
         if X is None:
             return self.ate_result()
         X_new = self._check_X(X)
+        key = hashlib.sha256(np.ascontiguousarray(X_new).tobytes()).digest() + repr(X_new.shape).encode()
+        if self._ate_over_rows is None or self._ate_over_rows[0] != key:
+            self._ate_over_rows = (key, self._doubly_robust_ate_over(X_new))
+        return self._ate_over_rows[1]
+
+    def _doubly_robust_ate_over(self, X_new: np.ndarray) -> AteResult:
+        """:meth:`_doubly_robust_ate` for checked rows, uncached."""
         mu0, mu1 = self.cross_fitted_outcomes()
         effect_train = mu1 - mu0
         effect_new = self._member_effects(X_new, *self.categories_[:2], cfm_only=True).mean(axis=0)

@@ -210,6 +210,19 @@ def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_
     assert est.ate_result().weights[0] > 0.5
 
 
+def test_ate_and_ate_interval_with_the_same_x_run_the_model_once(tiny_model, data, monkeypatch):
+    est = _estimator(tiny_model).fit(*data[:3])
+    calls = []
+    original = est._doubly_robust_ate_over
+    monkeypatch.setattr(est, "_doubly_robust_ate_over", lambda X: calls.append(1) or original(X))
+    X = data[0][:20]
+    estimate = est.ate(X)
+    lo, hi = est.ate_interval(X)
+    assert lo < estimate < hi and len(calls) == 1
+    est.ate(X[:10])
+    assert len(calls) == 2  # other rows: computed again
+
+
 def test_doubly_robust_ate_with_x_corrects_by_a_constant_with_few_rows_per_covariate(tiny_model):
     X, T, Y, _ = _binary(n=36, seed=3)  # 36 rows < 10 per term for 3 covariates + intercept
     est = _estimator(tiny_model, cv=2).fit(X, T, Y, inference="aipw")
