@@ -244,9 +244,7 @@ def outcome_effect(X, T, Y, X_new, *, regressor=None) -> np.ndarray:
     X = check_array(X, input_name="X")
     T = _check_treatment(T, len(X))
     Y = _check_vector(Y, "Y", len(X))
-    X_new = check_array(X_new, input_name="X_new")
-    if X_new.shape[1] != X.shape[1]:
-        raise ValueError(f"X_new has {X_new.shape[1]} columns; expected {X.shape[1]}, as X.")
+    X_new = _check_new_rows(X_new, X)
     regressor = RidgeCV() if regressor is None else regressor
     mu0, mu1 = (clone(regressor).fit(X[T == arm], Y[T == arm]).predict(X_new) for arm in (0, 1))
     return mu1 - mu0
@@ -375,11 +373,7 @@ def dr_learner_cate(
     """
     X = check_array(X, input_name="X")
     pseudo = _check_vector(pseudo, "pseudo", len(X))
-    X_new = check_array(X_new, input_name="X_new")
-    if X_new.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"X_new has {X_new.shape[1]} columns; expected {X.shape[1]}, as X."
-        )
+    X_new = _check_new_rows(X_new, X)
     if regressor is None:
         regressor = RandomForestRegressor(
             n_estimators=100,
@@ -631,11 +625,9 @@ def debiased_mean_effect(
     design, at = np.ones((n, 1)), np.ones((1, 1))
     if X is not None:
         X = check_array(X, input_name="X")
-        X_new = check_array(X_new, input_name="X_new")
+        X_new = _check_new_rows(X_new, X)
         if len(X) != n:
             raise ValueError(f"X has {len(X)} rows; expected {n}, as scores.")
-        if X_new.shape[1] != X.shape[1]:
-            raise ValueError(f"X_new has {X_new.shape[1]} columns; expected {X.shape[1]}, as X.")
         design = np.column_stack([design, X])
         at = np.column_stack([at, X_new.mean(axis=0, keepdims=True)])
     fit = sm.OLS(residual, design).fit(cov_type="HC1")
@@ -683,6 +675,13 @@ def _check_cv(cv, T: np.ndarray) -> None:
             f"T has {smallest} rows in its smaller arm; cross-fitting with "
             f"cv={cv} needs at least {cv} rows in each arm."
         )
+
+
+def _check_new_rows(X_new, X: np.ndarray) -> np.ndarray:
+    X_new = check_array(X_new, input_name="X_new")
+    if X_new.shape[1] != X.shape[1]:
+        raise ValueError(f"X_new has {X_new.shape[1]} columns; expected {X.shape[1]}, as X.")
+    return X_new
 
 
 def _check_vector(a, name: str, n: int | None) -> np.ndarray:
