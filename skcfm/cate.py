@@ -294,10 +294,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
-        self._encodings = None
-        if self.fit_mode == "fit_with_cache":
-            self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
-                                          device=self.device)
+        self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
+                                      fit_mode=self.fit_mode, device=self.device)
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]

@@ -186,13 +186,18 @@ def encode_plan(
     Y: np.ndarray,
     pam: np.ndarray,
     plan: ContextPlan,
+    *,
+    fit_mode: str,
     device: str = "cpu",
-) -> list[list[EncodedContext]]:
-    """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``.
+) -> list[list[EncodedContext]] | None:
+    """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``;
+    None for ``"low_memory"`` (contexts are encoded at each prediction).
 
     Holds per member the model's states for its context rows (about 4 MB for 192 rows
     and 16 covariates with the shipped model), so memory grows with regions × members.
     """
+    if fit_mode != "fit_with_cache":
+        return None
     return [[encode_member(model, X, T, Y, pam, member, device) for member in ensemble]
             for ensemble in plan.ensembles]
 

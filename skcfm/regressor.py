@@ -195,10 +195,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         )
         self.members_ = self._context_plan.members
         self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self._encodings = None
-        if self.fit_mode == "fit_with_cache":
-            self._encodings = encode_plan(self.model_, X_arr[:, self._covariate_index], treatment, y_arr, self.pam_,
-                                          self._context_plan, device=self.device)
+        self._encodings = encode_plan(self.model_, X_arr[:, self._covariate_index], treatment, y_arr, self.pam_,
+                                      self._context_plan, fit_mode=self.fit_mode, device=self.device)
         return self
 
     def _check_parameters(self) -> None:
