@@ -176,6 +176,22 @@ def test_hybrid_scores_average_to_the_hybrid_estimate():
     assert scores.std(ddof=1) / np.sqrt(500) == pytest.approx(result.stderr)
 
 
+def test_hybrid_weights_stay_non_negative():
+    # a second model that overfits: it follows each row's residual, so its scores move with
+    # the good model's but further (covariance above the good model's variance), and the
+    # unconstrained minimum-variance weight on it would be negative
+    X, T, Y, mu0, mu1, e = simulate(n=1000)
+    overfit = (mu0 + 0.5 * (Y - mu0) * (T == 0), mu1 + 0.5 * (Y - mu1) * (T == 1))
+    psi = np.vstack([aipw_scores(Y, T, mu0, mu1, e), aipw_scores(Y, T, *overfit, e)])
+    unconstrained = np.linalg.solve(np.cov(psi), np.ones(2))
+    assert (unconstrained / unconstrained.sum()).min() < 0  # the case this test is about
+    result = hybrid_aipw_ate(Y, T, [(mu0, mu1), overfit], e)
+    assert np.all(result.weights >= 0)
+    assert result.weights.sum() == pytest.approx(1.0)
+    best_single = min(aipw_ate(Y, T, *model, e).stderr for model in [(mu0, mu1), overfit])
+    assert result.stderr <= best_single * (1 + 1e-9)
+
+
 def test_hybrid_handles_singular_covariance():
     X, T, Y, mu0, mu1, e = simulate(n=200)
     result = hybrid_aipw_ate(Y, T, [(mu0, mu1), (mu0, mu1)], e)
