@@ -68,9 +68,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         report (``benchmarks/ensemble_size.py``: IHDP 10-29 and the ACIC-like
         semi-synthetic set): members beyond 4 average out which rows and covariates each
         one reads.
-    context_size : int, default=192
+    context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
-        stratified by treatment so that rare arms are represented.
+        stratified by treatment so that rare arms are represented. The shipped model was
+        pretrained on contexts of 16-192 rows, yet reads 256 better: on data the benchmark
+        tables do not report, sqrt(PEHE) 192 -> 256 rows: IHDP 10-29 3.81 -> 3.50 (16 of
+        20 better), ACIC-like set 1.32 -> 1.27 (8 of 10), PSID 10-19 14,793 -> 14,849
+        (+0.4 %), CPS 10-13 unchanged; 224, 320 and 384 rows did worse on IHDP. Fitting
+        and predicting take about 30 % longer.
     contexts : {"local", "global"}, default="local"
         Which training rows a member reads when there are more than
         ``2 * context_size``. "global": random draws from all rows, so each member sees
@@ -175,7 +180,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         *,
         model=None,
         n_estimators: int | str = "auto",
-        context_size: int = 192,
+        context_size: int = 256,
         contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         cv: int = 5,

@@ -34,7 +34,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         Ensemble members (context draws, covariate subsets and orders) per region; "auto"
         draws one per block of ``context_size`` rows times block of ``max_covariates``
         covariates, between 4 and 16.
-    context_size : int, default=192
+    context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment level when the treatment is discrete.
     contexts : {"local", "global"}, default="local"
@@ -118,7 +118,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         treatment: int | str = 0,
         model=None,
         n_estimators: int | str = "auto",
-        context_size: int = 192,
+        context_size: int = 256,
         contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         clip_to_observed: bool = True,
