@@ -64,10 +64,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
         ``max_covariates`` covariates, between 4 and 16 (IHDP: 4 in each of 2 regions;
-        ACIC: 16), so that long and wide data are read about once. Chosen on data the benchmark tables do not
-        report (``benchmarks/ensemble_size.py``: IHDP 10-29 and the ACIC-like
-        semi-synthetic set): members beyond 4 average out which rows and covariates each
-        one reads.
+        ACIC: 16), so that long and wide data are read about once. Chosen on data the
+        benchmark tables do not report (``benchmarks/ensemble_size.py``: IHDP 10-29 and
+        the ACIC-like semi-synthetic set): members beyond 4 average out which rows and
+        covariates each one reads.
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented. The shipped model was

@@ -668,7 +668,8 @@ def _min_variance_weights(sigma: np.ndarray) -> np.ndarray:
             weights = direction / direction.sum()
             variance = float(weights @ block @ weights)
             if np.all(weights >= 0.0) and variance < best_variance * (1 - 1e-12):
-                best, best_variance = np.zeros(k), variance
+                best_variance = variance
+                best = np.zeros(k)
                 best[list(subset)] = weights
     return best
 

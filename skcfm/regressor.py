@@ -36,7 +36,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         covariates, between 4 and 16.
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
-        stratified by treatment level when the treatment is discrete.
+        stratified by treatment level when the treatment is discrete. The default is
+        measured in :class:`skcfm.CFMCateEstimator`.
     contexts : {"local", "global"}, default="local"
         With more than ``2 * context_size`` rows, "local" splits the covariate space into
         up to 8 regions, each with its own ensemble over its nearest training rows, and
