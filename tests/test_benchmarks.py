@@ -386,3 +386,41 @@ def test_acic_like_set_has_acic_shape_and_is_seeded():
     assert not np.allclose(Y_train, semi.acic_like(4, DATA)[2])
     effects = [semi.acic_like(i, DATA)[4] for i in range(10)]
     assert any(np.ptp(e) < 1e-9 for e in effects) and any(e.std() > 1 for e in effects)  # constant and varying
+
+
+# --- overlap diagnostics -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def overlap():
+    return _load("overlap_diagnostics")
+
+
+def _overlap_rows():
+    # two realizations, two methods; "a" is exact, "b" is 1 too high where propensity < 0.01
+    tau = np.array([1.0, 2.0, 3.0, 4.0])
+    propensity = np.array([0.001, 0.005, 0.5, 0.9])
+    frames = []
+    for i in (0, 1):
+        frames.append(pd.DataFrame({"realization": i, "method": "a", "propensity": propensity, "tau": tau,
+                                    "tau_hat": tau}))
+        frames.append(pd.DataFrame({"realization": i, "method": "b", "propensity": propensity, "tau": tau,
+                                    "tau_hat": tau + (propensity < 0.01)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_overlap_groups_rows_by_propensity(overlap):
+    groups = overlap.by_propensity(_overlap_rows()).set_index(["group", "method"])
+    low = groups.xs("b", level="method").iloc[0]
+    assert low["rows"] == 4 and low["true_effect"] == pytest.approx(1.5)
+    assert low["bias"] == pytest.approx(1.0) and low["rmse"] == pytest.approx(1.0)
+    assert groups.xs("a", level="method")["rmse"].max() == 0
+    assert groups.xs("b", level="method").iloc[-1]["bias"] == 0  # the well-covered rows are exact
+
+
+def test_overlap_paired_summary_against_the_first_method(overlap):
+    summary = overlap.paired_summary(overlap.by_realization(_overlap_rows()), ["a", "b"]).set_index("method")
+    assert summary.loc["b", "sqrt_pehe"] == pytest.approx(np.sqrt(0.5))  # two of four rows off by 1
+    assert summary.loc["b", "ate_bias"] == pytest.approx(0.5)
+    assert summary.loc["b", "minus_a"] == pytest.approx(np.sqrt(0.5))
+    assert summary.loc["b", "better_than_a"] == "0/2"
