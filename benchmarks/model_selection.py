@@ -1,11 +1,11 @@
-"""Which weights to ship: the CFM alone on realizations the benchmark tables never report.
+"""Which weights to ship: the CFM alone on selection realizations, chosen before the tables.
 
-The benchmark reports IHDP realizations 0-9 and LaLonde samples 0-9. Choosing the
-shipped weights on those would tune on the test rows, so candidates are compared on
-IHDP 10-29, PSID 10-19 and CPS 10-13 instead, plus the ACIC-like semi-synthetic set
-(``_semisynthetic.py``; the 10 ACIC realizations are all reported), with the benchmark's
-own ``skcfm_cfm`` method (unconfoundedness PAM, default settings) and metric (sqrt(PEHE)
-on the test rows).
+Candidates (weights and inference defaults) are compared on IHDP 10-29, PSID 10-19 and
+CPS 10-13, plus the ACIC-like semi-synthetic set (``_semisynthetic.py``; the 10 ACIC
+realizations are all reported), with the benchmark's own ``skcfm_cfm`` method
+(unconfoundedness PAM, default settings) and metric (sqrt(PEHE) on the test rows). The
+benchmark tables follow the published protocol (IHDP-100, LaLonde samples 0-49), so they
+include these realizations; the top-level README states the numbers without them.
 
 Run: python benchmarks/model_selection.py CANDIDATE.safetensors [...] [--label NAME ...]
 [--method skcfm_regressor]  (any registered skcfm method; default skcfm_cfm)
