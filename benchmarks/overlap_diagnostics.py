@@ -38,7 +38,7 @@ from _metrics import pehe  # noqa: E402
 PROPENSITY_BINS = (0.0, 0.01, 0.05, 0.2, 1.0)
 
 
-def test_propensity(X_train: np.ndarray, T_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
+def propensity_of_test_rows(X_train: np.ndarray, T_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
     """P(T = 1 | x) of the test rows from a logistic regression on the training rows."""
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     return model.fit(X_train, T_train.astype(int)).predict_proba(X_test)[:, 1]
@@ -49,7 +49,7 @@ def row_effects(dataset: str, realizations: list[int], methods: list[str], data_
     frames = []
     for i in realizations:
         X_train, T_train, Y_train, X_test, tau = run.DATASETS[dataset][1](i, data_home)
-        propensity = test_propensity(X_train, T_train, X_test)
+        propensity = propensity_of_test_rows(X_train, T_train, X_test)
         for method in methods:
             out = METHODS[method](X_train, T_train, Y_train, X_test, random_state=i)
             frames.append(pd.DataFrame({
