@@ -64,15 +64,15 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
         ``max_covariates`` covariates, between 4 and 16 (IHDP: 4 in each of 2 regions;
-        ACIC: 16), so that long and wide data are read about once. Chosen on data the
-        benchmark tables do not report (``benchmarks/ensemble_size.py``: IHDP 10-29 and
+        ACIC: 16), so that long and wide data are read about once. Chosen on the
+        selection realizations (``benchmarks/ensemble_size.py``: IHDP 10-29 and
         the ACIC-like semi-synthetic set): members beyond 4 average out which rows and
         covariates each one reads.
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented. The shipped model was
-        pretrained on contexts of 16-192 rows, yet reads 256 better: on data the benchmark
-        tables do not report, sqrt(PEHE) 192 -> 256 rows: IHDP 10-29 3.81 -> 3.50 (16 of
+        pretrained on contexts of 16-192 rows, yet reads 256 better: on the selection
+        realizations, sqrt(PEHE) 192 -> 256 rows: IHDP 10-29 3.81 -> 3.50 (16 of
         20 better), ACIC-like set 1.32 -> 1.27 (8 of 10), PSID 10-19 14,793 -> 14,849
         (+0.4 %), CPS 10-13 unchanged; 224, 320 and 384 rows did worse on IHDP. Fitting
         and predicting take about 30 % longer.
@@ -86,7 +86,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         for discrete T; with more covariates than the model reads, members favour the
         covariates that correlate most within the region), a query is answered by the
         region whose centre is nearest, and ``clip_to_observed`` uses the region's
-        outcome ranges. Chosen on data the benchmark tables do not report (mean
+        outcome ranges. Chosen on the selection realizations (mean
         sqrt(PEHE), step-11589 model, global -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
         9,590 -> 9,869 (worse; 9,630 -> 9,554 with the shipped step 14600), ACIC-like set
         1.97 -> 1.67.
@@ -112,7 +112,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         each member's E[Y | do(T = t), x] is clipped to the range of outcomes observed
         under t. Where no unit of arm t resembles x (poor overlap) the model would
         otherwise extrapolate its response surface. On the model-selection realizations
-        (not reported in the benchmark tables) outcome clipping lowered the step-3199
+        (``benchmarks/model_selection.py``) outcome clipping lowered the step-3199
         model's mean sqrt(PEHE) on IHDP 10-29 from 8.1 to 5.6 and on PSID 10-19 from
         20,700 to 20,000; the covariate box lowered the step-14600 model's PSID 10-19 from
         16,214 to 14,905 and CPS 10-13 from 9,554 to 9,462 (IHDP unchanged, ACIC-like set

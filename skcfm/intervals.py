@@ -450,7 +450,7 @@ def hybrid_aipw_ate(
     model's estimate is unbiased) the weights are kept non-negative: with an
     estimated propensity each model's estimate carries its own bias, and a
     negative weight on one model extrapolates past the other and amplifies its
-    bias. On realizations the benchmark tables do not report (LaLonde PSID
+    bias. On the model-selection realizations (LaLonde PSID
     10-19 and CPS 10-13, IHDP 10-29) the unconstrained weights left [0, 1] in 4
     of 34 fits; bounding them lowered the mean absolute ATE error over the test
     rows there (PSID 2,212 -> 1,915, CPS 781 -> 708) and was the same elsewhere.
