@@ -94,6 +94,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         "auto" treats T with at most 10 distinct values as discrete.
     cv : int, default=5
         Folds for the cross-fitted nuisances of the doubly robust ATE interval.
+    model_propensity : classifier or None, default=None
+        Unfitted sklearn classifier with ``predict_proba`` for the cross-fitted propensity
+        P(T = 1 | X) of the doubly robust ATE, its interval and the DR final stage; cloned
+        per fold. None: a logistic regression (see
+        :func:`skcfm.intervals.crossfit_propensity`).
     final_model : regressor or None, default=None
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
@@ -184,6 +189,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         cv: int = 5,
+        model_propensity=None,
         final_model=None,
         final_stage: Literal["cfm", "dr"] = "cfm",
         clip_to_observed: bool = True,
@@ -198,6 +204,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.contexts = contexts
         self.treatment_kind = treatment_kind
         self.cv = cv
+        self.model_propensity = model_propensity
         self.final_model = final_model
         self.final_stage = final_stage
         self.clip_to_observed = clip_to_observed
@@ -213,6 +220,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_context_options(self)
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
+        if self.model_propensity is not None and not (
+                hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
+            raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
+                            "with fit and predict_proba")
 
     def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
         levels = np.unique(T_raw)
@@ -418,7 +429,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
         the same folds for all three."""
         if self._propensity is None:
-            self._propensity = crossfit_propensity(self.X_, self.T_, cv=self.cv, random_state=self._seed)
+            self._propensity = crossfit_propensity(self.X_, self.T_, classifier=self.model_propensity, cv=self.cv,
+                                                   random_state=self._seed)
         if with_standard and self._standard is None:
             self._standard = crossfit_outcome(self.X_, self.T_, self.Y_, cv=self.cv, random_state=self._seed)
         return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()

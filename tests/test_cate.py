@@ -10,6 +10,7 @@ import pytest
 from econml.cate_interpreter import SingleTreeCateInterpreter, SingleTreePolicyInterpreter
 from econml.score import RScorer
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -764,3 +765,23 @@ def test_clip_to_observed_must_be_a_bool(tiny_model, data):
     X, T, Y, _ = data
     with pytest.raises(TypeError, match="clip_to_observed"):
         _estimator(tiny_model, clip_to_observed="yes").fit(X, T, Y)
+
+
+def test_model_propensity_replaces_the_default_logistic_regression(tiny_model):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 2))
+    T = (rng.random(300) < 1 / (1 + np.exp(-2 * X[:, 0]))).astype(int)
+    Y = X[:, 0] + T + 0.3 * rng.normal(size=300)
+    default = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
+    constant = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0,
+                                model_propensity=DummyClassifier(strategy="prior")).fit(X, T, Y)
+    # the same CFM outcomes, so only the propensity can move the doubly robust ATE
+    np.testing.assert_allclose(default.effect(X), constant.effect(X))
+    assert default.ate_result().estimate != pytest.approx(constant.ate_result().estimate)
+    assert constant._nuisances(with_standard=False)[0] == pytest.approx(T.mean(), abs=0.02)
+
+
+def test_model_propensity_must_be_a_classifier(tiny_model):
+    X, T, Y = np.zeros((20, 1)), np.arange(20) % 2, np.arange(20.0)
+    with pytest.raises(TypeError, match="model_propensity"):
+        CFMCateEstimator(model=tiny_model, model_propensity=LinearRegression()).fit(X, T, Y)

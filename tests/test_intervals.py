@@ -1,6 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsRegressor
 
 from skcfm.intervals import (
@@ -232,6 +235,28 @@ def test_crossfit_propensity_is_clipped():
     e = crossfit_propensity(X, T, clip=0.05, random_state=0)
     assert e.min() == pytest.approx(0.05)
     assert e.max() == pytest.approx(0.95)
+
+
+def psid_like(n, seed):
+    """Covariates in raw units like LaLonde's PSID sample (age, schooling, four indicators,
+    two years of earnings) and a rare treatment for the young, unmarried and poor."""
+    rng = np.random.default_rng(seed)
+    age, schooling = rng.integers(17, 56, n), rng.integers(0, 18, n)
+    indicators = rng.random((n, 4)) < [0.3, 0.03, 0.8, 0.33]
+    level = rng.normal(size=(n, 1))
+    earnings = np.exp(9.6 + 0.6 * level + 0.3 * rng.normal(size=(n, 2))) * (rng.random((n, 2)) > 0.1)
+    X = np.column_stack([age, schooling, indicators, earnings]).astype(float)
+    logit = X @ [0.015, 0.045, 0.14, 0.42, -0.32, 0.39, -0.00012, -0.00017] - 1.6
+    propensity = 1.0 / (1.0 + np.exp(-logit))
+    return X, (rng.random(n) < propensity).astype(int), propensity
+
+
+def test_default_propensity_converges_on_covariates_in_raw_units():
+    X, T, e = psid_like(n=1000, seed=6)  # lbfgs stops short in every fold here
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        fitted = crossfit_propensity(X, T, random_state=0)
+    assert np.abs(fitted - e).mean() < 0.02
 
 
 def test_dr_learner_cate_recovers_heterogeneous_effect():
