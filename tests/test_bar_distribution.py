@@ -116,3 +116,14 @@ def test_fit_borders_spread_ties_of_discrete_samples():
     borders = bd.fit_borders(samples, 8)
     assert torch.isfinite(borders).all()
     assert torch.all(borders[1:] - borders[:-1] >= 1e-3 - 1e-7)
+
+
+def test_mean_counts_outer_bars_at_the_given_tail_centres():
+    borders = torch.tensor([-10.0, -1.0, 0.0, 1.0, 30.0])
+    logits = torch.log(torch.tensor([0.1, 0.4, 0.4, 0.1]))
+    inner = 0.4 * -0.5 + 0.4 * 0.5
+    assert float(bd.mean(logits, borders, tail_centres=(-2.0, 3.0))) == pytest.approx(
+        inner + 0.1 * -2.0 + 0.1 * 3.0)
+    left, right = bd.half_normal_tail_means(borders)
+    assert float(bd.mean(logits, borders)) == pytest.approx(inner + 0.1 * float(left) + 0.1 * float(right))
+    assert float(right) > 30.0  # the half-normal reaches past the outermost border

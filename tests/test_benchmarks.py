@@ -424,3 +424,27 @@ def test_overlap_paired_summary_against_the_first_method(overlap):
     assert summary.loc["b", "ate_bias"] == pytest.approx(0.5)
     assert summary.loc["b", "minus_a"] == pytest.approx(np.sqrt(0.5))
     assert summary.loc["b", "better_than_a"] == "0/2"
+
+
+# --- bar_tails.py ----------------------------------------------------------------------
+
+
+def test_bar_tails_reports_what_the_outer_bars_hold_and_the_centre_mean_uses():
+    import torch
+
+    from skcfm.model import bar_distribution
+
+    bar_tails = _load("bar_tails")
+    borders = torch.tensor([-20.0, -2.0, 0.0, 2.0, 40.0])
+    targets = torch.tensor([-3.0, -5.0, -1.0, 0.5, 1.0, 3.0, 4.0, 5.0])
+    table = bar_tails.outer_bars(targets, borders).set_index("bar")
+    assert table.loc["left", "share_of_targets"] == pytest.approx(2 / 8)
+    assert table.loc["left", "prior_mean"] == pytest.approx(-4.0)
+    assert table.loc["right", "prior_mean"] == pytest.approx(4.0)
+    assert table.loc["right", "prior_median"] == pytest.approx(4.0)
+    # the centre is what bar_distribution.mean returns with all mass in that bar
+    for side, bar in (("left", 0), ("right", 3)):
+        logits = torch.full((4,), -1e4)
+        logits[bar] = 0.0
+        assert table.loc[side, "model_centre"] == pytest.approx(float(bar_distribution.mean(logits, borders)), rel=1e-5)
+    assert table.loc["right", "model_centre"] > table.loc["right", "outer_border"]  # far beyond its targets

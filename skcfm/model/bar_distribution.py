@@ -57,15 +57,25 @@ def nll(logits: torch.Tensor, borders: torch.Tensor, y: torch.Tensor) -> torch.T
     return -log_density(logits, borders, y).mean()
 
 
-def mean(logits: torch.Tensor, borders: torch.Tensor) -> torch.Tensor:
-    """Expected value, shape ``logits.shape[:-1]``."""
+def mean(
+    logits: torch.Tensor, borders: torch.Tensor, tail_centres: tuple[float, float] | None = None
+) -> torch.Tensor:
+    """Expected value, shape ``logits.shape[:-1]``.
+
+    Each bar counts at its midpoint and each outer bar at ``tail_centres`` (left,
+    right), by default the means of the half-normal tails.
+    """
     p = torch.softmax(logits.float(), dim=-1)
-    centres = (borders[1:] + borders[:-1]) / 2
-    s_left, s_right = _tail_scales(borders)
-    centres = centres.clone()
-    centres[0] = borders[1] - s_left * math.sqrt(2 / math.pi)
-    centres[-1] = borders[-2] + s_right * math.sqrt(2 / math.pi)
+    centres = ((borders[1:] + borders[:-1]) / 2).clone()
+    left, right = half_normal_tail_means(borders) if tail_centres is None else tail_centres
+    centres[0], centres[-1] = left, right
     return p @ centres
+
+
+def half_normal_tail_means(borders: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Means of the half-normal tails that stand in for the two outer bars."""
+    s_left, s_right = _tail_scales(borders)
+    return borders[1] - s_left * math.sqrt(2 / math.pi), borders[-2] + s_right * math.sqrt(2 / math.pi)
 
 
 def quantiles(logits: torch.Tensor, borders: torch.Tensor, qs: torch.Tensor) -> torch.Tensor:
