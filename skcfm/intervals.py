@@ -13,6 +13,7 @@ outcome ``Y``.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from sklearn.utils.validation import check_array
 
 __all__ = [
     "AteResult",
+    "OverlapWarning",
     "aipw_ate",
     "aipw_scores",
     "crossfit_outcome",
@@ -37,6 +39,15 @@ __all__ = [
     "hybrid_aipw_scores",
     "outcome_effect",
 ]
+
+
+MAX_CLIPPED_SHARE = 0.1  # more rows than this at the propensity clip bound raise an OverlapWarning
+
+
+class OverlapWarning(UserWarning):
+    """Many rows have an estimated propensity at the clip bound: the treatment arms barely
+    overlap there, so doubly robust estimates rest on the outcome model for those rows and
+    their intervals can be far too narrow."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +111,10 @@ def crossfit_propensity(
     cv : int, default=5
         Number of folds, at least 2; each arm needs at least ``cv`` rows.
     clip : float, default=0.01
-        Scores are clipped to ``[clip, 1 - clip]``; must lie in [0, 0.5).
+        Scores are clipped to ``[clip, 1 - clip]``; must lie in [0, 0.5). When
+        more than a tenth of the rows end at a bound, an :class:`OverlapWarning`
+        says so (LaLonde CPS: 91 % of the rows, where the hybrid ATE intervals
+        covered the truth in 14 of 50 samples).
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds. A given ``classifier`` keeps its own
         ``random_state``.
@@ -137,7 +151,15 @@ def crossfit_propensity(
         model = clone(classifier).fit(X[train], T[train])
         proba = model.predict_proba(X[test])
         propensity[test] = proba[:, list(model.classes_).index(1)]
-    return np.clip(propensity, clip, 1.0 - clip)
+    propensity = np.clip(propensity, clip, 1.0 - clip)
+    clipped = float(np.mean((propensity <= clip) | (propensity >= 1.0 - clip)))
+    if clipped > MAX_CLIPPED_SHARE:
+        warnings.warn(
+            f"{clipped:.0%} of the rows have a cross-fitted propensity at the clip bound ({clip:g} or "
+            f"{1 - clip:g}): the arms barely overlap there, AIPW weights are capped, and doubly robust "
+            "estimates rest on the outcome model for those rows; their intervals can be far too narrow.",
+            OverlapWarning, stacklevel=2)
+    return propensity
 
 
 def crossfit_outcome(

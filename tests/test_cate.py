@@ -16,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
+from skcfm.intervals import OverlapWarning
 
 N = 200
 
@@ -785,3 +786,13 @@ def test_model_propensity_must_be_a_classifier(tiny_model):
     X, T, Y = np.zeros((20, 1)), np.arange(20) % 2, np.arange(20.0)
     with pytest.raises(TypeError, match="model_propensity"):
         CFMCateEstimator(model=tiny_model, model_propensity=LinearRegression()).fit(X, T, Y)
+
+
+def test_doubly_robust_ate_warns_when_the_arms_barely_overlap(tiny_model):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 2))
+    T = (X[:, 0] + 0.05 * rng.normal(size=300) > 0).astype(int)  # almost separable
+    Y = X[:, 0] + T + rng.normal(size=300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
+    with pytest.warns(OverlapWarning, match="clip bound"):
+        est.ate_interval(X)

@@ -8,6 +8,7 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from skcfm.intervals import (
     AteResult,
+    OverlapWarning,
     aipw_ate,
     aipw_scores,
     crossfit_outcome,
@@ -232,7 +233,8 @@ def test_crossfit_propensity_is_clipped():
     X, T, *_ = simulate(n=300)
     X = X.copy()
     X[:, 0] = 100 * (T - 0.5)  # perfectly separable
-    e = crossfit_propensity(X, T, clip=0.05, random_state=0)
+    with pytest.warns(OverlapWarning, match="100% of the rows"):
+        e = crossfit_propensity(X, T, clip=0.05, random_state=0)
     assert e.min() == pytest.approx(0.05)
     assert e.max() == pytest.approx(0.95)
 
@@ -255,8 +257,16 @@ def test_default_propensity_converges_on_covariates_in_raw_units():
     X, T, e = psid_like(n=1000, seed=6)  # lbfgs stops short in every fold here
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("ignore", OverlapWarning)  # rare treatment: it does warn, rightly
         fitted = crossfit_propensity(X, T, random_state=0)
     assert np.abs(fitted - e).mean() < 0.02
+
+
+def test_overlapping_arms_raise_no_overlap_warning():
+    X, T, *_ = simulate(n=500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OverlapWarning)
+        crossfit_propensity(X, T, random_state=0)
 
 
 def test_dr_learner_cate_recovers_heterogeneous_effect():
