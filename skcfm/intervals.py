@@ -665,12 +665,35 @@ def debiased_mean_effect(
             raise ValueError(f"X has {len(X)} rows; expected {n}, as scores.")
         design = np.column_stack([design, X])
         at = np.column_stack([at, X_new.mean(axis=0, keepdims=True)])
+    design, at = _full_rank(design, at)
     fit = sm.OLS(residual, design).fit(cov_type="HC1")
     prediction = fit.get_prediction(at)
     estimate = float(np.mean(effect_new) + prediction.predicted_mean[0])
     stderr = float(prediction.se_mean[0])
     half = float(norm.ppf(1.0 - alpha / 2.0)) * stderr
     return AteResult(estimate, stderr, estimate - half, estimate + half)
+
+
+def _full_rank(design: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``design`` (n, p) and ``at`` (1, p) in coordinates of the design's row space.
+
+    Linearly dependent columns (one-hot groups beside the intercept, constant columns)
+    leave OLS coefficients undetermined but not its prediction at a point that obeys the
+    same dependence; the prediction is the same in these coordinates, without the
+    rank-deficiency warning OLS would give. A point that departs from the dependence is
+    predicted at its projection onto the row space, with a warning.
+    """
+    _, singular, vt = np.linalg.svd(design, full_matrices=False)
+    basis = vt[singular > singular[0] * max(design.shape) * np.finfo(float).eps]
+    if len(basis) == design.shape[1]:
+        return design, at
+    projected = at @ basis.T
+    if np.linalg.norm(at - projected @ basis) > 1e-6 * max(np.linalg.norm(at), 1.0):
+        warnings.warn(
+            "X's columns are linearly dependent on the training rows (e.g. a constant column or one-hot groups), "
+            "and the new rows' mean departs from that dependence; the correction ignores the departure.",
+            UserWarning, stacklevel=3)
+    return design @ basis.T, projected
 
 
 def _min_variance_weights(sigma: np.ndarray) -> np.ndarray:

@@ -269,6 +269,27 @@ def test_overlapping_arms_raise_no_overlap_warning():
         crossfit_propensity(X, T, random_state=0)
 
 
+def test_debiased_mean_effect_handles_dependent_columns_like_a_full_rank_design():
+    rng = np.random.default_rng(0)
+    onehot = np.eye(3)[rng.integers(0, 3, 400)]  # sums to the intercept
+    X = np.column_stack([rng.normal(size=400), onehot])
+    scores = X[:, 0] + onehot @ [0.0, 1.0, -1.0] + rng.normal(size=400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rank-deficiency warning
+        dependent = debiased_mean_effect(scores, np.zeros(400), np.zeros(50), X=X, X_new=X[:50])
+    full_rank = debiased_mean_effect(scores, np.zeros(400), np.zeros(50), X=X[:, :3], X_new=X[:50, :3])
+    assert dependent.estimate == pytest.approx(full_rank.estimate)
+    assert dependent.stderr == pytest.approx(full_rank.stderr)
+
+
+def test_debiased_mean_effect_warns_when_new_rows_break_a_dependence_of_the_training_rows():
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=200), np.ones(200)])  # a constant column
+    X_new = np.column_stack([rng.normal(size=20), np.full(20, 2.0)])
+    with pytest.warns(UserWarning, match="linearly dependent"):
+        debiased_mean_effect(rng.normal(size=200), np.zeros(200), np.zeros(20), X=X, X_new=X_new)
+
+
 def test_dr_learner_cate_recovers_heterogeneous_effect():
     X, T, Y, mu0, mu1, e = simulate()
     pseudo = dr_pseudo_outcomes(Y, T, mu0, mu1, e)
