@@ -114,7 +114,7 @@ def crossfit_propensity(
         Scores are clipped to ``[clip, 1 - clip]``; must lie in [0, 0.5). When
         more than a tenth of the rows end at a bound, an :class:`OverlapWarning`
         says so (LaLonde CPS: 91 % of the rows, where the hybrid ATE intervals
-        covered the truth in 14 of 50 samples).
+        covered the truth in 7 of 50 samples).
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds. A given ``classifier`` keeps its own
         ``random_state``.
