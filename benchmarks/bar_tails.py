@@ -30,20 +30,10 @@ import torch
 from skcfm import load_model
 from skcfm.model import bar_distribution
 from skcfm.training.configs import CONFIGS
-from skcfm.training.prior import sample_batch
-from skcfm.training.train import prepare, step_generator, validation_set
+from skcfm.training.train import prior_targets, validation_set
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = 777  # any seed away from the training, validation and border seeds
-
-
-def prior_targets(n_batches: int, config_name: str = "small") -> torch.Tensor:
-    """Standardised query targets of ``n_batches`` prior batches, flattened."""
-    config = CONFIGS[config_name]
-    targets = [prepare(sample_batch(config.batch_size, step_generator(SEED, i), config.prior)).targets.flatten()
-               for i in range(n_batches)]
-    targets = torch.cat(targets)
-    return targets[torch.isfinite(targets)]
 
 
 def outer_bars(targets: torch.Tensor, borders: torch.Tensor) -> pd.DataFrame:
@@ -86,7 +76,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100, help="prior batches of the small configuration")
     args = parser.parse_args()
     model = load_model()
-    table = outer_bars(prior_targets(args.batches), model.borders.cpu())
+    targets = prior_targets(CONFIGS["small"], args.batches, SEED)
+    table = outer_bars(targets[torch.isfinite(targets)], model.borders.cpu())
     print(table.round(3).to_string(index=False))
     batches = validation_set(CONFIGS["small"])
     prior_means = tuple(table.set_index("bar").loc[["left", "right"], "prior_mean"])

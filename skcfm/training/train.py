@@ -92,13 +92,18 @@ def learning_rate(config: TrainConfig, step: int, schedule_history: list[dict] |
     return old + (new - old) * (step - start) / config.warmup_steps
 
 
+def prior_targets(config: TrainConfig, n_batches: int, seed: int) -> torch.Tensor:
+    """The standardised query targets of ``n_batches`` prior batches drawn with ``seed``, flattened."""
+    return torch.cat([
+        prepare(sample_batch(config.batch_size, step_generator(seed, i), config.prior)).targets.flatten()
+        for i in range(n_batches)
+    ])
+
+
 def fit_bar_borders(config: TrainConfig) -> tuple[float, ...]:
     """Equal-mass borders over the prior's standardised query targets."""
-    targets = [
-        prepare(sample_batch(config.batch_size, step_generator(BORDER_SEED, i), config.prior)).targets.flatten()
-        for i in range(config.border_batches)
-    ]
-    return tuple(bar_distribution.fit_borders(torch.cat(targets), config.model.n_bars).tolist())
+    targets = prior_targets(config, config.border_batches, BORDER_SEED)
+    return tuple(bar_distribution.fit_borders(targets, config.model.n_bars).tolist())
 
 
 def validation_set(
