@@ -431,3 +431,55 @@ def test_train_command_rejects_an_unknown_config(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--config", "huge", "--out", "unused"])
     assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+# -- finer tail bars for a trained model
+def test_tail_borders_split_each_outer_bar_at_equal_mass():
+    from skcfm.training.tails import tail_borders
+
+    borders = torch.tensor([-10.0, -2.0, 0.0, 2.0, 30.0])
+    targets = torch.cat([torch.linspace(lo, hi, 400) for lo, hi in ((-9.9, -2.1), (-1.9, 1.9), (2.1, 29.9))])
+    new = tail_borders(borders, targets, 4)
+    assert len(new) == len(borders) + 2 * 3
+    assert torch.all(new[1:] > new[:-1])
+    assert new[0] == -10.0 and new[-1] == 30.0
+    torch.testing.assert_close(new[4:7], borders[1:4])  # inner borders untouched
+    right = targets[targets > 2.0]
+    per_bar = [((right >= lo) & (right < hi)).sum().item() for lo, hi in pairwise(new[-5:].tolist())]
+    assert max(per_bar) - min(per_bar) <= 2
+    with pytest.raises(ValueError, match="tail_bars=1"):
+        tail_borders(borders, targets, 1)
+    with pytest.raises(ValueError, match="too few"):
+        tail_borders(borders, targets[:410], 4)
+
+
+def test_split_tail_bars_keeps_the_predicted_distribution_and_resumes(tmp_path, cheap_tiny):
+    from skcfm.training.tails import split_tail_bars
+
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    checkpoint = training.load_checkpoint(tmp_path / "run" / training.CHECKPOINT_NAME)
+    split = split_tail_bars(checkpoint, tail_bars=4, n_batches=60)
+    n_bars = TINY.model.n_bars
+    assert split["train_config"]["model"]["n_bars"] == n_bars - 2 + 8
+    assert split["head_history"] == [{"from_step": 2, "tail_bars": 4, "n_bars": n_bars + 6}]
+    batch = training.validation_set(training.TrainConfig.from_dict(checkpoint["train_config"]), 1)[0]
+    old, new = (torch.softmax(training.model_from_checkpoint(c)(batch.context, batch.queries, batch.pam), -1)
+                for c in (checkpoint, split))
+    torch.testing.assert_close(new[..., :4].sum(-1), old[..., 0])
+    torch.testing.assert_close(new[..., -4:].sum(-1), old[..., -1])
+    torch.testing.assert_close(new[..., 4:-4], old[..., 1:-1])
+    # training goes on from the split checkpoint: same step count, new head shape
+    (tmp_path / "resumed").mkdir()
+    training.save_checkpoint(split, tmp_path / "resumed" / training.CHECKPOINT_NAME)
+    training.train("tiny", tmp_path / "resumed", steps=3, progress=False, resume=True)
+    resumed = training.load_checkpoint(tmp_path / "resumed" / training.CHECKPOINT_NAME)
+    assert resumed["step"] == 3
+    assert resumed["model"]["head.bias"].shape == (n_bars + 6,)
+    assert resumed["head_history"] == split["head_history"]
+
+
+def test_split_tails_command_refuses_to_overwrite_a_run(tmp_path, cheap_tiny, capsys):
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    with pytest.raises(SystemExit):
+        main(["split-tails", str(tmp_path / "run" / training.CHECKPOINT_NAME), "--out", str(tmp_path / "run")])
+    assert "exists; choose a new --out" in capsys.readouterr().err

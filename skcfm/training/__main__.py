@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> None:
                            help="length of the cosine schedule; on resume, lengthens it from the checkpoint's step")
     train_cmd.add_argument("--update-prior", action="store_true",
                            help="on --resume, train on the named config's current prior, not the checkpoint's")
+    split_cmd = commands.add_parser("split-tails", help="split a checkpoint's outer bars into finer tail bars")
+    split_cmd.add_argument("checkpoint")
+    split_cmd.add_argument("--out", required=True, help="run directory for the split checkpoint (then train --resume)")
+    split_cmd.add_argument("--tail-bars", type=int, default=8, help="bars per tail (default: 8)")
     eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
     eval_cmd.add_argument("checkpoint")
     eval_cmd.add_argument("--batches", type=int, default=None, help="validation batches (default: the config's)")
@@ -52,6 +56,17 @@ def main(argv: list[str] | None = None) -> None:
             compile_model=args.compile, batch_size=args.batch_size, max_minutes=args.max_minutes,
             progress=not args.no_progress, update_prior=args.update_prior, total_steps=args.total_steps,
         )
+    elif args.command == "split-tails":
+        from .tails import split_tail_bars
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / training.CHECKPOINT_NAME).exists():
+            parser.error(f"{out / training.CHECKPOINT_NAME} exists; choose a new --out")
+        checkpoint = split_tail_bars(training.load_checkpoint(args.checkpoint), args.tail_bars)
+        training.save_checkpoint(checkpoint, out / training.CHECKPOINT_NAME)
+        metrics = {"checkpoint": str(out / training.CHECKPOINT_NAME), "step": checkpoint["step"],
+                   "n_bars": checkpoint["head_history"][-1]["n_bars"]}
     elif args.command == "export":
         from ..pretrained import WEIGHTS_DIR, export_model
 

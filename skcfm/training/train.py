@@ -136,7 +136,8 @@ def evaluate(
     return {name: value / len(batches) for name, value in sums.items()}
 
 
-def _save_atomically(payload: dict, path: Path) -> None:
+def save_checkpoint(payload: dict, path: Path) -> None:
+    """Write a checkpoint; a crash mid-write leaves the previous file intact."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
@@ -269,7 +270,7 @@ def train(
     def save() -> None:
         if rank != 0:
             return
-        _save_atomically(
+        save_checkpoint(
             {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -281,6 +282,7 @@ def train(
                 "train_config": config.to_dict(),
                 "prior_history": prior_history,
                 "schedule_history": schedule_history,
+                "head_history": checkpoint.get("head_history", []) if checkpoint is not None else [],
             },
             checkpoint_path,
         )
@@ -347,6 +349,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "validation_history": history,
         "prior_history": checkpoint.get("prior_history", []),
         "schedule_history": checkpoint.get("schedule_history", []),
+        "head_history": checkpoint.get("head_history", []),
         "validation_set": (f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, "
                            f"seed {VALIDATION_SEED}"),
     }
