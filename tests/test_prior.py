@@ -488,3 +488,46 @@ def test_a_wider_threshold_range_gives_rarer_treatment_arms():
         return torch.minimum(share, 1 - share).mean().item()
 
     assert mean_treated_share((1.5, 2.0)) < mean_treated_share((-0.2, 0.2)) - 0.1
+
+
+# -- skewed outcomes (IHDP's exponential surfaces, LaLonde's zero earnings)
+def _two_arm_rows(n: int, seed: int) -> torch.Tensor:
+    rows = torch.randn(4, n, 3, generator=generator(seed))
+    rows[:, :, 0] = (torch.rand(4, n, generator=generator(seed + 1)) < 0.5).float()
+    return rows
+
+
+def test_skew_outcomes_maps_context_and_queries_alike_and_keeps_the_order():
+    context, queries = _two_arm_rows(200, 0), _two_arm_rows(30, 2)
+    alt = queries.clone()
+    before = context[:, :, 1].clone()
+    prior_batch.skew_outcomes(context, queries, alt, torch.zeros(4, dtype=torch.bool), 1.0, generator(4))
+    torch.testing.assert_close(queries, alt)  # the same unit under the same arm: the same outcome
+    assert not torch.allclose(context[:, :, 1], before)
+    for old, new in zip(before, context[:, :, 1], strict=True):
+        order = old.argsort()
+        assert torch.all(new[order][1:] >= new[order][:-1])  # monotone map
+    torch.testing.assert_close(context[:, :, [0, 2]], _two_arm_rows(200, 0)[:, :, [0, 2]])
+
+
+def test_skew_outcomes_on_one_arm_leaves_the_other_arm_alone():
+    maps_one_arm = []
+    for seed in range(20):
+        context = _two_arm_rows(100, seed)
+        before = context.clone()
+        prior_batch.skew_outcomes(context, context.clone(), context.clone(), torch.ones(4, dtype=torch.bool),
+                                  1.0, generator(seed))
+        for b in range(4):
+            changed = context[b, :, 1] != before[b, :, 1]
+            arms = context[b, changed, 0].unique()
+            maps_one_arm.append(len(arms) == 1 and changed.sum() < 100)
+    assert 0.2 < np.mean(maps_one_arm) < 0.8  # about half the data sets map a single arm
+
+
+def test_outcome_transform_prob_zero_leaves_the_prior_stream_unchanged():
+    config = replace(TINY_PRIOR, n_queries=8)
+    plain = sample_batch(4, generator(0), config)
+    off = sample_batch(4, generator(0), replace(config, outcome_transform_prob=0.0))
+    on = sample_batch(4, generator(0), replace(config, outcome_transform_prob=1.0))
+    torch.testing.assert_close(plain.context, off.context)
+    assert not torch.allclose(plain.context[:, :, 1], on.context[:, :, 1])

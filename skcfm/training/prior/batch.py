@@ -40,6 +40,10 @@ class PriorConfig:
     # own mechanism under treatment, when a binary T is its parent: two response
     # surfaces, as in IHDP and ACIC
     arm_specific_prob: float = 0.0
+    # each data set's chance that its outcome is passed through a skewing map (see
+    # ``skew_outcomes``): exponential surfaces as in IHDP's, or earnings-like outcomes
+    # censored at zero as in LaLonde's, which the SCMs' bounded mechanisms do not reach
+    outcome_transform_prob: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,42 @@ def _scale_treatment_edges(scm: SCM, treatment: torch.Tensor, scale_range: tuple
         weights[rows, treatment] = weights[rows, treatment] * scale[:, None]
 
 
+OUTCOME_EXP_RATE = (0.3, 1.0)  # exp(rate * z) for the standardised outcome z
+OUTCOME_CENSOR_SHARE = (0.1, 0.6)  # share of the context's outcomes set to the floor
+
+
+def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tensor, binary: torch.Tensor,
+                  prob: float, generator: torch.Generator) -> None:
+    """Pass the outcome column (1) of a share ``prob`` of the data sets through a monotone map, in place.
+
+    The map is the same for the context and both query sets, so effects stay the units'
+    own: ``y' = g(y)`` is one more mechanism of the SCM. With z the outcome standardised on
+    the context, g is either ``exp(rate * z)`` (a right tail, half the time) or
+    ``max(z, floor)`` with the floor at a context quantile (a point mass, as zero
+    earnings). With a binary treatment, half the chosen data sets map one arm's
+    outcomes only: a skewed surface beside a plain one, IHDP's setting B.
+    """
+    b = context.shape[0]
+    chosen = torch.rand(b, generator=generator) < prob
+    exponential = torch.rand(b, generator=generator) < 0.5
+    low, high = OUTCOME_EXP_RATE
+    rate = low + (high - low) * torch.rand(b, generator=generator)
+    low, high = OUTCOME_CENSOR_SHARE
+    share = low + (high - low) * torch.rand(b, generator=generator)
+    one_arm = binary & (torch.rand(b, generator=generator) < 0.5)
+    arm = (torch.rand(b, generator=generator) < 0.5).float()
+    y = context[:, :, 1]
+    mean, sd = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp(min=1e-6)
+    ranked = ((y - mean) / sd).sort(1).values
+    floor = ranked.gather(1, (share * (y.shape[1] - 1)).long()[:, None]).squeeze(1)
+    for rows in (context, queries, alt):
+        z = (rows[:, :, 1] - mean) / sd
+        mapped = torch.where(exponential[:, None], torch.exp(rate[:, None] * z.clamp(max=8.0)),
+                             torch.maximum(z, floor[:, None]))
+        apply = chosen[:, None] & (~one_arm[:, None] | (rows[:, :, 0] == arm[:, None]))
+        rows[:, :, 1] = torch.where(apply, mapped * sd + mean, rows[:, :, 1])
+
+
 def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: int, config: PriorConfig, generator):
     n_nodes = 2 + n_covariates + n_latent
     adjacency = sample_dags(batch_size, n_nodes, generator)
@@ -177,6 +217,8 @@ def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: in
     gather_query = observed[:, None, :].expand(-1, config.n_queries, -1)
     queries = evaluate(scm, query_noise, treatment_values=t_query, statistics=stats)[0].gather(2, gather_query)
     alt = evaluate(scm, query_noise, treatment_values=t_alt, statistics=stats)[0].gather(2, gather_query)
+    if config.outcome_transform_prob > 0:  # drawn only when on, so other priors keep their streams
+        skew_outcomes(context, queries, alt, scm.binary_treatment, config.outcome_transform_prob, generator)
     true_pam = _true_pam(scm.adjacency, observed)
     valid = _is_valid(context, queries, alt, scm)
     return context, queries, alt, true_pam, scm.binary_treatment, valid
