@@ -363,6 +363,26 @@ def test_run_killed_mid_way_resumes_from_its_last_checkpoint(tmp_path, cheap_tin
     )
 
 
+@pytest.mark.slow
+def test_sigterm_stops_a_run_with_a_checkpoint_of_its_last_step(tmp_path):
+    out = tmp_path / "stopped"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _CLI_WITH_FAST_CHECKPOINTS, "train", "--config", "tiny", "--out", str(out),
+         "--steps", "400", "--no-progress"],
+        env=subprocess_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 90
+    while not (out / training.TRAIN_LOG).exists() or len(read_log(out / training.TRAIN_LOG)) < 5:
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no training steps within 90 s"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0, process.stderr.read().decode()
+    reached = training.load_checkpoint(out / training.CHECKPOINT_NAME)["step"]
+    assert 5 <= reached < 400
+    assert reached == len(read_log(out / training.TRAIN_LOG))
+
+
 # -- multi-process training and the command line
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import csv
 import math
 import os
+import signal
+import threading
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -185,6 +188,21 @@ def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
     return bool(value.item())
 
 
+@contextmanager
+def _sigterm_event() -> Iterator[threading.Event]:
+    """An event set by SIGTERM while the block runs (in the main thread; elsewhere never
+    set), so a loop can stop at a step boundary; the previous handler comes back after."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train(
     config_name: str = "small",
     out: str | os.PathLike = "runs/small",
@@ -293,41 +311,46 @@ def train(
         _append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
         return metrics
 
-    # -- loop
+    # -- loop; SIGTERM (a stopped session, torchrun, kill) ends it with a checkpoint of the last step
     metrics: dict[str, float] = {}
-    last_save = time.monotonic()
-    bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
-    while step < stop and not _any_rank(time.monotonic() >= deadline, world_size, torch_device):
-        started = time.perf_counter()
-        lr = learning_rate(config, step, schedule_history)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch = prepare(sample_batch(config.batch_size, step_generator(seed, step, rank, world_size), config.prior))
-        batch = batch.to(torch_device)
-        with autocast:
-            loss = bar_distribution.nll(wrapped(batch.context, batch.queries, batch.pam), model.borders, batch.targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        step += 1
-        datasets_seen += config.batch_size * world_size
-        seconds = time.perf_counter() - started
-        elapsed += seconds
-        rate = config.batch_size * world_size / seconds
-        if rank == 0:
-            row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 2),
-                   "loss": round(loss.item(), 5), "learning_rate": lr, "datasets_per_s": round(rate, 2)}
-            _append_rows(out / TRAIN_LOG, TRAIN_FIELDS, [row])
-            bar.set_postfix(loss=f"{loss.item():.3f}", datasets_per_s=f"{rate:.1f}")
-        bar.update(1)
-        if rank == 0 and step % config.validation_every_steps == 0:
-            metrics = validate()
-        if _any_rank(time.monotonic() - last_save > config.checkpoint_every_s, world_size, torch_device):
-            save()
-            last_save = time.monotonic()
-    bar.close()
-    if rank == 0 and step % config.validation_every_steps != 0:
+    with _sigterm_event() as terminated:
+        last_save = time.monotonic()
+        bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
+        def should_stop() -> bool:
+            return _any_rank(time.monotonic() >= deadline or terminated.is_set(), world_size, torch_device)
+
+        while step < stop and not should_stop():
+            started = time.perf_counter()
+            lr = learning_rate(config, step, schedule_history)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = prepare(sample_batch(config.batch_size, step_generator(seed, step, rank, world_size), config.prior))
+            batch = batch.to(torch_device)
+            with autocast:
+                logits = wrapped(batch.context, batch.queries, batch.pam)
+                loss = bar_distribution.nll(logits, model.borders, batch.targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            step += 1
+            datasets_seen += config.batch_size * world_size
+            seconds = time.perf_counter() - started
+            elapsed += seconds
+            rate = config.batch_size * world_size / seconds
+            if rank == 0:
+                row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 2),
+                       "loss": round(loss.item(), 5), "learning_rate": lr, "datasets_per_s": round(rate, 2)}
+                _append_rows(out / TRAIN_LOG, TRAIN_FIELDS, [row])
+                bar.set_postfix(loss=f"{loss.item():.3f}", datasets_per_s=f"{rate:.1f}")
+            bar.update(1)
+            if rank == 0 and step % config.validation_every_steps == 0:
+                metrics = validate()
+            if _any_rank(time.monotonic() - last_save > config.checkpoint_every_s, world_size, torch_device):
+                save()
+                last_save = time.monotonic()
+        bar.close()
+    if rank == 0 and step % config.validation_every_steps != 0 and not terminated.is_set():
         metrics = validate()
     save()
     if world_size > 1:
