@@ -521,7 +521,20 @@ def test_skew_outcomes_on_one_arm_leaves_the_other_arm_alone():
             changed = context[b, :, 1] != before[b, :, 1]
             arms = context[b, changed, 0].unique()
             maps_one_arm.append(len(arms) == 1 and changed.sum() < 100)
+            if maps_one_arm[-1]:  # the arm mapped is the one most rows are in
+                assert arms.item() == float(context[b, :, 0].mean() >= 0.5)
     assert 0.2 < np.mean(maps_one_arm) < 0.8  # about half the data sets map a single arm
+
+
+def test_skew_outcomes_keeps_queries_within_the_tail_the_context_shows():
+    for seed in range(5):
+        context, queries = _two_arm_rows(100, seed), _two_arm_rows(100, seed + 7) * 3.0  # queries reach further
+        before = queries[:, :, 1].clone()
+        prior_batch.skew_outcomes(context, queries, queries.clone(), torch.zeros(4, dtype=torch.bool), 1.0,
+                                  generator(seed))
+        # the exponential map stops at the context's largest outcome; the floor leaves the top alone
+        bound = torch.maximum(context[:, :, 1].amax(1, keepdim=True), before)
+        assert torch.all(queries[:, :, 1] <= bound + 1e-4)
 
 
 def test_outcome_transform_prob_zero_leaves_the_prior_stream_unchanged():

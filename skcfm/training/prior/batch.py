@@ -171,7 +171,10 @@ def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tenso
     the context, g is either ``exp(rate * z)`` (a right tail, half the time) or
     ``max(z, floor)`` with the floor at a context quantile (a point mass, as zero
     earnings). With a binary treatment, half the chosen data sets map one arm's
-    outcomes only: a skewed surface beside a plain one, IHDP's setting B.
+    outcomes only, the arm most context rows are in: a skewed surface beside a plain one,
+    IHDP's setting B (there the controls' surface is exponential). z is capped at the
+    context's largest value, so no query lies beyond what the context shows of the tail
+    (a rare arm's exponential surface gave effects of 100 standard deviations).
     """
     b = context.shape[0]
     chosen = torch.rand(b, generator=generator) < prob
@@ -181,14 +184,15 @@ def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tenso
     low, high = OUTCOME_CENSOR_SHARE
     share = low + (high - low) * torch.rand(b, generator=generator)
     one_arm = binary & (torch.rand(b, generator=generator) < 0.5)
-    arm = (torch.rand(b, generator=generator) < 0.5).float()
+    arm = (context[:, :, 0].mean(1) >= 0.5).float()  # the majority arm
     y = context[:, :, 1]
     mean, sd = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp(min=1e-6)
     ranked = ((y - mean) / sd).sort(1).values
     floor = ranked.gather(1, (share * (y.shape[1] - 1)).long()[:, None]).squeeze(1)
+    ceiling = ranked[:, -1:]
     for rows in (context, queries, alt):
         z = (rows[:, :, 1] - mean) / sd
-        mapped = torch.where(exponential[:, None], torch.exp(rate[:, None] * z.clamp(max=8.0)),
+        mapped = torch.where(exponential[:, None], torch.exp(rate[:, None] * torch.minimum(z, ceiling)),
                              torch.maximum(z, floor[:, None]))
         apply = chosen[:, None] & (~one_arm[:, None] | (rows[:, :, 0] == arm[:, None]))
         rows[:, :, 1] = torch.where(apply, mapped * sd + mean, rows[:, :, 1])
