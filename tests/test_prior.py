@@ -537,6 +537,18 @@ def test_skew_outcomes_keeps_queries_within_the_tail_the_context_shows():
         assert torch.all(queries[:, :, 1] <= bound + 1e-4)
 
 
+def test_skew_outcomes_headroom_lets_queries_pass_the_context_tail():
+    passed = []
+    for seed in range(5):
+        context, queries = _two_arm_rows(100, seed), _two_arm_rows(100, seed + 7) * 3.0
+        before = queries[:, :, 1].clone()
+        prior_batch.skew_outcomes(context, queries, queries.clone(), torch.zeros(4, dtype=torch.bool), 1.0,
+                                  generator(seed), headroom=1.0)
+        bound = torch.maximum(context[:, :, 1].amax(1, keepdim=True), before)
+        passed.append((queries[:, :, 1] > bound + 1e-4).any().item())
+    assert any(passed)
+
+
 def test_outcome_transform_prob_zero_leaves_the_prior_stream_unchanged():
     config = replace(TINY_PRIOR, n_queries=8)
     plain = sample_batch(4, generator(0), config)

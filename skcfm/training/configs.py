@@ -49,13 +49,13 @@ CONFIGS: dict[str, TrainConfig] = {
     ),
     # the shipped size: d_model 64, 4 layers, contexts of 16-192 rows, up to 16 covariates;
     # binary covariates, two response surfaces and rarer arms since step 7600 (session 5);
-    # skewed outcomes since step 24000 of the run with split tails (session 22)
+    # skewed outcomes since step 24000 of the run with split tails (session 22), headroom 1 since 26675
     "small": TrainConfig(
         model=CFMConfig(max_covariates=16),
         prior=PriorConfig(
             min_context=16, max_context=192, n_queries=32, max_covariates=16,
             treatment_threshold_range=(-1.75, 1.75), binary_covariate_prob=0.3, arm_specific_prob=0.5,
-            outcome_transform_prob=0.3,
+            outcome_transform_prob=0.3, outcome_exp_headroom=1.0,
         ),
         warmup_steps=100, total_steps=4_000,
     ),

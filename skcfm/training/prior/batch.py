@@ -44,6 +44,9 @@ class PriorConfig:
     # ``skew_outcomes``): exponential surfaces as in IHDP's, or earnings-like outcomes
     # censored at zero as in LaLonde's, which the SCMs' bounded mechanisms do not reach
     outcome_transform_prob: float = 0.0
+    # how far (in the context's standard deviations) the exponential map's input may go
+    # beyond the context's largest outcome; 0 keeps every query within the context's tail
+    outcome_exp_headroom: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ OUTCOME_CENSOR_SHARE = (0.1, 0.6)  # share of the context's outcomes set to the 
 
 
 def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tensor, binary: torch.Tensor,
-                  prob: float, generator: torch.Generator) -> None:
+                  prob: float, generator: torch.Generator, headroom: float = 0.0) -> None:
     """Pass the outcome column (1) of a share ``prob`` of the data sets through a monotone map, in place.
 
     The map is the same for the context and both query sets, so effects stay the units'
@@ -173,8 +176,9 @@ def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tenso
     earnings). With a binary treatment, half the chosen data sets map one arm's
     outcomes only, the arm most context rows are in: a skewed surface beside a plain one,
     IHDP's setting B (there the controls' surface is exponential). z is capped at the
-    context's largest value, so no query lies beyond what the context shows of the tail
-    (a rare arm's exponential surface gave effects of 100 standard deviations).
+    context's largest value plus ``headroom``, so queries reach little beyond what the
+    context shows of the tail (a rare arm's exponential surface, uncapped, gave effects of
+    100 standard deviations).
     """
     b = context.shape[0]
     chosen = torch.rand(b, generator=generator) < prob
@@ -189,7 +193,7 @@ def skew_outcomes(context: torch.Tensor, queries: torch.Tensor, alt: torch.Tenso
     mean, sd = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp(min=1e-6)
     ranked = ((y - mean) / sd).sort(1).values
     floor = ranked.gather(1, (share * (y.shape[1] - 1)).long()[:, None]).squeeze(1)
-    ceiling = ranked[:, -1:]
+    ceiling = ranked[:, -1:] + headroom
     for rows in (context, queries, alt):
         z = (rows[:, :, 1] - mean) / sd
         mapped = torch.where(exponential[:, None], torch.exp(rate[:, None] * torch.minimum(z, ceiling)),
@@ -222,7 +226,8 @@ def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: in
     queries = evaluate(scm, query_noise, treatment_values=t_query, statistics=stats)[0].gather(2, gather_query)
     alt = evaluate(scm, query_noise, treatment_values=t_alt, statistics=stats)[0].gather(2, gather_query)
     if config.outcome_transform_prob > 0:  # drawn only when on, so other priors keep their streams
-        skew_outcomes(context, queries, alt, scm.binary_treatment, config.outcome_transform_prob, generator)
+        skew_outcomes(context, queries, alt, scm.binary_treatment, config.outcome_transform_prob, generator,
+                      config.outcome_exp_headroom)
     true_pam = _true_pam(scm.adjacency, observed)
     valid = _is_valid(context, queries, alt, scm)
     return context, queries, alt, true_pam, scm.binary_treatment, valid
