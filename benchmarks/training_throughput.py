@@ -39,10 +39,10 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from skcfm.model import CausalFoundationModel, bar_distribution
+from skcfm.model import CausalFoundationModel
 from skcfm.training import CONFIGS
 from skcfm.training.prior import sample_batch
-from skcfm.training.train import learning_rate, prepare, step_generator
+from skcfm.training.train import learning_rate, optimisation_step, prepare, step_generator
 
 RESULTS = Path(__file__).parent / "results" / "training_throughput.csv"
 
@@ -71,13 +71,7 @@ def time_config(
         batch = prepare(sample_batch(config.batch_size, generator, config.prior)).to(device)
         _sync(device)
         sampled = time.perf_counter()
-        with autocast:
-            logits = wrapped(batch.context, batch.queries, batch.pam)
-            loss = bar_distribution.nll(logits, model.borders, batch.targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        optimisation_step(model, wrapped, optimizer, batch, config.grad_clip, autocast)
         _sync(device)
         if step >= warmup:
             prior_s += sampled - started

@@ -188,6 +188,20 @@ def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
     return bool(value.item())
 
 
+def optimisation_step(model: CausalFoundationModel, wrapped: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      batch: ModelInputs, grad_clip: float, autocast) -> torch.Tensor:
+    """One AdamW step on a prepared batch (``wrapped``: the model as run, e.g. under DDP
+    or compiled); returns the loss."""
+    with autocast:
+        logits = wrapped(batch.context, batch.queries, batch.pam)
+        loss = bar_distribution.nll(logits, model.borders, batch.targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return loss
+
+
 @contextmanager
 def _sigterm_event() -> Iterator[threading.Event]:
     """An event set by SIGTERM while the block runs (in the main thread; elsewhere never
@@ -326,13 +340,7 @@ def train(
                 group["lr"] = lr
             batch = prepare(sample_batch(config.batch_size, step_generator(seed, step, rank, world_size), config.prior))
             batch = batch.to(torch_device)
-            with autocast:
-                logits = wrapped(batch.context, batch.queries, batch.pam)
-                loss = bar_distribution.nll(logits, model.borders, batch.targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            loss = optimisation_step(model, wrapped, optimizer, batch, config.grad_clip, autocast)
             step += 1
             datasets_seen += config.batch_size * world_size
             seconds = time.perf_counter() - started
