@@ -28,7 +28,7 @@ from skcfm.preprocessing import MAX_ABS_VALUE, fit_scaling
 from skcfm.training import CONFIGS
 from skcfm.training import train as training
 from skcfm.training.__main__ import main
-from skcfm.training.prior import PriorBatch
+from skcfm.training.prior import PRIOR_VERSION, PriorBatch
 
 TINY = CONFIGS["tiny"]
 # tiny with a cheap setup (borders and validation set from one or two prior batches):
@@ -245,6 +245,19 @@ def test_resume_keeps_the_checkpoint_prior_unless_asked_to_update_it(tmp_path, c
     assert updated["train_config"]["prior"]["backdoor_prob"] == 0.9
     assert [entry["from_step"] for entry in updated["prior_history"]] == [0, 3]
     assert updated["prior_history"][-1]["prior"]["backdoor_prob"] == 0.9
+
+
+def test_resume_records_a_new_prior_code_version_even_with_the_same_settings(tmp_path, cheap_tiny, monkeypatch):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    first = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)
+    assert [entry["prior_version"] for entry in first["prior_history"]] == [PRIOR_VERSION]
+    monkeypatch.setattr(training, "PRIOR_VERSION", PRIOR_VERSION + 1)
+    training.train("tiny", tmp_path, steps=3, progress=False, resume=True)
+    training.train("tiny", tmp_path, steps=4, progress=False, resume=True)  # same code again: no entry
+    history = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)["prior_history"]
+    versions = [(entry["from_step"], entry["prior_version"]) for entry in history]
+    assert versions == [(0, PRIOR_VERSION), (2, PRIOR_VERSION + 1)]
+    assert history[1]["prior"] == history[0]["prior"]
 
 
 def test_resume_can_lengthen_the_schedule_and_records_it(tmp_path, cheap_tiny):

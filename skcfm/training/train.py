@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..model import CausalFoundationModel, bar_distribution
 from ..preprocessing import fit_scaling
 from .configs import CONFIGS, TrainConfig
-from .prior import PriorBatch, PriorConfig, sample_batch
+from .prior import PRIOR_VERSION, PriorBatch, PriorConfig, sample_batch
 
 CHECKPOINT_NAME = "last.pt"
 VALIDATION_SEED = 2_147_483_647  # fixed and far from any training seed
@@ -217,6 +217,11 @@ def _sigterm_event() -> Iterator[threading.Event]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _prior_version(prior_history: list[dict]) -> int:
+    """The prior code version of a history's last entry; entries from before versions count as version 1."""
+    return prior_history[-1].get("prior_version", 1)
+
+
 def train(
     config_name: str = "small",
     out: str | os.PathLike = "runs/small",
@@ -239,7 +244,9 @@ def train(
     every ``checkpoint_every_s`` seconds and when the run stops. A resumed run keeps the
     checkpoint's configuration; with ``update_prior`` it trains on ``config_name``'s
     current prior instead (the change and its step are kept in the checkpoint's
-    ``prior_history``, and the validation set follows the new prior). ``total_steps``
+    ``prior_history``, and the validation set follows the new prior). A resume under a
+    newer prior code (``PRIOR_VERSION``) is recorded there too, with or without
+    ``update_prior``. ``total_steps``
     sets the cosine schedule's length; on resume it lengthens (or shortens) the schedule
     from the checkpoint's step on, recorded in ``schedule_history``.
     """
@@ -261,9 +268,12 @@ def train(
         config = TrainConfig.from_dict(checkpoint["train_config"])
         seed = checkpoint["seed"]
         prior_history = checkpoint.get("prior_history", [{"from_step": 0, "prior": asdict(config.prior)}])
-        if update_prior and CONFIGS[config_name].prior != config.prior:
+        new_settings = update_prior and CONFIGS[config_name].prior != config.prior
+        if new_settings:
             config = replace(config, prior=CONFIGS[config_name].prior)
-            prior_history = [*prior_history, {"from_step": checkpoint["step"], "prior": asdict(config.prior)}]
+        if new_settings or _prior_version(prior_history) != PRIOR_VERSION:
+            entry = {"from_step": checkpoint["step"], "prior": asdict(config.prior), "prior_version": PRIOR_VERSION}
+            prior_history = [*prior_history, entry]
         schedule_history = checkpoint.get("schedule_history", [{"from_step": 0, "total_steps": config.total_steps}])
         if total_steps is not None and total_steps != config.total_steps:
             config = replace(config, total_steps=total_steps)
@@ -275,7 +285,7 @@ def train(
         config = replace(config, model=replace(config.model, bar_borders=fit_bar_borders(config)))
         if total_steps is not None:
             config = replace(config, total_steps=total_steps)
-        prior_history = [{"from_step": 0, "prior": asdict(config.prior)}]
+        prior_history = [{"from_step": 0, "prior": asdict(config.prior), "prior_version": PRIOR_VERSION}]
         schedule_history = [{"from_step": 0, "total_steps": config.total_steps}]
     torch.manual_seed(seed)
     model = CausalFoundationModel(config.model).to(torch_device)
