@@ -190,6 +190,39 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
     assert _rows(tmp_path / "ihdp.csv") == ihdp  # nothing recomputed, nothing added
 
 
+# --- merge_results.py ------------------------------------------------------------------------
+
+
+def _acic_rows(method: str, realizations, sqrt_pehe: str, quick: str = "0") -> list[dict]:
+    run = _load("run")
+    return [{**dict.fromkeys(run.FIELDS, ""), "dataset": "acic", "realization": str(i), "method": method,
+             "quick": quick, "sqrt_pehe": sqrt_pehe} for i in realizations]
+
+
+def _write(path: Path, rows: list[dict]) -> None:
+    pd.DataFrame(rows, columns=_load("run").FIELDS).to_csv(path, index=False)
+
+
+def test_merge_replaces_only_complete_reruns(tmp_path):
+    merge_results = _load("merge_results")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "dst").mkdir()
+    old = _acic_rows("t_learner", range(1, 11), "2.0") + _acic_rows("skcfm_cfm", range(1, 11), "2.1")
+    old += _acic_rows("skcfm_cfm", range(1, 3), "9.9", quick="1")
+    _write(tmp_path / "dst" / "acic.csv", old)
+    _write(tmp_path / "src" / "acic.csv",
+           _acic_rows("skcfm_cfm", range(1, 11), "1.5") + _acic_rows("t_learner", range(1, 10), "0.1"))
+
+    replaced, skipped = merge_results.merge(tmp_path / "src", tmp_path / "dst")
+
+    assert replaced == [("acic", "skcfm_cfm")]
+    assert skipped == [("acic", "t_learner", 9)]
+    merged = pd.read_csv(tmp_path / "dst" / "acic.csv", dtype=str, keep_default_na=False)
+    by_kind = merged.groupby(["method", "quick"])["sqrt_pehe"].agg(lambda values: sorted(set(values)))
+    assert by_kind.to_dict() == {("skcfm_cfm", "0"): ["1.5"], ("skcfm_cfm", "1"): ["9.9"], ("t_learner", "0"): ["2.0"]}
+    assert len(merged) == 22
+
+
 # --- report.py ------------------------------------------------------------------------------
 
 
