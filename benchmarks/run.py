@@ -102,13 +102,18 @@ def _psid(i: int, home):
     return _split(load_lalonde(i, group="psid", data_home=home), i)
 
 
-def _psid_balanced(i: int, home):
-    b = load_lalonde(i, group="psid", data_home=home)
+def psid_balanced_rows(treatment: np.ndarray, i: int) -> np.ndarray:
+    """Rows of PSID sample ``i`` in PSID balanced: all treated + 500 drawn controls, sorted."""
     rng = np.random.default_rng(42 + i)
     controls = rng.choice(
-        np.flatnonzero(b.treatment == 0), size=PSID_BALANCED_CONTROLS, replace=False
+        np.flatnonzero(treatment == 0), size=PSID_BALANCED_CONTROLS, replace=False
     )
-    keep = np.sort(np.concatenate([np.flatnonzero(b.treatment == 1), controls]))
+    return np.sort(np.concatenate([np.flatnonzero(treatment == 1), controls]))
+
+
+def _psid_balanced(i: int, home):
+    b = load_lalonde(i, group="psid", data_home=home)
+    keep = psid_balanced_rows(b.treatment, i)
     sub = Bunch(data=b.data[keep], treatment=b.treatment[keep], outcome=b.outcome[keep],
                 truth=Bunch(ite=b.truth.ite[keep]))
     return _split(sub, i)

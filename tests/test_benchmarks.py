@@ -301,9 +301,56 @@ def test_validation_curve_counts_the_best_nll_only_since_the_last_prior_change(t
     assert "Lowest NLL since step 600: 1.200 at step 1000 (no PAM 1.300)" in text
 
 
+def test_report_puts_the_noise_floor_beside_the_methods(tmp_path, report):
+    _tiny_results(tmp_path)
+    # floor 0.6 and 1.0 where t_learner has sqrt(PEHE) 1 and 2 (realization 2 has no floor)
+    pd.DataFrame({"dataset": "ihdp", "realization": [0, 1], "n_test": 75, "sqrt_pehe": [0.6, 1.0]}
+                 ).to_csv(tmp_path / "noise_floor.csv", index=False)
+    excess = math.sqrt(((1.0 - 0.36) + (4.0 - 1.0)) / 2)
+    assert report.beyond_floor(report.load_results(tmp_path), pd.read_csv(tmp_path / "noise_floor.csv")
+                               )["t_learner"] == pytest.approx(excess)
+    readme = report.write_report(tmp_path).read_text()
+    assert f"| 0.500 ± 0.000 | {excess:.2f} |" in readme  # t_learner's time, then its excess
+    assert "| *noise floor: the true CATE (`noise_floor.py`)* | 2 | 0.800 ± 0.200 |" in readme
+
+
 def test_report_with_no_results(tmp_path, report):
     readme = report.write_report(tmp_path).read_text()
     assert "Published anchors" in readme
+
+
+# --- noise_floor.py -------------------------------------------------------------------------
+
+
+def test_oracle_leaves_out_the_scored_sample_and_its_own_sampling_error():
+    noise_floor = _load("noise_floor")
+    ite = np.array([[1.0, 5.0], [3.0, 1.0], [2.0, 3.0]])
+    # sample 0 against the mean of samples 1 and 2 ([2.5, 2.0]); MSE (2.25 + 9) / 2, over 1 + 1/2
+    expected = math.sqrt((2.25 + 9.0) / 2 / 1.5)
+    assert noise_floor.oracle_sqrt_pehe(ite, 0, np.array([0, 1])) == pytest.approx(expected)
+    assert noise_floor.oracle_sqrt_pehe(ite, 0, np.array([1])) == pytest.approx(math.sqrt(9.0 / 1.5))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        noise_floor.oracle_sqrt_pehe(ite[:1], 0, np.array([0]))
+
+
+def test_oracle_recovers_the_noise_level():
+    noise_floor = _load("noise_floor")
+    rng = np.random.default_rng(0)
+    cate = rng.normal(scale=5.0, size=300)
+    ite = cate + rng.normal(scale=2.0, size=(40, 300))
+    floors = [noise_floor.oracle_sqrt_pehe(ite, i, np.arange(300)) for i in range(40)]
+    assert np.mean(floors) == pytest.approx(2.0, rel=0.03)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
+@pytest.mark.parametrize("dataset", ["psid", "psid_balanced"])
+def test_noise_floor_scores_the_rows_the_benchmark_scores(dataset):
+    noise_floor, run = _load("noise_floor"), _load("run")
+    from skcfm.datasets import load_lalonde
+
+    sample = load_lalonde(3, group="psid", data_home=DATA)
+    tau_test = run.DATASETS[dataset][1](3, DATA)[4]
+    np.testing.assert_array_equal(sample.truth.ite[noise_floor.test_rows(dataset, 3, sample.treatment)], tau_test)
 
 
 # --- training throughput ------------------------------------------------------------------
