@@ -18,6 +18,7 @@ floor beside the methods in each RealCause table.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -55,15 +56,28 @@ def test_rows(dataset: str, i: int, treatment: np.ndarray) -> np.ndarray:
     return rows[train_test_split_protocol(len(rows), i)[1]]
 
 
+@functools.lru_cache(maxsize=2)
+def _samples(group: str, data_home: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """(ite, treatment) of every sample of the protocol, each of shape (n_samples, n_rows)."""
+    bunches = [load_lalonde(i, group=group, data_home=data_home) for i in DATASETS[group][0]]
+    return np.stack([b.truth.ite for b in bunches]), np.stack([b.treatment for b in bunches])
+
+
+def true_cate(dataset: str, i: int, data_home: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """The true CATE of realization ``i``'s test rows (their mean ``ite`` over the other
+    samples) and the variance of that mean's own sampling error, row by row."""
+    ite, treatment = _samples(GROUPS[dataset], data_home)
+    others = np.delete(ite[:, test_rows(dataset, i, treatment[i])], i, axis=0)
+    return others.mean(axis=0), others.var(axis=0, ddof=1) / len(others)
+
+
 def noise_floor(data_home: str | None) -> pd.DataFrame:
     """One row per (RealCause data set, realization): the oracle √PEHE on its test rows."""
     records = []
-    samples = {group: [load_lalonde(i, group=group, data_home=data_home) for i in DATASETS[group][0]]
-               for group in sorted(set(GROUPS.values()))}
     for dataset, group in GROUPS.items():
-        ite = np.stack([b.truth.ite for b in samples[group]])
+        ite, treatment = _samples(group, data_home)
         for i in DATASETS[dataset][0]:
-            rows = test_rows(dataset, i, samples[group][i].treatment)
+            rows = test_rows(dataset, i, treatment[i])
             records.append({"dataset": dataset, "realization": i, "n_test": len(rows),
                             "sqrt_pehe": oracle_sqrt_pehe(ite, i, rows)})
     return pd.DataFrame(records)

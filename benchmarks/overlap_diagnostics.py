@@ -7,7 +7,9 @@ standardised training covariates): rows with a propensity near 0 sit where the t
 data hold almost no treated units, so every method's treated outcome there is an
 extrapolation. Per group and method: rows, mean true effect, mean estimated effect, their
 difference (bias) and the root mean squared error; per realization, sqrt(PEHE) and the
-bias of the test ATE.
+bias of the test ATE. On the RealCause data sets, whose true effects hold outcome noise,
+also the true CATE (each row's mean effect over the other samples, ``noise_floor.py``) and
+the RMSE against it, less that mean's own sampling error: the error a method could remove.
 
 Run: python benchmarks/overlap_diagnostics.py --dataset psid [--realizations START STOP]
 [--methods skcfm_cfm t_learner] (default: every realization of the protocol). Writes
@@ -34,6 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 import run  # noqa: E402  (registers the skcfm methods and knows the splits)
 from _baselines import METHODS  # noqa: E402
 from _metrics import pehe  # noqa: E402
+from noise_floor import GROUPS, true_cate  # noqa: E402
 
 PROPENSITY_BINS = (0.0, 0.01, 0.05, 0.2, 1.0)
 
@@ -50,23 +53,29 @@ def row_effects(dataset: str, realizations: list[int], methods: list[str], data_
     for i in realizations:
         X_train, T_train, Y_train, X_test, tau = run.DATASETS[dataset][1](i, data_home)
         propensity = propensity_of_test_rows(X_train, T_train, X_test)
+        cate, cate_var = true_cate(dataset, i, data_home) if dataset in GROUPS else (np.nan, np.nan)
         for method in methods:
             out = METHODS[method](X_train, T_train, Y_train, X_test, random_state=i)
             frames.append(pd.DataFrame({
                 "realization": i, "method": method, "propensity": propensity, "tau": tau,
                 "tau_hat": np.asarray(out["cate_test"], dtype=float).ravel(),
+                "true_cate": cate, "true_cate_var": cate_var,
             }))
         print(f"{dataset} {i} done", flush=True)
     return pd.concat(frames, ignore_index=True)
 
 
 def by_propensity(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per propensity group and method: rows, mean true / estimated effect, bias, RMSE."""
+    """Per propensity group and method: rows, mean true / estimated effect, bias, RMSE; and
+    the mean true CATE and the RMSE against it (NaN where there is none)."""
     rows = rows.assign(group=pd.cut(rows.propensity, PROPENSITY_BINS, include_lowest=True),
-                       error=rows.tau_hat - rows.tau)
+                       error=rows.tau_hat - rows.tau, cate_sq=(rows.tau_hat - rows.true_cate) ** 2)
     table = rows.groupby(["group", "method"], observed=True).agg(
         rows=("tau", "size"), true_effect=("tau", "mean"), estimated_effect=("tau_hat", "mean"),
-        bias=("error", "mean"), rmse=("error", lambda e: float(np.sqrt(np.mean(e**2)))))
+        bias=("error", "mean"), rmse=("error", lambda e: float(np.sqrt(np.mean(e**2)))),
+        true_cate=("true_cate", "mean"), cate_sq=("cate_sq", "mean"), cate_var=("true_cate_var", "mean"))
+    # the true CATE's own sampling error adds its variance to every squared error
+    table["rmse_vs_true_cate"] = np.sqrt(np.maximum(table.pop("cate_sq") - table.pop("cate_var"), 0.0))
     return table.reset_index().assign(group=lambda t: t.group.astype(str))
 
 

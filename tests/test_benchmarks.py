@@ -477,15 +477,15 @@ def overlap():
 
 
 def _overlap_rows():
-    # two realizations, two methods; "a" is exact, "b" is 1 too high where propensity < 0.01
+    # two realizations, two methods; "a" is exact, "b" is 1 too high where propensity < 0.01;
+    # the true CATE is 1 below tau, with a sampling variance of 0.75
     tau = np.array([1.0, 2.0, 3.0, 4.0])
     propensity = np.array([0.001, 0.005, 0.5, 0.9])
     frames = []
     for i in (0, 1):
-        frames.append(pd.DataFrame({"realization": i, "method": "a", "propensity": propensity, "tau": tau,
-                                    "tau_hat": tau}))
-        frames.append(pd.DataFrame({"realization": i, "method": "b", "propensity": propensity, "tau": tau,
-                                    "tau_hat": tau + (propensity < 0.01)}))
+        for method, tau_hat in (("a", tau), ("b", tau + (propensity < 0.01))):
+            frames.append(pd.DataFrame({"realization": i, "method": method, "propensity": propensity, "tau": tau,
+                                        "tau_hat": tau_hat, "true_cate": tau - 1.0, "true_cate_var": 0.75}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -496,6 +496,9 @@ def test_overlap_groups_rows_by_propensity(overlap):
     assert low["bias"] == pytest.approx(1.0) and low["rmse"] == pytest.approx(1.0)
     assert groups.xs("a", level="method")["rmse"].max() == 0
     assert groups.xs("b", level="method").iloc[-1]["bias"] == 0  # the well-covered rows are exact
+    # against the true CATE, less its sampling variance: sqrt(1 - 0.75) for "a", sqrt(4 - 0.75) for "b"
+    assert groups.xs("a", level="method")["rmse_vs_true_cate"].to_numpy() == pytest.approx(0.5)
+    assert low["true_cate"] == pytest.approx(0.5) and low["rmse_vs_true_cate"] == pytest.approx(np.sqrt(3.25))
 
 
 def test_overlap_paired_summary_against_the_first_method(overlap):
