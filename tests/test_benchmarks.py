@@ -447,12 +447,26 @@ def test_model_selection_keeps_off_the_first_ten_realizations(tmp_path, monkeypa
     assert list(frame.model) == ["a", "b"] and frame.sqrt_pehe.notna().all()
     assert set(frame.dataset) == {"ihdp"}  # --datasets leaves psid out
     assert frame.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[1])  # seeded: same weights, same number
+    assert (frame.rmse_true_cate == frame.sqrt_pehe).all()  # IHDP's truth is noiseless
     with pytest.raises(SystemExit):
         selection.main([weights, "--label", "a", "b"])
     # the regressor's effects, predict(T=1) - predict(T=0), read the same plan as the CATE estimator's
     regressor = selection.main([weights, "--method", "skcfm_regressor", "--datasets", "ihdp",
                                 "--out", str(tmp_path / "reg.csv")])
     assert regressor.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[0], rel=1e-4)
+
+
+def test_model_selection_adds_rows_and_replaces_a_rerun_label(tmp_path):
+    selection = _load("model_selection")
+    path = tmp_path / "sel.csv"
+    pd.DataFrame({"model": ["a", "a", "b"], "dataset": "ihdp", "realization": [10, 11, 10],
+                  "sqrt_pehe": [1.0, 2.0, 3.0]}).to_csv(path, index=False)
+    rerun = pd.DataFrame({"model": ["a"], "dataset": "ihdp", "realization": [10], "sqrt_pehe": [9.0],
+                          "rmse_true_cate": [9.0]})
+    merged = selection.add_rows(path, rerun).set_index(["model", "realization"])
+    assert merged["sqrt_pehe"].to_dict() == {("a", 11): 2.0, ("b", 10): 3.0, ("a", 10): 9.0}
+    assert merged["rmse_true_cate"].isna().sum() == 2  # older rows have no such column
+    assert selection.add_rows(tmp_path / "new.csv", rerun) is rerun
 
 
 @pytest.mark.skipif(not (DATA / "acic2016").is_dir(), reason="needs ../shared/data/acic2016 beside the checkout")
