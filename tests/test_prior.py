@@ -480,6 +480,22 @@ def test_arm_specific_outcomes_make_effects_vary_across_units():
     assert effect_spread(1.0) > 2 * effect_spread(0.0)
 
 
+def test_arm_parent_drop_makes_the_treated_surface_ignore_some_parents_and_changes_nothing_else():
+    adjacency = sample_dags(64, 6, generator(26))
+    adjacency[:, 5, 4] = 1  # T (node 4) causes Y (node 5)
+    treatment = torch.full((64,), 4)
+    base = sample_scms(adjacency, treatment, generator(27), binary_treatment_prob=1.0, arm_specific_prob=1.0)
+    dropped = sample_scms(adjacency, treatment, generator(27), binary_treatment_prob=1.0, arm_specific_prob=1.0,
+                          arm_parent_drop=1.0)
+    torch.testing.assert_close(dropped.weights_in, base.weights_in)
+    torch.testing.assert_close(dropped.treated_mechanism.bias, base.treated_mechanism.bias)
+    used = dropped.treated_mechanism.weights_in.abs().sum(-1) > 0  # (B, N): inputs the treated arm reads
+    parents = adjacency[:, 5] > 0
+    assert torch.all(used <= parents) and torch.all(used[:, 4])  # only parents, and always T
+    assert (used.sum(-1) < parents.sum(-1)).any()  # some SCMs' treated arm ignores a parent
+    assert torch.all((base.treated_mechanism.weights_in.abs().sum(-1) > 0) == parents)
+
+
 def test_a_wider_threshold_range_gives_rarer_treatment_arms():
     def mean_treated_share(threshold_range) -> float:
         config = PriorConfig(n_queries=4, binary_treatment_prob=1.0, treatment_threshold_range=threshold_range)

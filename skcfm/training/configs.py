@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ..model.config import CFMConfig
 from .prior import PriorConfig
@@ -65,3 +65,7 @@ CONFIGS: dict[str, TrainConfig] = {
         learning_rate=5e-4, warmup_steps=100, total_steps=4_000,
     ),
 }
+
+# an experiment on top of the shipped size: the treated response surface may ignore parents of
+# the control one (session 14, resumed from the split-tails run at step 28502)
+CONFIGS["small-armdrop"] = replace(CONFIGS["small"], prior=replace(CONFIGS["small"].prior, arm_parent_drop=1.0))

@@ -46,6 +46,10 @@ class PriorConfig:
     # own mechanism under treatment, when a binary T is its parent: two response
     # surfaces, as in IHDP and ACIC
     arm_specific_prob: float = 0.0
+    # with two response surfaces, the treated one ignores each of the outcome's other
+    # parents with a probability drawn per SCM from U(0, this): treatment may cancel what
+    # a covariate does to the outcome (LaLonde PSID: treated earnings flat in prior earnings)
+    arm_parent_drop: float = 0.0
     # each data set's chance that its outcome is passed through a skewing map (see
     # ``skew_outcomes``): exponential surfaces as in IHDP's, or earnings-like outcomes
     # censored at zero as in LaLonde's, which the SCMs' bounded mechanisms do not reach
@@ -217,6 +221,7 @@ def _candidates(batch_size: int, n_context: int, n_covariates: int, n_latent: in
         binary_treatment_prob=config.binary_treatment_prob, linear_gaussian=config.linear_gaussian,
         treatment_threshold_range=config.treatment_threshold_range,
         binary_covariate_prob=config.binary_covariate_prob, arm_specific_prob=config.arm_specific_prob,
+        arm_parent_drop=config.arm_parent_drop,
     )
     if scm.discretise is not None:  # treatment and outcome keep their own types
         rows = torch.arange(batch_size)

@@ -8,7 +8,7 @@ counterfactual outcome.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -115,13 +115,18 @@ def sample_scms(
     treatment_threshold_range: tuple[float, float] = (-1.0, 1.0),
     binary_covariate_prob: float = 0.0,
     arm_specific_prob: float = 0.0,
+    arm_parent_drop: float = 0.0,
 ) -> SCM:
     """Random mechanisms and noise for the given graphs and treatment nodes.
 
     ``binary_covariate_prob`` is each node's chance to be cut into 0/1 (callers clear it
     for the treatment and outcome); ``arm_specific_prob`` is each SCM's chance that its
     last node follows a second, correlated mechanism where a binary treatment parent is 1.
-    Neither draws random numbers when 0, so older priors replay exactly.
+    ``arm_parent_drop`` lets that second mechanism ignore parents of the first: each parent
+    but T is left out with a probability drawn per SCM from U(0, arm_parent_drop), so the
+    treated arm may not respond to a cause of the control arm's outcome (an effect that
+    cancels a prognostic covariate). None of them draws random numbers when 0, so older
+    priors replay exactly.
     """
     b, n = adjacency.shape[:2]
     h = HIDDEN_UNITS
@@ -156,7 +161,7 @@ def sample_scms(
             weights_in[:, n - 1], weights_out[:, n - 1], activation[:, n - 1], generator,
             fan_in=fan_in[:, n - 1], width=width[:, n - 1], adjacency=adjacency[:, n - 1],
         )
-    return SCM(
+    scm = SCM(
         adjacency=adjacency,
         weights_in=weights_in,
         weights_root=torch.randn(b, n, h, generator=generator),
@@ -176,6 +181,10 @@ def sample_scms(
         treatment_threshold=threshold,
         **extras,
     )
+    if arm_parent_drop > 0 and scm.treated_mechanism is not None:  # drawn last: the rest of the SCM is unchanged
+        scm = replace(scm, treated_mechanism=_drop_parents(
+            scm.treated_mechanism, adjacency[:, n - 1], treatment, arm_parent_drop, generator))
+    return scm
 
 
 def _input_weights(adjacency: torch.Tensor, fan_in: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -212,6 +221,19 @@ def _correlated_mechanism(
         weights_out=mix[0][:, 0] * weights_out + mix[1][:, 0] * fresh_out,
         activation=torch.where(same_activation, activation, fresh_activation),
     )
+
+
+def _drop_parents(mechanism: NodeMechanism, parents: torch.Tensor, treatment: torch.Tensor, most: float,
+                  generator: torch.Generator) -> NodeMechanism:
+    """``mechanism`` (B SCMs) with each parent in ``parents`` (B, N) but the treatment
+    left out with a probability drawn per SCM from U(0, most); the kept inputs are scaled
+    up so the hidden units keep their variance."""
+    b, n = parents.shape
+    share = torch.rand(b, generator=generator) * most
+    keep = (torch.rand(b, n, generator=generator) >= share[:, None]) | (torch.arange(n) == treatment[:, None])
+    kept = (parents * keep).sum(-1).clamp(min=1)
+    scale = (parents.sum(-1).clamp(min=1) / kept).sqrt()
+    return replace(mechanism, weights_in=mechanism.weights_in * (keep * scale[:, None])[..., None])
 
 
 def sample_noise(scm: SCM, n_rows: int, generator: torch.Generator) -> Noise:
