@@ -36,7 +36,7 @@ import run  # noqa: E402  (registers the skcfm methods and knows the splits)
 from _baselines import METHODS  # noqa: E402
 from _metrics import pehe  # noqa: E402
 from _semisynthetic import acic_like  # noqa: E402
-from noise_floor import GROUPS, true_cate  # noqa: E402
+from noise_floor import GROUPS, rmse_vs_true_cate, true_cate  # noqa: E402
 
 SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
 LOADERS = {**{name: loader for name, (_, loader) in run.DATASETS.items()}, "acic_like": acic_like}
@@ -55,8 +55,7 @@ def evaluate_model(path: str, label: str, data_home: str | None, method: str = "
             cate = np.asarray(out["cate_test"], dtype=float).ravel()
             score = pehe(cate, tau_test)
             if dataset in GROUPS:
-                truth, truth_var = true_cate(dataset, i, data_home)
-                rmse_true_cate = float(np.sqrt(max(np.mean((cate - truth) ** 2) - np.mean(truth_var), 0.0)))
+                rmse_true_cate = rmse_vs_true_cate(cate, *true_cate(dataset, i, data_home))
             else:
                 rmse_true_cate = score
             rows.append({"model": label, "dataset": dataset, "realization": i, "sqrt_pehe": score,

@@ -71,6 +71,12 @@ def true_cate(dataset: str, i: int, data_home: str | None) -> tuple[np.ndarray, 
     return others.mean(axis=0), others.var(axis=0, ddof=1) / len(others)
 
 
+def rmse_vs_true_cate(estimate: np.ndarray, truth: np.ndarray, truth_var: np.ndarray) -> float:
+    """RMSE of ``estimate`` against the true CATE from :func:`true_cate`, less the part
+    its sampling variance ``truth_var`` adds (0 if that leaves nothing)."""
+    return float(np.sqrt(max(np.mean((estimate - truth) ** 2) - np.mean(truth_var), 0.0)))
+
+
 def noise_floor(data_home: str | None) -> pd.DataFrame:
     """One row per (RealCause data set, realization): the oracle √PEHE on its test rows."""
     records = []

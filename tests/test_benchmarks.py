@@ -333,6 +333,13 @@ def test_oracle_leaves_out_the_scored_sample_and_its_own_sampling_error():
         noise_floor.oracle_sqrt_pehe(ite[:1], 0, np.array([0]))
 
 
+def test_rmse_vs_true_cate_takes_off_the_true_cates_sampling_variance():
+    noise_floor = _load("noise_floor")
+    estimate, truth = np.array([1.0, 3.0]), np.array([0.0, 0.0])
+    assert noise_floor.rmse_vs_true_cate(estimate, truth, np.array([1.0, 1.0])) == pytest.approx(2.0)  # sqrt(5 - 1)
+    assert noise_floor.rmse_vs_true_cate(estimate, truth, np.array([9.0, 9.0])) == 0.0
+
+
 def test_oracle_recovers_the_noise_level():
     noise_floor = _load("noise_floor")
     rng = np.random.default_rng(0)
