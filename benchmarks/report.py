@@ -143,11 +143,12 @@ def beyond_floor(df: pd.DataFrame, floor: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _dataset_table(summary: pd.DataFrame, dataset: str, excess: dict[str, float] | None = None,
+def _dataset_table(summary: pd.DataFrame, dataset: str, rows: pd.DataFrame | None = None,
                    floor: pd.DataFrame | None = None) -> list[str]:
-    """The data set's table; with ``excess`` (from :func:`beyond_floor`) and its ``floor``
-    rows, a column of each method's error beyond the noise floor and a row for the floor."""
-    extra = excess is not None
+    """The data set's table; with its per-realization ``rows`` and noise ``floor`` rows, a
+    column of each method's error beyond the floor (:func:`beyond_floor`) and a floor row."""
+    extra = floor is not None and len(floor) > 0
+    excess = beyond_floor(rows, floor) if extra else {}
     lines = [
         "| method | runs | √PEHE | ε_ATE (relative) | abs. ATE error | ATE coverage (95%) "
         "| time (s) |" + (" √PEHE beyond the noise floor |" if extra else ""),
@@ -358,10 +359,7 @@ def write_report(folder: Path, include_quick: bool = False) -> Path:
         plot_pehe(df, dataset, folder / f"pehe_{dataset}.png")
         lines += [f"## {TITLES.get(dataset, dataset)}", ""]
         floor = None if floors is None else floors[floors["dataset"] == dataset]
-        if floor is not None and len(floor):
-            lines += _dataset_table(summary, dataset, beyond_floor(df[df["dataset"] == dataset], floor), floor)
-        else:
-            lines += _dataset_table(summary, dataset)
+        lines += _dataset_table(summary, dataset, df[df["dataset"] == dataset], floor)
         lines += ["", f"![√PEHE per realization](pehe_{dataset}.png)", ""]
     if datasets:
         plot_time_vs_accuracy(summary, datasets, folder / "time_vs_accuracy.png")
