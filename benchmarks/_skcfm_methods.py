@@ -10,6 +10,8 @@
   truth the metrics use.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
+- ``skcfm_cfm_arms``: the CFM alone with ``arm_outcomes=True`` (each arm's forest
+  prediction of Y as a covariate), otherwise as ``skcfm_cfm``.
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =
   predict(T = 1) - predict(T = 0), the way a scikit-learn user would get effects.
 
@@ -34,19 +36,21 @@ from skcfm import CFMCateEstimator, GraphConditionedCFMRegressor, unconfoundedne
 HYBRID_MEMBERS = 4  # members per region for the cross-fitted methods (see above)
 
 
-def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, final_stage="cfm", members="auto"):
+def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, final_stage="cfm", members="auto",
+               **options):
     names = [f"x{i}" for i in range(X_train.shape[1])]
     pam = unconfoundedness_pam(names, treatment="T", outcome="Y") if with_pam else None
     est = CFMCateEstimator(
         model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else members, final_stage=final_stage,
-        random_state=random_state,
+        random_state=random_state, **options,
     )
     return est.fit(X_train, T_train.astype(int), Y_train, ancestors=pam)
 
 
-def _cfm_alone(with_pam):
+def _cfm_alone(with_pam, **options):
     def method(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
-        est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam)
+        est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
+                         **options)
         cate = est.effect(X_test)
         return {"cate_test": cate, "ate": float(np.mean(cate)), "ate_lo": None, "ate_hi": None}
 
@@ -82,6 +86,7 @@ def _regressor_effects(X_train, T_train, Y_train, X_test, *, random_state, quick
 register("skcfm_regressor")(_regressor_effects)
 register("skcfm_cfm")(_cfm_alone(with_pam=True))
 register("skcfm_cfm_nopam")(_cfm_alone(with_pam=False))
+register("skcfm_cfm_arms")(_cfm_alone(with_pam=True, arm_outcomes=True))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
 register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))

@@ -63,12 +63,13 @@ def evaluate_model(path: str, label: str, data_home: str | None, method: str = "
     return pd.DataFrame(rows)
 
 
-def add_rows(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
-    """``path``'s rows with ``frame``'s added; rows of the same (model, dataset, realization) are replaced."""
+def add_rows(path: Path, frame: pd.DataFrame,
+             key: tuple[str, ...] = ("model", "dataset", "realization")) -> pd.DataFrame:
+    """``path``'s rows with ``frame``'s added; rows with the same ``key`` values are replaced."""
     if not path.exists():
         return frame
     old = pd.read_csv(path)
-    key = ["model", "dataset", "realization"]
+    key = list(key)
     stale = old.set_index(key).index.isin(frame.set_index(key).index)
     return pd.concat([old[~stale], frame], ignore_index=True)
 

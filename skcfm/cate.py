@@ -23,6 +23,7 @@ from ._validation import (
     column_names,
     series_name,
 )
+from .arm_outcomes import ArmOutcomeCovariates, extend_pam
 from .contexts import (
     MAX_DISCRETE_LEVELS,
     ContextPlan,
@@ -109,6 +110,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         predictions and a cross-fitted propensity, regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). Slower to fit;
         ``effect_interval`` is not available with it.
+    arm_outcomes : bool, default=False
+        Discrete T without W: add one covariate per arm, a random forest's E[Y | x, T = t]
+        fitted on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each
+        training row of the arm gets its out-of-fold prediction), so that every member
+        reads a summary of all covariates, not only the ``max_covariates`` it draws.
+        Helps most on wide data; flat forest extrapolation can hurt where the effect
+        grows far beyond the training rows (see the user guide for measurements).
+        In the PAM the added columns share what holds for every covariate.
     clip_to_observed : bool, default=True
         Discrete T: keep each arm within what it shows in the training rows the answering
         members read (the region's with local contexts; each fold's own rows for the
@@ -136,7 +145,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     ----------
     model_ : CausalFoundationModel
     pam_ : ndarray of shape (d + 2, d + 2)
-        The partial ancestor matrix in the model's order [T, Y, X..., W...].
+        The partial ancestor matrix in the model's order [T, Y, X..., W...] (with
+        ``arm_outcomes``, [T, Y, X..., one column per arm]).
+    arm_outcomes_ : ArmOutcomeCovariates or None
+        The per-arm outcome forests of ``arm_outcomes=True``.
     categories_ : ndarray or None
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
@@ -192,6 +204,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         model_propensity=None,
         final_model=None,
         final_stage: Literal["cfm", "dr"] = "cfm",
+        arm_outcomes: bool = False,
         clip_to_observed: bool = True,
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
         chunk_size: int = 1024,
@@ -207,6 +220,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.model_propensity = model_propensity
         self.final_model = final_model
         self.final_stage = final_stage
+        self.arm_outcomes = arm_outcomes
         self.clip_to_observed = clip_to_observed
         self.fit_mode = fit_mode
         self.chunk_size = chunk_size
@@ -220,6 +234,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_context_options(self)
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
+        if not isinstance(self.arm_outcomes, (bool, np.bool_)):
+            raise TypeError(f"arm_outcomes={self.arm_outcomes!r}; expected True or False")
         if self.model_propensity is not None and not (
                 hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
             raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
@@ -294,6 +310,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.inference_ = inference
         if self.final_stage == "dr" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
             raise ValueError("final_stage='dr' needs a binary treatment; T has " + self.treatment_kind_ + " kind")
+        if self.arm_outcomes and (self.treatment_kind_ != "discrete" or W_arr is not None):
+            raise ValueError("arm_outcomes=True needs a discrete treatment and no W (pass controls as columns of X); "
+                             f"got a {self.treatment_kind_} T" + ("" if W_arr is None else " and W"))
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
         x_names = column_names(X, X_arr.shape[1])
@@ -308,6 +327,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._seed = int(check_random_state(self.random_state).randint(2**31))
         rng = np.random.default_rng(self._seed)
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
+        self.arm_outcomes_ = None
+        if self.arm_outcomes:
+            self.arm_outcomes_ = ArmOutcomeCovariates(random_state=self._seed)
+            added = self.arm_outcomes_.fit_transform(X_arr, T_arr, Y_arr)
+            self.X_ = np.hstack([X_arr, added])
+            self.pam_ = extend_pam(self.pam_, self.n_features_in_, added.shape[1])
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
@@ -367,13 +392,18 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         if X is None:
-            if self._n_controls:
-                return self.X_[:, : -self._n_controls]
-            return self.X_
+            return self.X_[:, : self.n_features_in_]
         X_arr = check_matrix(X, "X")
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X_arr.shape[1]} columns; the estimator was fitted with {self.n_features_in_}")
         return X_arr
+
+    def _model_X(self, X_arr: np.ndarray) -> np.ndarray:
+        """Checked query rows as the model reads them: with ``arm_outcomes``, plus the arm
+        forests' predictions (training rows in the context hold out-of-fold ones instead)."""
+        if self.arm_outcomes_ is None:
+            return X_arr
+        return np.hstack([X_arr, self.arm_outcomes_.transform(X_arr)])
 
     def _member_means(
         self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,
@@ -400,7 +430,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             return (sign * self._dr_final_model().predict(X_arr))[None]
         if self._n_controls:
             return self._projected_effects(X_arr, t0, t1)
-        means = self._member_means(X_arr, [t0, t1])
+        means = self._member_means(self._model_X(X_arr), [t0, t1])
         return means[:, 1] - means[:, 0]
 
     def _dr_final_model(self):
@@ -508,7 +538,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self._n_controls:
             raise ValueError("dose_response conditions on X only; fit without W to use it")
         treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
-        return grid, self._member_means(X_arr, treatments)
+        return grid, self._member_means(self._model_X(X_arr), treatments)
 
     def plot_dose_response(self, X, t_grid, *, ax=None, alpha: float = 0.1):
         """Plot the average dose-response curve over the rows of X with an ensemble band.
@@ -608,7 +638,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             weights = self.ate_result().weights
             _, standard, _ = self._nuisances(with_standard=True)
             effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * effect_train
-            effect_new = weights[0] * outcome_effect(self.X_, self.T_, self.Y_, X_new) + weights[1] * effect_new
+            standard_new = outcome_effect(self.X_, self.T_, self.Y_, self._model_X(X_new))
+            effect_new = weights[0] * standard_new + weights[1] * effect_new
         if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
             X_train = X_new = None
         return debiased_mean_effect(self._doubly_robust_scores(), effect_train, effect_new, X=X_train, X_new=X_new)

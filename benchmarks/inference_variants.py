@@ -1,0 +1,150 @@
+"""Inference-time variants of the CFM estimator, tried against its defaults on selection sets.
+
+Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights:
+
+- *Wide data* (ACIC: 82 covariates, the model reads 16 per member). ``covariates_24``
+  lets each member read 24 (the model has no per-feature embedding, so it accepts more
+  than it was pretrained on); ``prognostic`` adds an out-of-fold forest's E[Y | x] as a
+  covariate; ``arm_outcomes`` adds a forest's E[Y | x, T = t] for both arms (out of fold
+  for the rows of that arm), so every member sees a summary of all covariates.
+- *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
+  cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
+  the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights
+  (T - e)^2) and a generalised random forest on the same residuals (``causal_forest``,
+  econml.grf.CausalForest with CausalForestDML's defaults and 1000 trees), against the CFM
+  alone with those 4 members (``cfm_4``).
+
+Forests use the benchmark baselines' settings. Only selection realizations are used
+(``model_selection.SELECTION``; ACIC's own 10 are all reported).
+
+Run: python benchmarks/inference_variants.py --datasets acic_like psid ihdp
+[--variants ...] [--out results/inference_variants.csv]
+(appends; a rerun of a (variant, dataset, realization) replaces its row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, cross_val_predict
+
+HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from _baselines import _forest  # noqa: E402
+from _metrics import pehe  # noqa: E402
+from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
+
+from skcfm import CFMCateEstimator, load_model, unconfoundedness_pam  # noqa: E402
+from skcfm.intervals import aipw_scores  # noqa: E402
+
+COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes")
+FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
+
+
+def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
+    pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
+    return CFMCateEstimator(random_state=random_state, **options).fit(X, T, Y, ancestors=pam)
+
+
+def _out_of_fold(X, y, X_new, random_state):
+    """Cross-fitted forest predictions on X and a forest on all of X for X_new."""
+    cv = KFold(5, shuffle=True, random_state=random_state)
+    inside = cross_val_predict(_forest(len(X), random_state), X, y, cv=cv)
+    return inside, _forest(len(X), random_state).fit(X, y).predict(X_new)
+
+
+def _summaries(variant, X, T, Y, X_new, random_state):
+    """Extra covariate columns (train, new) of a covariate variant."""
+    if variant == "prognostic":
+        inside, new = _out_of_fold(X, Y, X_new, random_state)
+        return [inside], [new]
+    columns, new_columns = [], []
+    for arm in (0, 1):
+        rows = T == arm
+        inside, new = _out_of_fold(X[rows], Y[rows], np.vstack([X[~rows], X_new]), random_state)
+        column = np.empty(len(X))
+        column[rows], column[~rows] = inside, new[: (~rows).sum()]
+        columns.append(column)
+        new_columns.append(new[(~rows).sum():])
+    return columns, new_columns
+
+
+def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
+    """CATE on X_new of the CFM alone under a covariate variant."""
+    options = {}
+    if variant == "covariates_24":
+        options["model"] = copy.deepcopy(load_model())  # the cached model stays as shipped
+        options["model"].config = dataclasses.replace(options["model"].config, max_covariates=24)
+    elif variant in ("prognostic", "arm_outcomes"):
+        extra, extra_new = _summaries(variant, X, T, Y, X_new, random_state)
+        X, X_new = np.column_stack([X, *extra]), np.column_stack([X_new, *extra_new])
+    return _fit(X, T, Y, random_state, **options).effect(X_new)
+
+
+def final_stages(X, T, Y, X_new, random_state) -> dict[str, np.ndarray]:
+    """CATE on X_new of each final stage over the same cross-fitted nuisances."""
+    from econml.grf import CausalForest
+
+    est = _fit(X, T, Y, random_state, n_estimators=4, final_stage="dr")
+    e, _, (mu0, mu1) = est._nuisances(with_standard=False)
+    seed, n = est._seed, len(T)
+    forest = _forest(n, seed)
+    residual_t, residual_y = T - e, Y - (e * mu1 + (1 - e) * mu0)
+    grf = CausalForest(n_estimators=1000, min_samples_leaf=5, max_samples=0.45, honest=True, inference=False,
+                       random_state=seed)
+    return {
+        "cfm_4": est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0),
+        "dr_forest": forest.fit(X, aipw_scores(Y, T, mu0, mu1, e)).predict(X_new),
+        "r_forest": _forest(n, seed).fit(X, residual_y / residual_t, sample_weight=residual_t**2).predict(X_new),
+        "causal_forest": grf.fit(X, residual_t, residual_y).predict(X_new).ravel(),
+    }
+
+
+def evaluate(dataset: str, i: int, variants: list[str], data_home=None) -> list[dict]:
+    X, T, Y, X_new, tau = LOADERS[dataset](i, data_home)
+    T = T.astype(int)
+    rows = []
+    for variant in (v for v in variants if v in COVARIATE_VARIANTS):
+        start = time.perf_counter()
+        cate = covariate_variant(variant, X, T, Y, X_new, random_state=i)
+        rows.append({"variant": variant, "dataset": dataset, "realization": i, "sqrt_pehe": pehe(cate, tau),
+                     "time_s": time.perf_counter() - start})
+    if any(v in FINAL_STAGES for v in variants):
+        start = time.perf_counter()
+        cates = final_stages(X, T, Y, X_new, random_state=i)
+        elapsed = time.perf_counter() - start
+        rows += [{"variant": v, "dataset": dataset, "realization": i, "sqrt_pehe": pehe(cates[v], tau),
+                  "time_s": elapsed} for v in variants if v in cates]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["acic_like", "psid", "ihdp"], choices=sorted(SELECTION))
+    parser.add_argument("--variants", nargs="+", default=[*COVARIATE_VARIANTS, *FINAL_STAGES],
+                        choices=[*COVARIATE_VARIANTS, *FINAL_STAGES])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "inference_variants.csv")
+    parser.add_argument("--data-home", default=None)
+    args = parser.parse_args(argv)
+    rows = []
+    for dataset in args.datasets:
+        for i in SELECTION[dataset]:
+            rows += evaluate(dataset, i, args.variants, args.data_home)
+            print(pd.DataFrame(rows).tail(len(args.variants)).to_string(header=False, index=False), flush=True)
+    frame = add_rows(args.out, pd.DataFrame(rows), key=("variant", "dataset", "realization"))
+    frame.to_csv(args.out, index=False)
+    print(frame.groupby(["dataset", "variant"])["sqrt_pehe"].agg(["count", "mean", "median"]).round(3).to_string())
+    return frame
+
+
+if __name__ == "__main__":
+    main()
