@@ -1,0 +1,80 @@
+"""Tests for arm outcome covariates (skcfm.arm_outcomes, CFMCateEstimator(arm_outcomes=True))."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skcfm import CFMCateEstimator, unconfoundedness_pam
+from skcfm.arm_outcomes import ArmOutcomeCovariates, extend_pam
+from skcfm.graphs import align_pam
+
+N, D = 240, 6
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N, D))
+    T = (rng.random(N) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    Y = X[:, 0] + (1 + X[:, 1]) * T + rng.normal(scale=0.3, size=N)
+    return X, T, Y
+
+
+def test_training_rows_get_out_of_fold_predictions_for_their_own_arm(data):
+    X, T, Y = data
+    covariates = ArmOutcomeCovariates(random_state=0)
+    inside = covariates.fit_transform(X, T, Y)
+    full = covariates.transform(X)
+    assert inside.shape == full.shape == (N, 2)
+    for arm in (0, 1):
+        own = T == arm
+        np.testing.assert_array_equal(inside[~own, arm], full[~own, arm])  # other arm: the full fit
+        assert np.abs(inside[own, arm] - full[own, arm]).mean() > 1e-3  # own arm: held out
+    # the arm forests learn their arm's surface: treated rows' Y tracks the treated column
+    treated = T == 1
+    assert np.corrcoef(inside[treated, 1], Y[treated])[0, 1] > 0.5
+    np.testing.assert_array_equal(ArmOutcomeCovariates(random_state=0).fit_transform(X, T, Y), inside)
+
+
+def test_added_columns_share_what_holds_for_every_covariate():
+    names = [f"x{i}" for i in range(3)]
+    pam = align_pam(unconfoundedness_pam(names, treatment="T", outcome="Y"), covariates=names,
+                    treatment="T", outcome="Y")
+    extended = extend_pam(pam, n_covariates=3, n_added=2)
+    assert extended.shape == (7, 7)
+    np.testing.assert_array_equal(extended[:5, :5], pam)
+    for added in (5, 6):
+        assert extended[added, 0] == extended[added, 1] == 1  # every covariate causes T and Y
+        assert extended[0, added] == pam[0, 2]  # what T is to every covariate
+        assert not extended[added, 2:].any() and not extended[2:, added].any()
+    mixed = pam.copy()
+    mixed[2, 1] = 0  # one covariate's relation to Y unknown: the summary's is unknown too
+    assert extend_pam(mixed, 3, 1)[5, 1] == 0
+
+
+def test_estimator_reads_the_added_columns(tiny_model, data):
+    X, T, Y = data
+    names = [f"x{i}" for i in range(D)]
+    pam = unconfoundedness_pam(names, treatment="T", outcome="Y")
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0)
+    est.fit(X, T, Y, ancestors=pam)
+    assert est.X_.shape == (N, D + 2) and est.pam_.shape == (D + 4, D + 4)
+    assert est.n_features_in_ == D and isinstance(est.arm_outcomes_, ArmOutcomeCovariates)
+    effect = est.effect(X[:5])
+    assert effect.shape == (5,) and np.isfinite(effect).all()
+    np.testing.assert_allclose(est.effect(X[:5]), effect)
+    np.testing.assert_allclose(clone(est).fit(X, T, Y, ancestors=pam).effect(X[:5]), effect)
+    assert est.effect().shape == (N,)
+    assert np.isfinite(est.ate(X[:50])) and np.isfinite(est.ate_interval(X[:50])).all()
+    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y, ancestors=pam)
+    assert plain.arm_outcomes_ is None and not np.allclose(plain.effect(X[:5]), effect)
+
+
+def test_arm_outcomes_rejects_what_it_cannot_use(tiny_model, data):
+    X, T, Y = data
+    with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
+        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, X[:, 0], Y)
+    with pytest.raises(ValueError, match="and W"):
+        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, T, Y, W=X[:, :2])
+    with pytest.raises(TypeError, match="arm_outcomes='yes'"):
+        CFMCateEstimator(model=tiny_model, arm_outcomes="yes").fit(X, T, Y)
