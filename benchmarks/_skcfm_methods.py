@@ -10,8 +10,9 @@
   truth the metrics use.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
-- ``skcfm_cfm_arms``: the CFM alone with ``arm_outcomes=True`` (each arm's forest
-  prediction of Y as a covariate), otherwise as ``skcfm_cfm``.
+- ``skcfm_cfm_arms``, ``skcfm_haipw_arms``, ``skcfm_dr_arms``: ``skcfm_cfm``,
+  ``skcfm_haipw`` and ``skcfm_dr`` with ``arm_outcomes=True`` (each arm's forest
+  prediction of Y as a covariate).
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =
   predict(T = 1) - predict(T = 0), the way a scikit-learn user would get effects.
 
@@ -57,10 +58,10 @@ def _cfm_alone(with_pam, **options):
     return method
 
 
-def _hybrid(with_pam, final_stage="cfm"):
+def _hybrid(with_pam, final_stage="cfm", **options):
     def method(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
         est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
-                         final_stage=final_stage, members=HYBRID_MEMBERS)
+                         final_stage=final_stage, members=HYBRID_MEMBERS, **options)
         lo, hi = est.ate_interval(X_test)
         return {"cate_test": est.effect(X_test), "ate": est.ate(X_test), "ate_lo": lo, "ate_hi": hi}
 
@@ -90,3 +91,5 @@ register("skcfm_cfm_arms")(_cfm_alone(with_pam=True, arm_outcomes=True))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
 register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))
+register("skcfm_haipw_arms")(_hybrid(with_pam=True, arm_outcomes=True))
+register("skcfm_dr_arms")(_hybrid(with_pam=True, final_stage="dr", arm_outcomes=True))
