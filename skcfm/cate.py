@@ -111,13 +111,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). Slower to fit;
         ``effect_interval`` is not available with it.
     arm_outcomes : bool, default=False
-        Discrete T without W: add one covariate per arm, a random forest's E[Y | x, T = t]
-        fitted on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each
-        training row of the arm gets its out-of-fold prediction), so that every member
-        reads a summary of all covariates, not only the ``max_covariates`` it draws.
-        Helps most on wide data; flat forest extrapolation can hurt where the effect
-        grows far beyond the training rows (see the user guide for measurements).
-        In the PAM the added columns share what holds for every covariate.
+        Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
+        on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
+        row of the arm gets its out-of-fold prediction), so that every member reads a
+        summary of all covariates, not only the ``max_covariates`` it draws. With W the
+        added columns are controls too. Better than the default on every benchmark data
+        set, but flat forest extrapolation can hurt where the effect grows far beyond the
+        training rows (see the user guide). In the PAM the added columns share what holds
+        for every covariate.
     clip_to_observed : bool, default=True
         Discrete T: keep each arm within what it shows in the training rows the answering
         members read (the region's with local contexts; each fold's own rows for the
@@ -146,7 +147,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     model_ : CausalFoundationModel
     pam_ : ndarray of shape (d + 2, d + 2)
         The partial ancestor matrix in the model's order [T, Y, X..., W...] (with
-        ``arm_outcomes``, [T, Y, X..., one column per arm]).
+        ``arm_outcomes``, [T, Y, X..., W..., one column per arm]).
     arm_outcomes_ : ArmOutcomeCovariates or None
         The per-arm outcome forests of ``arm_outcomes=True``.
     categories_ : ndarray or None
@@ -310,9 +311,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.inference_ = inference
         if self.final_stage == "dr" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
             raise ValueError("final_stage='dr' needs a binary treatment; T has " + self.treatment_kind_ + " kind")
-        if self.arm_outcomes and (self.treatment_kind_ != "discrete" or W_arr is not None):
-            raise ValueError("arm_outcomes=True needs a discrete treatment and no W (pass controls as columns of X); "
-                             f"got a {self.treatment_kind_} T" + ("" if W_arr is None else " and W"))
+        if self.arm_outcomes and self.treatment_kind_ != "discrete":
+            raise ValueError(f"arm_outcomes=True needs a discrete treatment; T has kind {self.treatment_kind_}")
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
         x_names = column_names(X, X_arr.shape[1])
@@ -327,19 +327,21 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._seed = int(check_random_state(self.random_state).randint(2**31))
         rng = np.random.default_rng(self._seed)
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
+        self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self.arm_outcomes_ = None
         if self.arm_outcomes:
             self.arm_outcomes_ = ArmOutcomeCovariates(random_state=self._seed)
-            added = self.arm_outcomes_.fit_transform(X_arr, T_arr, Y_arr)
-            self.X_ = np.hstack([X_arr, added])
-            self.pam_ = extend_pam(self.pam_, self.n_features_in_, added.shape[1])
+            added = self.arm_outcomes_.fit_transform(self.X_, T_arr, Y_arr)
+            self.pam_ = extend_pam(self.pam_, self.X_.shape[1], added.shape[1])
+            self.X_ = np.hstack([self.X_, added])
+            if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
+                self._n_controls += added.shape[1]
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
                                       fit_mode=self.fit_mode, device=self.device)
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
-        self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self._projections: dict = {}
         self._ate_result: AteResult | None = None
         self._ate_over_rows: tuple[bytes, AteResult] | None = None  # last ate(X), for ate_interval(X)
@@ -401,7 +403,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def _model_X(self, X_arr: np.ndarray) -> np.ndarray:
         """Checked query rows as the model reads them: with ``arm_outcomes``, plus the arm
         forests' predictions (training rows in the context hold out-of-fold ones instead)."""
-        if self.arm_outcomes_ is None:
+        if self.arm_outcomes_ is None or self._n_controls:  # with W, queries only reach the projections
             return X_arr
         return np.hstack([X_arr, self.arm_outcomes_.transform(X_arr)])
 

@@ -74,7 +74,15 @@ def test_arm_outcomes_rejects_what_it_cannot_use(tiny_model, data):
     X, T, Y = data
     with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
         CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, X[:, 0], Y)
-    with pytest.raises(ValueError, match="and W"):
-        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, T, Y, W=X[:, :2])
     with pytest.raises(TypeError, match="arm_outcomes='yes'"):
         CFMCateEstimator(model=tiny_model, arm_outcomes="yes").fit(X, T, Y)
+
+
+def test_with_controls_the_added_columns_are_controls_too(tiny_model, data):
+    X, T, Y = data
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0)
+    est.fit(X[:, :4], T, Y, W=X[:, 4:])
+    assert est.X_.shape == (N, D + 2) and est.pam_.shape == (D + 4, D + 4) and est._n_controls == 4
+    effect = est.effect(X[:5, :4])
+    assert effect.shape == (5,) and np.isfinite(effect).all()
+    assert np.isfinite(est.ate(X[:50, :4]))
