@@ -86,3 +86,11 @@ def test_with_controls_the_added_columns_are_controls_too(tiny_model, data):
     effect = est.effect(X[:5, :4])
     assert effect.shape == (5,) and np.isfinite(effect).all()
     assert np.isfinite(est.ate(X[:50, :4]))
+
+
+def test_one_added_column_per_level_of_a_multi_valued_treatment(tiny_model, data):
+    X, _, Y = data
+    T3 = np.random.default_rng(1).choice(["a", "b", "c"], N)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0).fit(X, T3, Y)
+    assert est.X_.shape == (N, D + 3) and est.pam_.shape == (D + 5, D + 5)
+    assert est.effect(X[:4], T0="a", T1="c").shape == (4,)
