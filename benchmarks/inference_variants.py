@@ -5,8 +5,9 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
 - *Wide data* (ACIC: 82 covariates, the model reads 16 per member). ``covariates_24``
   lets each member read 24 (the model has no per-feature embedding, so it accepts more
   than it was pretrained on); ``prognostic`` adds an out-of-fold forest's E[Y | x] as a
-  covariate; ``arm_outcomes`` adds a forest's E[Y | x, T = t] for both arms (out of fold
-  for the rows of that arm), so every member sees a summary of all covariates.
+  covariate; ``arm_outcomes`` is the estimator's ``arm_outcomes=True`` (a forest's
+  E[Y | x, T = t] for both arms, out of fold for the rows of that arm), so every member
+  sees a summary of all covariates.
 - *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
   cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
   the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights
@@ -33,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, cross_val_predict
 
 HERE = Path(__file__).resolve().parent
 sys.path.append(str(HERE))
@@ -44,6 +44,7 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 
 from skcfm import CFMCateEstimator, load_model, unconfoundedness_pam  # noqa: E402
+from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.intervals import aipw_scores  # noqa: E402
 
 COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes")
@@ -55,38 +56,18 @@ def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
     return CFMCateEstimator(random_state=random_state, **options).fit(X, T, Y, ancestors=pam)
 
 
-def _out_of_fold(X, y, X_new, random_state):
-    """Cross-fitted forest predictions on X and a forest on all of X for X_new."""
-    cv = KFold(5, shuffle=True, random_state=random_state)
-    inside = cross_val_predict(_forest(len(X), random_state), X, y, cv=cv)
-    return inside, _forest(len(X), random_state).fit(X, y).predict(X_new)
-
-
-def _summaries(variant, X, T, Y, X_new, random_state):
-    """Extra covariate columns (train, new) of a covariate variant."""
-    if variant == "prognostic":
-        inside, new = _out_of_fold(X, Y, X_new, random_state)
-        return [inside], [new]
-    columns, new_columns = [], []
-    for arm in (0, 1):
-        rows = T == arm
-        inside, new = _out_of_fold(X[rows], Y[rows], np.vstack([X[~rows], X_new]), random_state)
-        column = np.empty(len(X))
-        column[rows], column[~rows] = inside, new[: (~rows).sum()]
-        columns.append(column)
-        new_columns.append(new[(~rows).sum():])
-    return columns, new_columns
-
-
 def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
     """CATE on X_new of the CFM alone under a covariate variant."""
     options = {}
     if variant == "covariates_24":
         options["model"] = copy.deepcopy(load_model())  # the cached model stays as shipped
         options["model"].config = dataclasses.replace(options["model"].config, max_covariates=24)
-    elif variant in ("prognostic", "arm_outcomes"):
-        extra, extra_new = _summaries(variant, X, T, Y, X_new, random_state)
-        X, X_new = np.column_stack([X, *extra]), np.column_stack([X_new, *extra_new])
+    elif variant == "arm_outcomes":
+        options["arm_outcomes"] = True
+    elif variant == "prognostic":  # one pooled "arm": out-of-fold E[Y | x] on the training rows
+        pooled = ArmOutcomeCovariates(random_state=random_state)
+        X = np.column_stack([X, pooled.fit_transform(X, np.zeros(len(X)), Y)])
+        X_new = np.column_stack([X_new, pooled.transform(X_new)])
     return _fit(X, T, Y, random_state, **options).effect(X_new)
 
 

@@ -12,16 +12,11 @@ own outcome never enters its covariates.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold, cross_val_predict
 
+from .intervals import averaging_forest
+
 FOLDS = 5
-
-
-def arm_forest(n_rows: int, random_state: int) -> RandomForestRegressor:
-    """The benchmark baselines' forest: 100 trees, depth 6, ``n_rows // 100`` rows per leaf."""
-    return RandomForestRegressor(n_estimators=100, max_depth=6, min_samples_leaf=max(1, n_rows // 100),
-                                 random_state=random_state)
 
 
 class ArmOutcomeCovariates:
@@ -47,12 +42,12 @@ class ArmOutcomeCovariates:
         columns = np.empty((len(X), len(self.levels_)))
         for k, level in enumerate(self.levels_):
             rows = T == level
-            forest = arm_forest(int(rows.sum()), self.random_state).fit(X[rows], Y[rows])
+            forest = averaging_forest(int(rows.sum()), self.random_state).fit(X[rows], Y[rows])
             self.forests_.append(forest)
             columns[:, k] = forest.predict(X)
             if rows.sum() >= 2 * FOLDS:
                 folds = KFold(FOLDS, shuffle=True, random_state=self.random_state)
-                columns[rows, k] = cross_val_predict(arm_forest(int(rows.sum()), self.random_state),
+                columns[rows, k] = cross_val_predict(averaging_forest(int(rows.sum()), self.random_state),
                                                      X[rows], Y[rows], cv=folds)
         return columns
 

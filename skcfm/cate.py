@@ -37,6 +37,7 @@ from .intervals import (
     AteResult,
     aipw_ate,
     aipw_scores,
+    averaging_forest,
     crossfit_outcome,
     crossfit_propensity,
     debiased_mean_effect,
@@ -444,8 +445,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self._dr_model is None:
             pseudo = self._doubly_robust_scores()
             n = len(self.T_)
-            final = self.final_model if self.final_model is not None else RandomForestRegressor(
-                n_estimators=100, max_depth=6, min_samples_leaf=max(1, n // 100), random_state=self._seed)
+            final = self.final_model if self.final_model is not None else averaging_forest(n, self._seed)
             self._dr_model = clone(final).fit(self.X_[:, : self.n_features_in_], pseudo)
         return self._dr_model
 
