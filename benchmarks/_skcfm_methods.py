@@ -10,9 +10,8 @@
   truth the metrics use.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
-- ``skcfm_cfm_arms``, ``skcfm_haipw_arms``, ``skcfm_dr_arms``: ``skcfm_cfm``,
-  ``skcfm_haipw`` and ``skcfm_dr`` with ``arm_outcomes=True`` (each arm's forest
-  prediction of Y as a covariate).
+- ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
+  prediction of Y among the covariates); the default before the option became "auto".
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =
   predict(T = 1) - predict(T = 0), the way a scikit-learn user would get effects.
 
@@ -87,9 +86,7 @@ def _regressor_effects(X_train, T_train, Y_train, X_test, *, random_state, quick
 register("skcfm_regressor")(_regressor_effects)
 register("skcfm_cfm")(_cfm_alone(with_pam=True))
 register("skcfm_cfm_nopam")(_cfm_alone(with_pam=False))
-register("skcfm_cfm_arms")(_cfm_alone(with_pam=True, arm_outcomes=True))
+register("skcfm_cfm_noarms")(_cfm_alone(with_pam=True, arm_outcomes=False))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
 register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))
-register("skcfm_haipw_arms")(_hybrid(with_pam=True, arm_outcomes=True))
-register("skcfm_dr_arms")(_hybrid(with_pam=True, final_stage="dr", arm_outcomes=True))

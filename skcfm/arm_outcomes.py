@@ -4,23 +4,23 @@ A member of the ensemble reads at most the model's ``max_covariates`` covariates
 ``context_size`` rows. With wide data most members miss most covariates; a random forest
 per treatment arm, fitted on all rows and columns, summarises them in one column per arm,
 E[Y | x, T = t], which every member then reads (the column correlates with Y, so it ranks
-first in :func:`skcfm.inference.covariate_relevance`). Training rows get out-of-fold
-predictions for the arm they belong to, as in scikit-learn's ``TargetEncoder``, so a row's
-own outcome never enters its covariates.
+first in :func:`skcfm.inference.covariate_relevance`). Training rows get out-of-bag
+predictions for the arm they belong to (the trees whose bootstrap sample left the row out,
+as in scikit-learn's ``oob_prediction_``), so a row's own outcome never enters its
+covariates; one forest per arm serves both the training rows and the queries.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import KFold, cross_val_predict
 
 from .intervals import averaging_forest
 
-FOLDS = 5
+MIN_OUT_OF_BAG_ROWS = 10  # smaller arms use the full fit: some rows would be in every bootstrap sample
 
 
 class ArmOutcomeCovariates:
-    """Per-arm outcome forests; ``fit_transform`` cross-fits, ``transform`` uses the full fits.
+    """Per-arm outcome forests; ``fit_transform`` predicts out of bag, ``transform`` with every tree.
 
     Parameters
     ----------
@@ -34,21 +34,20 @@ class ArmOutcomeCovariates:
     def fit_transform(self, X: np.ndarray, T: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """One column per level of ``T`` (sorted): E[Y | x, T = level] for every row of X.
 
-        Rows with T = level get that arm's out-of-fold prediction (the full fit where the
-        arm has fewer than ``2 * FOLDS`` rows, too few to split).
+        Rows with T = level get that arm's out-of-bag prediction (the full fit where the
+        arm has fewer than ``MIN_OUT_OF_BAG_ROWS`` rows).
         """
         self.levels_ = np.unique(T)
         self.forests_ = []
         columns = np.empty((len(X), len(self.levels_)))
         for k, level in enumerate(self.levels_):
             rows = T == level
-            forest = averaging_forest(int(rows.sum()), self.random_state).fit(X[rows], Y[rows])
-            self.forests_.append(forest)
+            out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
+            forest = averaging_forest(int(rows.sum()), self.random_state).set_params(oob_score=out_of_bag)
+            self.forests_.append(forest.fit(X[rows], Y[rows]))
             columns[:, k] = forest.predict(X)
-            if rows.sum() >= 2 * FOLDS:
-                folds = KFold(FOLDS, shuffle=True, random_state=self.random_state)
-                columns[rows, k] = cross_val_predict(averaging_forest(int(rows.sum()), self.random_state),
-                                                     X[rows], Y[rows], cv=folds)
+            if out_of_bag:
+                columns[rows, k] = forest.oob_prediction_
         return columns
 
     def transform(self, X: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ def data():
     return X, T, Y
 
 
-def test_training_rows_get_out_of_fold_predictions_for_their_own_arm(data):
+def test_training_rows_get_out_of_bag_predictions_for_their_own_arm(data):
     X, T, Y = data
     covariates = ArmOutcomeCovariates(random_state=0)
     inside = covariates.fit_transform(X, T, Y)
@@ -34,6 +34,17 @@ def test_training_rows_get_out_of_fold_predictions_for_their_own_arm(data):
     treated = T == 1
     assert np.corrcoef(inside[treated, 1], Y[treated])[0, 1] > 0.5
     np.testing.assert_array_equal(ArmOutcomeCovariates(random_state=0).fit_transform(X, T, Y), inside)
+
+
+def test_a_training_rows_own_outcome_never_reaches_its_column(data):
+    X, T, Y = data
+    row = int(np.flatnonzero(T == 1)[0])
+    changed = Y.copy()
+    changed[row] += 100.0
+    before, after = (ArmOutcomeCovariates(random_state=0) for _ in range(2))
+    inside_before, inside_after = before.fit_transform(X, T, Y), after.fit_transform(X, T, changed)
+    assert inside_after[row, 1] == inside_before[row, 1]
+    assert after.transform(X[[row]])[0, 1] > before.transform(X[[row]])[0, 1] + 1  # the full fit sees it
 
 
 def test_added_columns_share_what_holds_for_every_covariate():
@@ -66,15 +77,24 @@ def test_estimator_reads_the_added_columns(tiny_model, data):
     np.testing.assert_allclose(clone(est).fit(X, T, Y, ancestors=pam).effect(X[:5]), effect)
     assert est.effect().shape == (N,)
     assert np.isfinite(est.ate(X[:50])) and np.isfinite(est.ate_interval(X[:50])).all()
-    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y, ancestors=pam)
+    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=False, random_state=0)
+    plain.fit(X, T, Y, ancestors=pam)
     assert plain.arm_outcomes_ is None and not np.allclose(plain.effect(X[:5]), effect)
+
+
+def test_auto_adds_arm_outcomes_for_a_discrete_treatment_only(tiny_model, data):
+    X, T, Y = data
+    discrete = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
+    assert discrete.arm_outcomes == "auto" and discrete.X_.shape == (N, D + 2)
+    continuous = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, X[:, 0], Y)
+    assert continuous.arm_outcomes_ is None and continuous.X_.shape == (N, D)
 
 
 def test_arm_outcomes_rejects_what_it_cannot_use(tiny_model, data):
     X, T, Y = data
     with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
         CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, X[:, 0], Y)
-    with pytest.raises(TypeError, match="arm_outcomes='yes'"):
+    with pytest.raises(TypeError, match="arm_outcomes='yes'; expected 'auto', True or False"):
         CFMCateEstimator(model=tiny_model, arm_outcomes="yes").fit(X, T, Y)
 
 
