@@ -4,10 +4,11 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
 
 - *Wide data* (ACIC: 82 covariates, the model reads 16 per member). ``covariates_24``
   lets each member read 24 (the model has no per-feature embedding, so it accepts more
-  than it was pretrained on); ``prognostic`` adds an out-of-fold forest's E[Y | x] as a
+  than it was pretrained on); ``prognostic`` adds an out-of-bag forest's E[Y | x] as a
   covariate; ``arm_outcomes`` is the estimator's ``arm_outcomes=True`` (a forest's
-  E[Y | x, T = t] for both arms, out of fold for the rows of that arm), so every member
-  sees a summary of all covariates.
+  E[Y | x, T = t] for both arms, out of bag for the rows of that arm; out of fold, 5-fold,
+  in rows before 2 December 2026), so every member sees a summary of all covariates.
+  Every other variant has ``arm_outcomes=False``, the default the study compared against.
 - *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
   cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
   the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights
@@ -53,6 +54,7 @@ FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
+    options = {"arm_outcomes": False, **options}  # the estimator's defaults before "auto"; variants add to them
     return CFMCateEstimator(random_state=random_state, **options).fit(X, T, Y, ancestors=pam)
 
 
@@ -64,7 +66,7 @@ def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
         options["model"].config = dataclasses.replace(options["model"].config, max_covariates=24)
     elif variant == "arm_outcomes":
         options["arm_outcomes"] = True
-    elif variant == "prognostic":  # one pooled "arm": out-of-fold E[Y | x] on the training rows
+    elif variant == "prognostic":  # one pooled "arm": out-of-bag E[Y | x] on the training rows
         pooled = ArmOutcomeCovariates(random_state=random_state)
         X = np.column_stack([X, pooled.fit_transform(X, np.zeros(len(X)), Y)])
         X_new = np.column_stack([X_new, pooled.transform(X_new)])

@@ -19,6 +19,30 @@ from .intervals import averaging_forest
 MIN_OUT_OF_BAG_ROWS = 10  # smaller arms use the full fit: some rows would be in every bootstrap sample
 
 
+def check_arm_outcomes(value) -> None:
+    """Raise a TypeError unless ``value`` is "auto", True or False."""
+    auto = isinstance(value, str) and value == "auto"
+    if not (auto or isinstance(value, (bool, np.bool_))):
+        raise TypeError(f"arm_outcomes={value!r}; expected 'auto', True or False")
+
+
+def use_arm_outcomes(value, *, discrete: bool, kind: str, n_covariates: int) -> bool:
+    """Whether the option ``value`` adds the columns: "auto" for a discrete treatment only;
+    True with a treatment of another ``kind`` is an error. Without covariates there is
+    nothing to summarise."""
+    use = discrete if isinstance(value, str) else bool(value)
+    if use and not discrete:
+        raise ValueError(f"arm_outcomes=True needs a discrete treatment; T has kind {kind}")
+    return use and n_covariates > 0
+
+
+def add_arm_outcomes(X: np.ndarray, T: np.ndarray, Y: np.ndarray, pam: np.ndarray, random_state: int):
+    """Fit the arm forests; return them, X with their columns and the extended PAM."""
+    covariates = ArmOutcomeCovariates(random_state=random_state)
+    added = covariates.fit_transform(X, T, Y)
+    return covariates, np.hstack([X, added]), extend_pam(pam, X.shape[1], added.shape[1])
+
+
 class ArmOutcomeCovariates:
     """Per-arm outcome forests; ``fit_transform`` predicts out of bag, ``transform`` with every tree.
 

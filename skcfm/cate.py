@@ -23,7 +23,7 @@ from ._validation import (
     column_names,
     series_name,
 )
-from .arm_outcomes import ArmOutcomeCovariates, extend_pam
+from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import (
     MAX_DISCRETE_LEVELS,
     ContextPlan,
@@ -237,9 +237,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_context_options(self)
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
-        auto = isinstance(self.arm_outcomes, str) and self.arm_outcomes == "auto"
-        if not (auto or isinstance(self.arm_outcomes, (bool, np.bool_))):
-            raise TypeError(f"arm_outcomes={self.arm_outcomes!r}; expected 'auto', True or False")
+        check_arm_outcomes(self.arm_outcomes)
         if self.model_propensity is not None and not (
                 hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
             raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
@@ -314,10 +312,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.inference_ = inference
         if self.final_stage == "dr" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
             raise ValueError("final_stage='dr' needs a binary treatment; T has " + self.treatment_kind_ + " kind")
-        discrete = self.treatment_kind_ == "discrete"
-        use_arm_outcomes = discrete if isinstance(self.arm_outcomes, str) else bool(self.arm_outcomes)
-        if use_arm_outcomes and not discrete:
-            raise ValueError(f"arm_outcomes=True needs a discrete treatment; T has kind {self.treatment_kind_}")
+        n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
+        arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
+                                kind=self.treatment_kind_, n_covariates=n_covariates)
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
         x_names = column_names(X, X_arr.shape[1])
@@ -334,13 +331,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self.arm_outcomes_ = None
-        if use_arm_outcomes:
-            self.arm_outcomes_ = ArmOutcomeCovariates(random_state=self._seed)
-            added = self.arm_outcomes_.fit_transform(self.X_, T_arr, Y_arr)
-            self.pam_ = extend_pam(self.pam_, self.X_.shape[1], added.shape[1])
-            self.X_ = np.hstack([self.X_, added])
+        if arms:
+            n_before = self.X_.shape[1]
+            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, Y_arr, self.pam_, self._seed)
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
-                self._n_controls += added.shape[1]
+                self._n_controls += self.X_.shape[1] - n_before
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,

@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._validation import check_integer_parameters, check_n_estimators
+from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .graphs import align_pam
 from .pretrained import load_model
@@ -54,6 +55,12 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         clipped to the box of covariates observed with t (flat extrapolation), and the
         mean and quantiles are clipped to the outcomes observed with t (levels never
         observed are not clipped; the "full" logits never are).
+    arm_outcomes : {"auto", True, False}, default="auto"
+        Discrete treatment: add one covariate per level, a random forest's
+        E[y | other columns, T = level] fitted on that level's rows (out of bag for
+        them), so that every member reads a summary of all columns. "auto" is True for
+        a discrete treatment. The same option as :class:`skcfm.CFMCateEstimator`'s,
+        where it is measured.
     fit_mode : {"low_memory", "fit_with_cache"}, default="low_memory"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
@@ -72,8 +79,11 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts; None when every member reads all rows.
     treatment_kind_ : {"discrete", "continuous"}
-    pam_ : ndarray of shape (n_features_in_ + 1, n_features_in_ + 1)
-        Partial ancestor matrix in the model's order [T, y, other columns...].
+    arm_outcomes_ : ArmOutcomeCovariates or None
+        The per-level outcome forests, or None where ``arm_outcomes`` left them out.
+    pam_ : ndarray of shape (n_features_in_ + 1 + k, n_features_in_ + 1 + k)
+        Partial ancestor matrix in the model's order [T, y, other columns..., the k
+        arm outcome columns].
     treatment_index_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -123,6 +133,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         clip_to_observed: bool = True,
+        arm_outcomes: bool | Literal["auto"] = "auto",
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
         chunk_size: int = 1024,
         device: str = "cpu",
@@ -135,6 +146,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.contexts = contexts
         self.treatment_kind = treatment_kind
         self.clip_to_observed = clip_to_observed
+        self.arm_outcomes = arm_outcomes
         self.fit_mode = fit_mode
         self.chunk_size = chunk_size
         self.device = device
@@ -188,15 +200,23 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if self.treatment_kind == "auto":
             discrete = len(np.unique(treatment)) <= MAX_DISCRETE_LEVELS
             self.treatment_kind_ = "discrete" if discrete else "continuous"
-        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
+        discrete = self.treatment_kind_ == "discrete"
+        seed = int(check_random_state(self.random_state).randint(2**31))
+        rng = np.random.default_rng(seed)
+        self._covariates = X_arr[:, self._covariate_index]
+        self.arm_outcomes_ = None
+        if use_arm_outcomes(self.arm_outcomes, discrete=discrete, kind=self.treatment_kind_,
+                            n_covariates=self._covariates.shape[1]):
+            self.arm_outcomes_, self._covariates, self.pam_ = add_arm_outcomes(
+                self._covariates, treatment, y_arr, self.pam_, seed)
         self._context_plan = plan_contexts(
-            X_arr[:, self._covariate_index], treatment, y_arr, self.pam_, rows=np.arange(len(y_arr)),
-            discrete=self.treatment_kind_ == "discrete", contexts=self.contexts, n_estimators=self.n_estimators,
+            self._covariates, treatment, y_arr, self.pam_, rows=np.arange(len(y_arr)),
+            discrete=discrete, contexts=self.contexts, n_estimators=self.n_estimators,
             context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
         self.members_ = self._context_plan.members
         self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self._encodings = encode_plan(self.model_, X_arr[:, self._covariate_index], treatment, y_arr, self.pam_,
+        self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self.pam_,
                                       self._context_plan, fit_mode=self.fit_mode, device=self.device)
         return self
 
@@ -204,6 +224,13 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         check_n_estimators(self.n_estimators)
         check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
         check_context_options(self)
+        check_arm_outcomes(self.arm_outcomes)
+
+    def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
+        covariates = X_arr[:, self._covariate_index]
+        if self.arm_outcomes_ is None:
+            return covariates
+        return np.hstack([covariates, self.arm_outcomes_.transform(covariates)])
 
     def predict(
         self,
@@ -241,8 +268,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
         predictions = predict_with_plan(
-            self.model_, self.X_[:, self._covariate_index], self.X_[:, t], self.y_, self.pam_, self._context_plan,
-            X_arr[:, self._covariate_index], [X_arr[:, t]],
+            self.model_, self._covariates, self.X_[:, t], self.y_, self.pam_, self._context_plan,
+            self._query_covariates(X_arr), [X_arr[:, t]],
             clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
             quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
             chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,

@@ -457,10 +457,13 @@ def test_model_selection_keeps_off_the_first_ten_realizations(tmp_path, monkeypa
     assert (frame.rmse_true_cate == frame.sqrt_pehe).all()  # IHDP's truth is noiseless
     with pytest.raises(SystemExit):
         selection.main([weights, "--label", "a", "b"])
-    # the regressor's effects, predict(T=1) - predict(T=0), read the same plan as the CATE estimator's
-    regressor = selection.main([weights, "--method", "skcfm_regressor", "--datasets", "ihdp",
-                                "--out", str(tmp_path / "reg.csv")])
-    assert regressor.sqrt_pehe.iloc[0] == pytest.approx(frame.sqrt_pehe.iloc[0], rel=1e-4)
+    # the regressor's effects, predict(T=1) - predict(T=0), read the same plan and arm columns as the estimator's
+    estimator, regressor = (selection.main([weights, "--method", method, "--datasets", "ihdp",
+                                            "--out", str(tmp_path / f"{method}.csv")])
+                            for method in ("skcfm_cfm", "skcfm_regressor"))
+    assert regressor.sqrt_pehe.iloc[0] == pytest.approx(estimator.sqrt_pehe.iloc[0], rel=1e-4)
+    # the selection default, skcfm_cfm_noarms, leaves the arm columns out
+    assert estimator.sqrt_pehe.iloc[0] != pytest.approx(frame.sqrt_pehe.iloc[0])
 
 
 def test_model_selection_adds_rows_and_replaces_a_rerun_label(tmp_path):

@@ -74,8 +74,8 @@ def test_fit_accepts_card_usage_with_labelled_ancestors(tiny_model, data):
     X, T, Y, _ = data
     pam = unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y")
     est = _estimator(tiny_model).fit(X, T, Y, ancestors=pam)
-    # model order [T, Y, X...]: every covariate a known ancestor of T and of Y
-    assert est.pam_.shape == (5, 5)
+    # model order [T, Y, X..., one column per arm]: every covariate a known ancestor of T and of Y
+    assert est.pam_.shape == (7, 7)
     assert (est.pam_[2:, 0] == 1).all() and (est.pam_[2:, 1] == 1).all()
     assert est.pam_[0, 1] == 1
 
@@ -87,13 +87,13 @@ def test_fit_aligns_a_dataframe_pam_by_column_name(tiny_model, data):
     pam.loc["score", :] = 0  # only score is not a known ancestor
     est = _estimator(tiny_model).fit(frame, pd.Series(T, name="treated"), pd.Series(Y, name="earnings"), ancestors=pam)
     assert est.feature_names_in_ == ["age", "income", "score"]
-    assert est.pam_[2:, 0].tolist() == [1, 1, 0]
+    assert est.pam_[2:, 0].tolist() == [1, 1, 0, 0, 0]  # the arm columns: not every covariate is an ancestor
 
 
 def test_fit_accepts_econml_keywords(tiny_model, data):
     X, T, Y, W = data
     est = _estimator(tiny_model).fit(Y=Y, T=T, X=X, W=W)
-    assert est.X_.shape == (N, 5)
+    assert est.X_.shape == (N, 7)  # X, W, one column per arm
     assert est.effect(X[:4]).shape == (4,)
 
 
@@ -614,7 +614,7 @@ def test_local_contexts_read_the_rows_nearest_each_region(tiny_model, data):
     hood = est.neighbourhoods_
     assert len(hood.rows) == 4 and all(len(r) == 60 for r in hood.rows)
     assert all(set(T[r]) == {0, 1} for r in hood.rows)  # every region sees both arms
-    Z = (X - hood.location) / hood.scale
+    Z = (est.X_ - hood.location) / hood.scale  # the regions read the arm columns too
     for k, rows in enumerate(hood.rows):
         distance = ((Z - hood.centres[k]) ** 2).sum(axis=1)
         assert distance[rows].mean() < distance.mean()  # nearer the centre than the rows at large

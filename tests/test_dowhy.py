@@ -70,7 +70,7 @@ def fitted_pam(estimator) -> pd.DataFrame:
     x_names = list(inner.feature_names_in_)
     w_names = [c for c in estimator._observed_common_causes.columns if c not in x_names]
     labels = [inner.treatment_name_, inner.outcome_name_, *x_names, *w_names]
-    return pd.DataFrame(inner.pam_, index=labels, columns=labels)
+    return pd.DataFrame(inner.pam_[:len(labels), :len(labels)], index=labels, columns=labels)  # less the arm columns
 
 
 def test_dowhy_method_name_is_the_documented_string():

@@ -210,7 +210,7 @@ def test_clip_to_observed_keeps_means_and_quantiles_inside_each_levels_outcomes(
 def test_clip_to_observed_answers_outside_an_arms_covariates_at_the_edge_of_its_box(tiny_model):
     X, y = _binary_treatment_data()
     X[X[:, 0] == 1, 1] = np.clip(X[X[:, 0] == 1, 1], -0.5, 0.5)  # treated rows cover x1 in [-0.5, 0.5] only
-    reg = _regressor(tiny_model, contexts="global").fit(X, y)
+    reg = _regressor(tiny_model, contexts="global", arm_outcomes=False).fit(X, y)  # the forests' own edges differ
     far, edge = X[:10].copy(), X[:10].copy()
     far[:, 0] = edge[:, 0] = 1.0
     far[:, 1], edge[:, 1] = 3.0, 0.5
@@ -219,7 +219,7 @@ def test_clip_to_observed_answers_outside_an_arms_covariates_at_the_edge_of_its_
     control_far, control_edge = far.copy(), edge.copy()
     control_far[:, 0] = control_edge[:, 0] = 0.0  # controls cover x1 = 3 region: no clipping there
     assert not np.allclose(reg.predict(control_far), reg.predict(control_edge))
-    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False).fit(X, y)
+    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False, arm_outcomes=False).fit(X, y)
     assert not np.allclose(raw.predict(far), raw.predict(edge))
 
 
@@ -398,3 +398,21 @@ def test_a_pam_sliced_by_cv_is_rejected_not_used(tiny_model):
         reg = _regressor(tiny_model, n_estimators=1).set_fit_request(ancestors=True)
         with pytest.raises(ValueError, match=r"ancestors has shape \(4, 8\); expected \(8, 8\)"):
             cross_val_score(reg, X, y, cv=KFold(2), params={"ancestors": np.zeros((8, 8))}, error_score="raise")
+
+
+def test_arm_outcomes_add_one_column_per_treatment_level_for_a_discrete_treatment(tiny_model):
+    X, y = _binary_treatment_data()
+    reg = _regressor(tiny_model).fit(X, y)
+    assert reg.arm_outcomes_ is not None and reg.pam_.shape == (D + 3, D + 3)  # T, y, D - 1 columns, 2 arms
+    treated = reg.arm_outcomes_.transform(X[:, 1:])[:, 1]
+    assert np.corrcoef(treated, X[:, 1])[0, 1] > 0.8  # the treated arm's forest follows y's driver
+    plain = _regressor(tiny_model, arm_outcomes=False).fit(X, y)
+    assert plain.arm_outcomes_ is None and plain.pam_.shape == (D + 1, D + 1)
+    assert not np.allclose(plain.predict(X[:5]), reg.predict(X[:5]))
+    np.testing.assert_allclose(reg.predict(X[:5]), reg.predict(X[:10])[:5], rtol=1e-5)  # rowwise, as before
+    continuous = _regressor(tiny_model).fit(*_data())
+    assert continuous.treatment_kind_ == "continuous" and continuous.arm_outcomes_ is None
+    with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
+        _regressor(tiny_model, arm_outcomes=True).fit(*_data())
+    with pytest.raises(TypeError, match="arm_outcomes=1.0"):
+        _regressor(tiny_model, arm_outcomes=1.0).fit(X, y)
