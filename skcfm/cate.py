@@ -331,11 +331,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self.arm_outcomes_ = None
+        self._n_arm_columns = 0
         if arms:
             n_before = self.X_.shape[1]
             self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, Y_arr, self.pam_, self._seed)
+            self._n_arm_columns = self.X_.shape[1] - n_before
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
-                self._n_controls += self.X_.shape[1] - n_before
+                self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, Y_arr
         self._context_plan = self._plan(np.arange(n), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
@@ -402,7 +404,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _model_X(self, X_arr: np.ndarray) -> np.ndarray:
         """Checked query rows as the model reads them: with ``arm_outcomes``, plus the arm
-        forests' predictions (training rows in the context hold out-of-fold ones instead)."""
+        forests' predictions (training rows in the context hold out-of-bag ones instead)."""
         if self.arm_outcomes_ is None or self._n_controls:  # with W, queries only reach the projections
             return X_arr
         return np.hstack([X_arr, self.arm_outcomes_.transform(X_arr)])
@@ -456,14 +458,21 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             return aipw_scores(self.Y_, self.T_, *cfm, propensity)
         return hybrid_aipw_scores(self.Y_, self.T_, [standard, cfm], propensity)[0]
 
+    def _user_covariates(self) -> np.ndarray:
+        """The training rows' X and W without the arm outcome columns. The propensity and the
+        standard outcome model read these: the arm columns are for the CFM's members, and
+        in a cross-fitted nuisance they would carry held-out rows' outcomes into the fit."""
+        return self.X_[:, : self.X_.shape[1] - self._n_arm_columns]
+
     def _nuisances(self, with_standard: bool):
         """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
         the same folds for all three."""
         if self._propensity is None:
-            self._propensity = crossfit_propensity(self.X_, self.T_, classifier=self.model_propensity, cv=self.cv,
-                                                   random_state=self._seed)
+            self._propensity = crossfit_propensity(self._user_covariates(), self.T_, classifier=self.model_propensity,
+                                                   cv=self.cv, random_state=self._seed)
         if with_standard and self._standard is None:
-            self._standard = crossfit_outcome(self.X_, self.T_, self.Y_, cv=self.cv, random_state=self._seed)
+            self._standard = crossfit_outcome(self._user_covariates(), self.T_, self.Y_, cv=self.cv,
+                                              random_state=self._seed)
         return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -639,7 +648,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             weights = self.ate_result().weights
             _, standard, _ = self._nuisances(with_standard=True)
             effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * effect_train
-            standard_new = outcome_effect(self.X_, self.T_, self.Y_, self._model_X(X_new))
+            standard_new = outcome_effect(self._user_covariates(), self.T_, self.Y_, X_new)
             effect_new = weights[0] * standard_new + weights[1] * effect_new
         if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
             X_train = X_new = None

@@ -82,6 +82,16 @@ def test_estimator_reads_the_added_columns(tiny_model, data):
     assert plain.arm_outcomes_ is None and not np.allclose(plain.effect(X[:5]), effect)
 
 
+def test_propensity_and_standard_outcome_model_read_only_the_users_covariates(tiny_model, data):
+    X, T, Y = data
+    with_arms, without = (CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=arms, random_state=0)
+                          .fit(X, T, Y) for arms in (True, False))
+    propensity, standard, _ = with_arms._nuisances(with_standard=True)
+    np.testing.assert_array_equal(propensity, without._nuisances(with_standard=True)[0])
+    np.testing.assert_array_equal(standard, without._nuisances(with_standard=True)[1])
+    assert np.isfinite(with_arms.ate(X[:50]))
+
+
 def test_auto_adds_arm_outcomes_for_a_discrete_treatment_only(tiny_model, data):
     X, T, Y = data
     discrete = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
