@@ -6,9 +6,11 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
   lets each member read 24 (the model has no per-feature embedding, so it accepts more
   than it was pretrained on); ``prognostic`` adds an out-of-bag forest's E[Y | x] as a
   covariate; ``arm_outcomes`` is the estimator's ``arm_outcomes=True`` (a forest's
-  E[Y | x, T = t] for both arms, out of bag for the rows of that arm; out of fold, 5-fold,
-  in rows before 2 December 2026), so every member sees a summary of all covariates.
-  Every other variant has ``arm_outcomes=False``, the default the study compared against.
+  E[Y | x, T = t] for both arms, out of bag for the rows of that arm), so every member
+  sees a summary of all covariates. Every other variant has ``arm_outcomes=False``, the
+  default the study compared against. The results file's ``arm_outcomes_5fold`` rows and
+  its ``prognostic`` rows were made when these columns were 5-fold out-of-fold predictions
+  (before commit 1049220); a rerun of ``prognostic`` now gives out-of-bag ones.
 - *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
   cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
   the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights

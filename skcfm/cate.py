@@ -147,9 +147,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     Attributes
     ----------
     model_ : CausalFoundationModel
-    pam_ : ndarray of shape (d + 2, d + 2)
-        The partial ancestor matrix in the model's order [T, Y, X..., W...] (with
-        ``arm_outcomes``, [T, Y, X..., W..., one column per arm]).
+    pam_ : ndarray of shape (d + 2 + k, d + 2 + k)
+        The partial ancestor matrix in the model's order [T, Y, X..., W..., the k arm
+        outcome columns] (k = 0 without ``arm_outcomes``; the number of levels with it).
     arm_outcomes_ : ArmOutcomeCovariates or None
         The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
     categories_ : ndarray or None
