@@ -69,11 +69,11 @@ class ArmOutcomeCovariates:
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
             forest = averaging_forest(int(rows.sum()), self.random_state).set_params(oob_score=out_of_bag)
             self.forests_.append(forest.fit(X[rows], Y[rows]))
-            answered = rows if out_of_bag else np.zeros_like(rows)
+            rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:
                 columns[rows, k] = forest.oob_prediction_
-            if not answered.all():  # a single pooled arm answers every row out of bag
-                columns[~answered, k] = forest.predict(X[~answered])
+            if rest.any():  # empty for a single pooled arm, answered wholly out of bag
+                columns[rest, k] = forest.predict(X[rest])
         return columns
 
     def transform(self, X: np.ndarray) -> np.ndarray:
