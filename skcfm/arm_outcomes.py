@@ -80,6 +80,10 @@ class ArmOutcomeCovariates:
         """The full fits' predictions, one column per level."""
         return np.column_stack([forest.predict(X) for forest in self.forests_])
 
+    def extend(self, X: np.ndarray) -> np.ndarray:
+        """Query rows X followed by their columns, as the model reads them."""
+        return np.hstack([X, self.transform(X)])
+
 
 def extend_pam(pam: np.ndarray, n_covariates: int, n_added: int) -> np.ndarray:
     """``pam`` (model order [T, Y, covariates...]) with ``n_added`` columns that are functions

@@ -407,7 +407,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         forests' predictions (training rows in the context hold out-of-bag ones instead)."""
         if self.arm_outcomes_ is None or self._n_controls:  # with W, queries only reach the projections
             return X_arr
-        return np.hstack([X_arr, self.arm_outcomes_.transform(X_arr)])
+        return self.arm_outcomes_.extend(X_arr)
 
     def _member_means(
         self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,

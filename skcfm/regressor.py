@@ -228,9 +228,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
 
     def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
         covariates = X_arr[:, self._covariate_index]
-        if self.arm_outcomes_ is None:
-            return covariates
-        return np.hstack([covariates, self.arm_outcomes_.transform(covariates)])
+        return covariates if self.arm_outcomes_ is None else self.arm_outcomes_.extend(covariates)
 
     def predict(
         self,
