@@ -23,7 +23,7 @@ from ._validation import (
     column_names,
     series_name,
 )
-from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
+from .arm_outcomes import ArmOutcomeCovariates, add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import (
     MAX_DISCRETE_LEVELS,
     ContextPlan,
@@ -367,10 +367,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """EconML hook naming the inputs that may hold NaN: none (the model needs finite values)."""
         return []
 
-    def _plan(self, rows: np.ndarray, rng: np.random.Generator) -> ContextPlan:
-        """Ensembles reading the training ``rows``: one, or one per region of local contexts."""
+    def _plan(self, rows: np.ndarray, rng: np.random.Generator, X: np.ndarray | None = None) -> ContextPlan:
+        """Ensembles reading the training ``rows`` of ``X`` (default ``X_``): one, or one per
+        region of local contexts."""
         return plan_contexts(
-            self.X_, self.T_, self.Y_, self.pam_, rows=rows, discrete=self.treatment_kind_ == "discrete",
+            self.X_ if X is None else X, self.T_, self.Y_, self.pam_, rows=rows, discrete=self.treatment_kind_ == "discrete",
             contexts=self.contexts, n_estimators=self.n_estimators, context_size=self.context_size,
             max_covariates=self.model_.config.max_covariates, rng=rng,
         )
@@ -411,14 +412,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _member_means(
         self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,
-        rows: np.ndarray | None = None,
+        rows: np.ndarray | None = None, X: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per-member E[Y | do(t), x], shape (E, A, m), from a ``plan`` drawn from training
-        ``rows`` (default: the fitted plan, all rows). With local contexts each query is
-        answered by its region's ensemble. ``clip_to_observed`` clips to the per-arm
-        outcome ranges of those rows, or of the region's rows."""
+        ``rows`` of ``X`` (default: the fitted plan, all rows of ``X_``). With local contexts
+        each query is answered by its region's ensemble. ``clip_to_observed`` clips to the
+        per-arm outcome ranges of those rows, or of the region's rows."""
         return predict_with_plan(
-            self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan if plan is None else plan,
+            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self.pam_, self._context_plan if plan is None else plan,
             X_query, treatments, rows=rows, clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
             chunk_size=self.chunk_size, device=self.device, encodings=self._encodings if plan is None else None,
         ).means
@@ -576,7 +577,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     # -- ATE and intervals ----------------------------------------------------------
     def cross_fitted_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
         """CFM predictions of E[Y | do(T=0), x] and E[Y | do(T=1), x] for each training row,
-        each from contexts drawn from the other ``cv`` folds (binary T), cached.
+        each from contexts drawn from the other ``cv`` folds (binary T), cached. With
+        ``arm_outcomes`` the arm columns are refitted per fold on its training rows, so no
+        held-out outcome reaches the contexts either.
 
         Returns
         -------
@@ -591,11 +594,27 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             rng = np.random.default_rng(self._seed + 1)
             folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
             for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
-                plan = self._plan(train_rows, rng)
+                X_fold = self._fold_covariates(train_rows, test_rows)
+                plan = self._plan(train_rows, rng, X_fold)
                 arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-                mu[:, test_rows] = self._member_means(self.X_[test_rows], arms, plan, train_rows).mean(axis=0)
+                mu[:, test_rows] = self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold).mean(axis=0)
             self._cross_fitted = (mu[0], mu[1])
         return self._cross_fitted
+
+    def _fold_covariates(self, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+        """``X_`` for one cross-fitting fold: the arm columns (if any) from forests fitted on
+        the fold's ``train_rows`` only, out of bag there and predicted for ``test_rows``."""
+        if self.arm_outcomes_ is None:
+            return self.X_
+        if len(np.unique(self.T_[train_rows])) != self._n_arm_columns:
+            raise ValueError(f"cross-fitting with cv={self.cv} left a fold without one treatment arm; "
+                             "each arm needs at least cv rows")
+        user = self._user_covariates()
+        forests = ArmOutcomeCovariates(random_state=self._seed)
+        columns = np.empty((len(user), self._n_arm_columns))
+        columns[train_rows] = forests.fit_transform(user[train_rows], self.T_[train_rows], self.Y_[train_rows])
+        columns[test_rows] = forests.transform(user[test_rows])
+        return np.hstack([user, columns])
 
     def ate_result(self) -> AteResult:
         """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), cached.

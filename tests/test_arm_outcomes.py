@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
 from skcfm.arm_outcomes import ArmOutcomeCovariates, extend_pam
@@ -124,3 +125,16 @@ def test_one_added_column_per_level_of_a_multi_valued_treatment(tiny_model, data
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0).fit(X, T3, Y)
     assert est.X_.shape == (N, D + 3) and est.pam_.shape == (D + 5, D + 5)
     assert est.effect(X[:4], T0="a", T1="c").shape == (4,)
+
+
+def test_cross_fitted_outcomes_never_read_their_folds_outcomes(tiny_model, data):
+    X, T, Y = data
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
+    folds = StratifiedKFold(est.cv, shuffle=True, random_state=est._seed).split(np.zeros((N, 1)), T)
+    _, held_out = next(folds)
+    changed = Y.copy()
+    changed[held_out] += np.random.default_rng(1).normal(scale=5.0, size=len(held_out))
+    other = clone(est).fit(X, T, changed)
+    for before, after in zip(est.cross_fitted_outcomes(), other.cross_fitted_outcomes()):
+        np.testing.assert_array_equal(after[held_out], before[held_out])
+        assert np.abs(after - before).max() > 1e-3  # the other folds read the changed rows
