@@ -87,6 +87,12 @@ def check_integer_parameters(estimator, minimums: dict[str, int]) -> None:
             raise ValueError(f"{name} must be a positive integer{bound}; got {value!r}")
 
 
+def check_n_jobs(value) -> None:
+    """``n_jobs`` is None or a nonzero integer (joblib's convention: -1 uses every core)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value == 0):
+        raise ValueError(f"n_jobs must be None or a nonzero integer (-1: every core); got {value!r}")
+
+
 def check_n_estimators(value) -> None:
     """``n_estimators`` is a positive integer or "auto"."""
     if isinstance(value, str) and value == "auto":

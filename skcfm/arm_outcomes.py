@@ -36,9 +36,10 @@ def use_arm_outcomes(value, *, discrete: bool, kind: str, n_covariates: int) -> 
     return use and n_covariates > 0
 
 
-def add_arm_outcomes(X: np.ndarray, T: np.ndarray, Y: np.ndarray, pam: np.ndarray, random_state: int):
+def add_arm_outcomes(X: np.ndarray, T: np.ndarray, Y: np.ndarray, pam: np.ndarray, random_state: int,
+                     n_jobs: int | None = None):
     """Fit the arm forests; return them, X with their columns and the extended PAM."""
-    covariates = ArmOutcomeCovariates(random_state=random_state)
+    covariates = ArmOutcomeCovariates(random_state=random_state, n_jobs=n_jobs)
     added = covariates.fit_transform(X, T, Y)
     return covariates, np.hstack([X, added]), extend_pam(pam, X.shape[1], added.shape[1])
 
@@ -49,11 +50,14 @@ class ArmOutcomeCovariates:
     Parameters
     ----------
     random_state : int
-        Seeds the folds and the forests.
+        Seeds the forests.
+    n_jobs : int or None, default=None
+        Each forest's ``n_jobs``; the columns agree for any value up to rounding.
     """
 
-    def __init__(self, random_state: int) -> None:
+    def __init__(self, random_state: int, n_jobs: int | None = None) -> None:
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def fit_transform(self, X: np.ndarray, T: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """One column per level of ``T`` (sorted): E[Y | x, T = level] for every row of X.
@@ -67,7 +71,8 @@ class ArmOutcomeCovariates:
         for k, level in enumerate(self.levels_):
             rows = T == level
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
-            forest = averaging_forest(int(rows.sum()), self.random_state).set_params(oob_score=out_of_bag)
+            forest = averaging_forest(int(rows.sum()), self.random_state).set_params(oob_score=out_of_bag,
+                                                                               n_jobs=self.n_jobs)
             self.forests_.append(forest.fit(X[rows], Y[rows]))
             rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:

@@ -19,6 +19,7 @@ from ._validation import (
     check_integer_parameters,
     check_matrix,
     check_n_estimators,
+    check_n_jobs,
     check_vector,
     column_names,
     series_name,
@@ -142,6 +143,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory.
     device : str, default="cpu"
+    n_jobs : int or None, default=None
+        Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
+        trees do not depend on it (their sum's rounding does); it pays from a few
+        thousand rows up.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -212,6 +217,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
         chunk_size: int = 1024,
         device: str = "cpu",
+        n_jobs: int | None = None,
         random_state=None,
     ) -> None:
         self.model = model
@@ -228,6 +234,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.fit_mode = fit_mode
         self.chunk_size = chunk_size
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------
@@ -238,6 +245,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self.final_stage not in ("cfm", "dr"):
             raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
         check_arm_outcomes(self.arm_outcomes)
+        check_n_jobs(self.n_jobs)
         if self.model_propensity is not None and not (
                 hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
             raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
@@ -331,11 +339,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
         self._n_controls = 0 if W_arr is None else W_arr.shape[1]
         self.arm_outcomes_ = None
-        self._n_arm_columns = 0
         if arms:
-            n_before = self.X_.shape[1]
-            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, Y_arr, self.pam_, self._seed)
-            self._n_arm_columns = self.X_.shape[1] - n_before
+            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, Y_arr, self.pam_, self._seed,
+                                                                     self.n_jobs)
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, Y_arr
@@ -371,9 +377,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """Ensembles reading the training ``rows`` of ``X`` (default ``X_``): one, or one per
         region of local contexts."""
         return plan_contexts(
-            self.X_ if X is None else X, self.T_, self.Y_, self.pam_, rows=rows, discrete=self.treatment_kind_ == "discrete",
-            contexts=self.contexts, n_estimators=self.n_estimators, context_size=self.context_size,
-            max_covariates=self.model_.config.max_covariates, rng=rng,
+            self.X_ if X is None else X, self.T_, self.Y_, self.pam_, rows=rows,
+            discrete=self.treatment_kind_ == "discrete", contexts=self.contexts, n_estimators=self.n_estimators,
+            context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
 
     # -- prediction ------------------------------------------------------------------
@@ -419,9 +425,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         each query is answered by its region's ensemble. ``clip_to_observed`` clips to the
         per-arm outcome ranges of those rows, or of the region's rows."""
         return predict_with_plan(
-            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self.pam_, self._context_plan if plan is None else plan,
-            X_query, treatments, rows=rows, clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
-            chunk_size=self.chunk_size, device=self.device, encodings=self._encodings if plan is None else None,
+            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self.pam_,
+            self._context_plan if plan is None else plan, X_query, treatments, rows=rows,
+            clip=self.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=self.chunk_size,
+            device=self.device, encodings=self._encodings if plan is None else None,
         ).means
 
     def _member_effects(self, X, T0, T1, *, cfm_only: bool = False) -> np.ndarray:
@@ -458,6 +465,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if standard is None:
             return aipw_scores(self.Y_, self.T_, *cfm, propensity)
         return hybrid_aipw_scores(self.Y_, self.T_, [standard, cfm], propensity)[0]
+
+    @property
+    def _n_arm_columns(self) -> int:
+        return 0 if self.arm_outcomes_ is None else len(self.arm_outcomes_.levels_)
 
     def _user_covariates(self) -> np.ndarray:
         """The training rows' X and W without the arm outcome columns. The propensity and the
@@ -610,7 +621,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             raise ValueError(f"cross-fitting with cv={self.cv} left a fold without one treatment arm; "
                              "each arm needs at least cv rows")
         user = self._user_covariates()
-        forests = ArmOutcomeCovariates(random_state=self._seed)
+        forests = ArmOutcomeCovariates(random_state=self._seed, n_jobs=self.n_jobs)
         columns = np.empty((len(user), self._n_arm_columns))
         columns[train_rows] = forests.fit_transform(user[train_rows], self.T_[train_rows], self.Y_[train_rows])
         columns[test_rows] = forests.transform(user[test_rows])

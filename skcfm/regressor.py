@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from ._validation import check_integer_parameters, check_n_estimators
+from ._validation import check_integer_parameters, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .graphs import align_pam
@@ -69,6 +69,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     chunk_size : int, default=1024
         Query rows per forward pass.
     device : str, default="cpu"
+    n_jobs : int or None, default=None
+        Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
+        trees do not depend on it (their sum's rounding does); it pays from a few
+        thousand rows up.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -137,6 +141,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
         chunk_size: int = 1024,
         device: str = "cpu",
+        n_jobs: int | None = None,
         random_state=None,
     ) -> None:
         self.treatment = treatment
@@ -150,6 +155,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.fit_mode = fit_mode
         self.chunk_size = chunk_size
         self.device = device
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _treatment_index(self, n_features: int) -> int:
@@ -208,7 +214,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if use_arm_outcomes(self.arm_outcomes, discrete=discrete, kind=self.treatment_kind_,
                             n_covariates=self._covariates.shape[1]):
             self.arm_outcomes_, self._covariates, self.pam_ = add_arm_outcomes(
-                self._covariates, treatment, y_arr, self.pam_, seed)
+                self._covariates, treatment, y_arr, self.pam_, seed, self.n_jobs)
         self._context_plan = plan_contexts(
             self._covariates, treatment, y_arr, self.pam_, rows=np.arange(len(y_arr)),
             discrete=discrete, contexts=self.contexts, n_estimators=self.n_estimators,
@@ -225,6 +231,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
         check_context_options(self)
         check_arm_outcomes(self.arm_outcomes)
+        check_n_jobs(self.n_jobs)
 
     def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
         covariates = X_arr[:, self._covariate_index]

@@ -135,6 +135,17 @@ def test_cross_fitted_outcomes_never_read_their_folds_outcomes(tiny_model, data)
     changed = Y.copy()
     changed[held_out] += np.random.default_rng(1).normal(scale=5.0, size=len(held_out))
     other = clone(est).fit(X, T, changed)
-    for before, after in zip(est.cross_fitted_outcomes(), other.cross_fitted_outcomes()):
+    for before, after in zip(est.cross_fitted_outcomes(), other.cross_fitted_outcomes(), strict=True):
         np.testing.assert_array_equal(after[held_out], before[held_out])
         assert np.abs(after - before).max() > 1e-3  # the other folds read the changed rows
+
+
+def test_n_jobs_parallelises_the_arm_forests_without_changing_the_numbers(tiny_model, data):
+    X, T, Y = data
+    serial, parallel = (CFMCateEstimator(model=tiny_model, n_estimators=2, n_jobs=jobs, random_state=0).fit(X, T, Y)
+                        for jobs in (None, 2))
+    assert all(forest.n_jobs == 2 for forest in parallel.arm_outcomes_.forests_)
+    np.testing.assert_allclose(parallel.X_, serial.X_, rtol=1e-12)  # the same trees, summed in another order
+    np.testing.assert_allclose(parallel.effect(X[:5]), serial.effect(X[:5]), rtol=1e-5)
+    with pytest.raises(ValueError, match="n_jobs must be None or a nonzero integer"):
+        CFMCateEstimator(model=tiny_model, n_jobs=0).fit(X, T, Y)

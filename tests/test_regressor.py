@@ -416,3 +416,8 @@ def test_arm_outcomes_add_one_column_per_treatment_level_for_a_discrete_treatmen
         _regressor(tiny_model, arm_outcomes=True).fit(*_data())
     with pytest.raises(TypeError, match="arm_outcomes=1.0"):
         _regressor(tiny_model, arm_outcomes=1.0).fit(X, y)
+    parallel = _regressor(tiny_model, n_jobs=-1).fit(X, y)
+    assert all(forest.n_jobs == -1 for forest in parallel.arm_outcomes_.forests_)
+    np.testing.assert_allclose(parallel.predict(X[:5]), reg.predict(X[:5]), rtol=1e-5)
+    with pytest.raises(ValueError, match="n_jobs must be None or a nonzero integer"):
+        _regressor(tiny_model, n_jobs=1.5).fit(X, y)
