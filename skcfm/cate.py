@@ -33,7 +33,7 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
-from .graphs import align_pam
+from .graphs import align_pam, warn_post_treatment
 from .intervals import (
     AteResult,
     aipw_ate,
@@ -333,6 +333,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.pam_ = align_pam(
             ancestors, covariates=x_names + w_names, treatment=self.treatment_name_, outcome=self.outcome_name_
         )
+        warn_post_treatment(self.pam_, x_names + w_names)
         self.model_ = load_model(self.model, device=self.device)
         self._seed = int(check_random_state(self.random_state).randint(2**31))
         rng = np.random.default_rng(self._seed)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "PostTreatmentWarning",
     "align_pam",
     "ancestor_matrix",
     "default_names",
@@ -50,6 +52,7 @@ __all__ = [
     "tiered_pam",
     "unconfoundedness_pam",
     "validate_pam",
+    "warn_post_treatment",
 ]
 
 _UNKNOWN_OPTIONS = ("absent", "unknown", "covariates")
@@ -791,3 +794,24 @@ def align_pam(
     except ValueError as exc:
         raise ValueError(f"ancestors: {exc}") from exc
     return pam.to_numpy()
+
+
+class PostTreatmentWarning(UserWarning):
+    """The PAM makes the treatment a known ancestor of covariates: effects hold them at
+    the values given, which the treatment itself moves."""
+
+
+def warn_post_treatment(pam: np.ndarray, covariates: Sequence[Hashable]) -> None:
+    """Warn (:class:`PostTreatmentWarning`) when the model-order ``pam`` makes T a known
+    ancestor of some ``covariates`` (named in the order of ``pam[2:]``).
+
+    The model answers E[Y | do(T = t), x] with every covariate at its given value; for a
+    covariate that T causes, that value already carries the observed treatment, so the
+    contrast is not a total effect over pre-treatment covariates.
+    """
+    caused = [name for name, known in zip(covariates, pam[0, 2:] == 1, strict=True) if known]
+    if caused:
+        warnings.warn(
+            f"the PAM makes the treatment a known ancestor of {caused}: effects hold these covariates at the "
+            "values given, which the treatment itself moves, so they are not total effects; leave post-treatment "
+            "variables out of the covariates for the total effect", PostTreatmentWarning, stacklevel=3)

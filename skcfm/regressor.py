@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ._validation import check_integer_parameters, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
-from .graphs import align_pam
+from .graphs import align_pam, warn_post_treatment
 from .pretrained import load_model
 
 OUTPUT_TYPES = ("mean", "median", "quantiles", "full")
@@ -198,6 +198,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             ancestors = pd.DataFrame(ancestors, index=names + [outcome], columns=names + [outcome])
         covariates = [n for i, n in enumerate(names) if i != self.treatment_index_]
         self.pam_ = align_pam(ancestors, covariates=covariates, treatment=names[self.treatment_index_], outcome=outcome)
+        warn_post_treatment(self.pam_, covariates)
         self.model_ = load_model(self.model, device=self.device)
         self._covariate_index = np.array([i for i in range(d) if i != self.treatment_index_], dtype=int)
         self.X_, self.y_ = X_arr, y_arr

@@ -1,5 +1,7 @@
 """Tests for skcfm.cate: CFMCateEstimator on EconML's API, with a tiny random model."""
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -16,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
+from skcfm.graphs import PostTreatmentWarning
 from skcfm.intervals import OverlapWarning
 
 N = 200
@@ -796,3 +799,16 @@ def test_doubly_robust_ate_warns_when_the_arms_barely_overlap(tiny_model):
     est = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
     with pytest.warns(OverlapWarning, match="clip bound"):
         est.ate_interval(X)
+
+
+def test_fit_warns_when_the_pam_makes_the_treatment_cause_a_covariate(tiny_model):
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame(rng.normal(size=(60, 2)), columns=["age", "dose_taken"])
+    T, Y = pd.Series(rng.integers(0, 2, 60), name="t"), pd.Series(rng.normal(size=60), name="y")
+    pam = unconfoundedness_pam(["age", "dose_taken"], treatment="t", outcome="y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PostTreatmentWarning)
+        CFMCateEstimator(model=tiny_model, n_estimators=1).fit(X, T, Y, ancestors=pam)  # pre-treatment: silent
+    pam.loc["t", "dose_taken"], pam.loc["dose_taken", "t"] = 1, -1  # a mediator
+    with pytest.warns(PostTreatmentWarning, match=r"known ancestor of \['dose_taken'\]"):
+        CFMCateEstimator(model=tiny_model, n_estimators=1).fit(X, T, Y, ancestors=pam)

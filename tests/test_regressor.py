@@ -13,6 +13,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from skcfm import GraphConditionedCFMRegressor
+from skcfm.graphs import PostTreatmentWarning
 
 N, D = 120, 3
 
@@ -421,3 +422,11 @@ def test_arm_outcomes_add_one_column_per_treatment_level_for_a_discrete_treatmen
     np.testing.assert_allclose(parallel.predict(X[:5]), reg.predict(X[:5]), rtol=1e-5)
     with pytest.raises(ValueError, match="n_jobs must be None or a nonzero integer"):
         _regressor(tiny_model, n_jobs=1.5).fit(X, y)
+
+
+def test_fit_warns_when_the_pam_makes_the_treatment_cause_a_covariate(tiny_model):
+    X, y = _binary_treatment_data()
+    pam = np.zeros((D + 1, D + 1))
+    pam[0, 2] = 1  # the treatment column causes x2
+    with pytest.warns(PostTreatmentWarning, match=r"known ancestor of \['x2'\]"):
+        _regressor(tiny_model).fit(X, y, ancestors=pam)
