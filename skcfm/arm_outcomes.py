@@ -71,8 +71,7 @@ class ArmOutcomeCovariates:
         for k, level in enumerate(self.levels_):
             rows = T == level
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
-            forest = averaging_forest(int(rows.sum()), self.random_state).set_params(oob_score=out_of_bag,
-                                                                               n_jobs=self.n_jobs)
+            forest = self._forest(int(rows.sum())).set_params(oob_score=out_of_bag, n_jobs=self.n_jobs)
             self.forests_.append(forest.fit(X[rows], Y[rows]))
             rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:
@@ -80,6 +79,11 @@ class ArmOutcomeCovariates:
             if rest.any():  # empty for a single pooled arm, answered wholly out of bag
                 columns[rest, k] = forest.predict(X[rest])
         return columns
+
+    def _forest(self, n_rows: int):
+        """The unfitted forest for an arm of ``n_rows`` rows (a bagged ensemble, for its
+        out-of-bag predictions)."""
+        return averaging_forest(n_rows, self.random_state)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The full fits' predictions, one column per level."""
