@@ -8,8 +8,10 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
   covariate; ``arm_outcomes`` is the estimator's ``arm_outcomes=True`` (a forest's
   E[Y | x, T = t] for both arms, out of bag for the rows of that arm), so every member
   sees a summary of all covariates; ``arm_outcomes_leaf5`` the same columns from forests
-  grown to 5-row leaves without a depth cap, added to X (which, under the unconfoundedness
-  PAM, states about them what ``arm_outcomes=True`` states). Every other variant has ``arm_outcomes=False``, the
+  grown to 5-row leaves without a depth cap and ``arm_outcomes_extra`` from bootstrapped
+  extremely randomised trees with the default's depth and leaves (cheaper to grow), both
+  added to X (which, under the unconfoundedness PAM, states about them what
+  ``arm_outcomes=True`` states). Every other variant has ``arm_outcomes=False``, the
   default the study compared against. The results file's ``arm_outcomes_5fold`` rows and
   its ``prognostic`` rows were made when these columns were 5-fold out-of-fold predictions
   (before commit 1049220); a rerun of ``prognostic`` now gives out-of-bag ones.
@@ -39,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestRegressor
+from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
 HERE = Path(__file__).resolve().parent
 sys.path.append(str(HERE))
@@ -53,7 +55,8 @@ from skcfm import CFMCateEstimator, load_model, unconfoundedness_pam  # noqa: E4
 from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.intervals import aipw_scores  # noqa: E402
 
-COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", "arm_outcomes_leaf5")
+COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", "arm_outcomes_leaf5",
+                      "arm_outcomes_extra")
 FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 
@@ -75,8 +78,8 @@ def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
         pooled = ArmOutcomeCovariates(random_state=random_state)
         X = np.column_stack([X, pooled.fit_transform(X, np.zeros(len(X)), Y)])
         X_new = np.column_stack([X_new, pooled.transform(X_new)])
-    elif variant == "arm_outcomes_leaf5":  # the arm columns from finer forests, added as arm_outcomes=True adds them
-        arms = FineArmOutcomes(random_state=random_state)
+    elif variant in ARM_FORESTS:  # the arm columns from other forests, added as arm_outcomes=True adds them
+        arms = ARM_FORESTS[variant](random_state=random_state)
         X = np.column_stack([X, arms.fit_transform(X, T, Y)])
         X_new = np.column_stack([X_new, arms.transform(X_new)])
     return _fit(X, T, Y, random_state, **options).effect(X_new)
@@ -87,6 +90,17 @@ class FineArmOutcomes(ArmOutcomeCovariates):
 
     def _forest(self, n_rows: int):
         return RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=self.random_state)
+
+
+class ExtraArmOutcomes(ArmOutcomeCovariates):
+    """Extremely randomised trees (bootstrapped, for out of bag) with the default's depth and leaves."""
+
+    def _forest(self, n_rows: int):
+        return ExtraTreesRegressor(n_estimators=100, max_depth=6, min_samples_leaf=max(1, n_rows // 100),
+                                   bootstrap=True, random_state=self.random_state)
+
+
+ARM_FORESTS = {"arm_outcomes_leaf5": FineArmOutcomes, "arm_outcomes_extra": ExtraArmOutcomes}
 
 
 def final_stages(X, T, Y, X_new, random_state) -> dict[str, np.ndarray]:
