@@ -8,7 +8,8 @@ Writes ``<results>/README.md`` (mean ± SEM tables per data set beside the publi
 anchors, with the date, git commit and machine) and PNG plots: ``pehe_<dataset>.png``
 (sqrt(PEHE) per realization, box and strip plot per method) and ``time_vs_accuracy.png``.
 Only CSVs with run.py's columns are read; rows from ``--quick`` runs are left out unless
-``--include-quick`` is given.
+``--include-quick`` is given. With the default results folder it also replaces the summary
+table under the top-level README's "## Benchmark summary" heading (``--readme``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ TITLES = {
     "psid_balanced": "LaLonde PSID balanced (all treated + 500 controls)",
 }
 NOISE_FLOOR = "noise_floor.csv"  # written by noise_floor.py
+SUMMARY_HEADING = "## Benchmark summary"  # the top-level README's section with the summary table
 REQUIRED = {"dataset", "realization", "method", "quick", "sqrt_pehe", "ate_rel_err",
             "ate_abs_err", "ate_covered", "time_s", "git_commit", "machine"}
 
@@ -300,8 +302,25 @@ def _versions() -> str:
     return ", ".join(out)
 
 
-def write_report(folder: Path, include_quick: bool = False) -> Path:
-    """Write README.md and the PNG plots into ``folder``; return the README's path."""
+def replace_summary_table(readme: Path, table: list[str]) -> None:
+    """Replace the first table after ``readme``'s "## Benchmark summary" heading with ``table``."""
+    lines = readme.read_text().split("\n")
+    heading = next((i for i, line in enumerate(lines) if line.startswith(SUMMARY_HEADING)), None)
+    if heading is None:
+        raise ValueError(f"{readme} has no {SUMMARY_HEADING!r} heading to put the summary table under")
+    start = next((i for i in range(heading + 1, len(lines)) if lines[i].startswith("|")), None)
+    if start is None or any(line.startswith("## ") for line in lines[heading + 1:start]):
+        raise ValueError(f"{readme} has no table under its {SUMMARY_HEADING!r} heading")
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    readme.write_text("\n".join(lines[:start] + table + lines[end:]))
+
+
+def write_report(folder: Path, include_quick: bool = False, readme_summary: Path | None = None) -> Path:
+    """Write README.md and the PNG plots into ``folder``; return the README's path. With
+    ``readme_summary``, also put the summary table into that file (see
+    :func:`replace_summary_table`)."""
     df = load_results(folder, include_quick)
     known = [d for d in TITLES if d in set(df["dataset"])]
     datasets = known + sorted(set(df["dataset"]) - set(known))
@@ -344,6 +363,8 @@ def write_report(folder: Path, include_quick: bool = False) -> Path:
     if datasets:
         lines += ["## Summary: √PEHE / ε_ATE (means)", ""]
         lines += _summary_table(summary, datasets) + [""]
+        if readme_summary is not None:
+            replace_summary_table(readme_summary, _summary_table(summary, datasets))
     floors = load_noise_floor(folder)
     if floors is not None:
         lines += [
@@ -387,8 +408,14 @@ def main(argv=None) -> int:
                         help="folder with run.py's CSVs (default: %(default)s)")
     parser.add_argument("--include-quick", action="store_true",
                         help="also use rows from --quick runs")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="file whose summary table to replace (default: the top-level README.md "
+                             "with the default results folder, else none)")
     args = parser.parse_args(argv)
-    print(write_report(args.results, args.include_quick))
+    readme = args.readme
+    if readme is None and args.results.resolve() == (HERE / "results").resolve():
+        readme = ROOT / "README.md"
+    print(write_report(args.results, args.include_quick, readme))
     return 0
 
 

@@ -555,3 +555,16 @@ def test_bar_tails_reports_what_the_outer_bars_hold_and_the_centre_mean_uses():
         logits[bar] = 0.0
         assert table.loc[side, "model_centre"] == pytest.approx(float(bar_distribution.mean(logits, borders)), rel=1e-5)
     assert table.loc["right", "model_centre"] > table.loc["right", "outer_border"]  # far beyond its targets
+
+
+def test_report_replaces_the_summary_table_of_a_readme(tmp_path, report):
+    _tiny_results(tmp_path)
+    top = tmp_path / "TOP.md"
+    top.write_text("# x\n\n## Benchmark summary (old)\n\nintro\n\n| method | old |\n|---|---|\n| a | 1 |\n\nafter\n")
+    report.write_report(tmp_path, readme_summary=top)
+    text = top.read_text()
+    assert "| a | 1 |" not in text and text.startswith("# x\n\n## Benchmark summary (old)\n\nintro\n\n| method |")
+    assert "| t_learner | 2.00 / 0.200 |" in text and text.endswith("|\n\nafter\n")
+    (tmp_path / "NONE.md").write_text("# no summary\n")
+    with pytest.raises(ValueError, match="no '## Benchmark summary' heading"):
+        report.replace_summary_table(tmp_path / "NONE.md", ["| x |"])
