@@ -6,13 +6,17 @@
 2. Scale: effect() on synthetic data with 50 covariates for growing row counts, each in a
    fresh subprocess that reports its peak resident memory. Target: 100k rows < 4 GB, time
    linear in rows.
-3. Repeated predictions: GraphConditionedCFMRegressor effects as two predict() calls
+3. Arm outcome forests (``--arm-forests``): the two forests' fit + out-of-bag columns on
+   IHDP (realization 0, training rows), PSID and CPS (sample 0, all rows), ``n_jobs`` None vs -1, best
+   of 3.
+4. Repeated predictions: GraphConditionedCFMRegressor effects as two predict() calls
    (T = 1, T = 0) on 1,000 query rows after fitting on ``--cache-rows`` rows × 25
    covariates, fit_mode "low_memory" versus "fit_with_cache", and the cache's size.
 
 Run: python benchmarks/speed.py [--realizations 5] [--rows 10000 30000 100000]
-[--cache-rows 200 2000 20000] [--model PATH]
-Writes benchmarks/results/speed_ihdp.csv, speed_scale.csv and speed_fit_mode.csv.
+[--cache-rows 200 2000 20000] [--arm-forests] [--model PATH]
+Writes benchmarks/results/speed_ihdp.csv, speed_scale.csv, speed_arm_forests.csv and
+speed_fit_mode.csv.
 """
 
 from __future__ import annotations
@@ -92,6 +96,29 @@ def scale_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def arm_forest_timings(repeats: int = 3) -> pd.DataFrame:
+    import numpy as np
+
+    from skcfm.arm_outcomes import ArmOutcomeCovariates
+    from skcfm.datasets import load_ihdp, load_lalonde
+
+    ihdp = load_ihdp(0, split="train", data_home=DATA_HOME)
+    data = {"ihdp": ihdp, **{group: load_lalonde(0, group=group, data_home=DATA_HOME) for group in ("psid", "cps")}}
+    rows = []
+    for name, bunch in data.items():
+        X, T, Y = np.asarray(bunch.data, dtype=float), bunch.treatment.astype(int), bunch.outcome
+        row = {"dataset": name, "rows": X.shape[0], "covariates": X.shape[1]}
+        for jobs in (None, -1):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                ArmOutcomeCovariates(random_state=0, n_jobs=jobs).fit_transform(X, T, Y)
+                times.append(time.perf_counter() - start)
+            row["serial_s" if jobs is None else "all_cores_s"] = min(times)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def fit_mode_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
     import numpy as np
 
@@ -124,6 +151,7 @@ def main() -> None:
     parser.add_argument("--realizations", type=int, default=5)
     parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 30_000, 100_000])
     parser.add_argument("--cache-rows", type=int, nargs="*", default=[200, 2_000, 20_000])
+    parser.add_argument("--arm-forests", action="store_true", help="time the arm outcome forests")
     parser.add_argument("--model", default=None, help=".safetensors path (default: the shipped model)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -143,6 +171,10 @@ def main() -> None:
         scale["s_per_1k_rows"] = 1000 * scale.effect_s / scale.rows
         print(scale.to_string(index=False))
         scale.to_csv(RESULTS / "speed_scale.csv", index=False)
+    if args.arm_forests:
+        forests = arm_forest_timings()
+        print(forests.to_string(index=False))
+        forests.to_csv(RESULTS / "speed_arm_forests.csv", index=False)
     if args.cache_rows:
         modes = fit_mode_timings(args.cache_rows, args.model)
         print(modes.to_string(index=False))

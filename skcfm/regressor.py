@@ -71,8 +71,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     device : str, default="cpu"
     n_jobs : int or None, default=None
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
-        trees do not depend on it (their sum's rounding does); it pays from a few
-        thousand rows up.
+        trees do not depend on it (their sum's rounding does); on two cores it paid on
+        16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
     random_state : int, RandomState instance or None, default=None
 
     Attributes
