@@ -361,10 +361,10 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "",
     ]
     if datasets:
-        lines += ["## Summary: √PEHE / ε_ATE (means)", ""]
-        lines += _summary_table(summary, datasets) + [""]
+        table = _summary_table(summary, datasets)
+        lines += ["## Summary: √PEHE / ε_ATE (means)", "", *table, ""]
         if readme_summary is not None:
-            replace_summary_table(readme_summary, _summary_table(summary, datasets))
+            replace_summary_table(readme_summary, table)
     floors = load_noise_floor(folder)
     if floors is not None:
         lines += [
