@@ -10,6 +10,9 @@
   truth the metrics use.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
+- ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CFM's CATEs, or the causal
+  forest's over the CFM's residuals where the DR-loss on the training rows says it fits
+  significantly better; ATE and interval as for ``skcfm_haipw``.
 - ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
   prediction of Y among the covariates); the default before the option became "auto".
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =
@@ -90,3 +93,4 @@ register("skcfm_cfm_noarms")(_cfm_alone(with_pam=True, arm_outcomes=False))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
 register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))
+register("skcfm_auto")(_hybrid(with_pam=True, final_stage="auto"))

@@ -56,7 +56,7 @@ from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.intervals import aipw_scores  # noqa: E402
 
 COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", "arm_outcomes_leaf5",
-                      "arm_outcomes_extra")
+                      "arm_outcomes_extra", "yeo_johnson", "yeo_johnson_noarms")
 FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 
@@ -74,6 +74,8 @@ def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
         options["model"].config = dataclasses.replace(options["model"].config, max_covariates=24)
     elif variant == "arm_outcomes":
         options["arm_outcomes"] = True
+    elif variant.startswith("yeo_johnson"):
+        options.update(outcome_transform="yeo-johnson", arm_outcomes=variant == "yeo_johnson")
     elif variant == "prognostic":  # one pooled "arm": out-of-bag E[Y | x] on the training rows
         pooled = ArmOutcomeCovariates(random_state=random_state)
         X = np.column_stack([X, pooled.fit_transform(X, np.zeros(len(X)), Y)])

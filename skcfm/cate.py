@@ -33,6 +33,7 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
+from .final_stages import FinalStageChoice, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
     AteResult,
@@ -46,9 +47,11 @@ from .intervals import (
     hybrid_aipw_scores,
     outcome_effect,
 )
+from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
+FINAL_STAGES = ("cfm", "dr", "causal_forest", "auto")
 ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term
 
 
@@ -106,12 +109,18 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor.
-    final_stage : {"cfm", "dr"}, default="cfm"
-        "cfm": effects are the model's predictions. "dr" (binary T): a DR-learner
-        final stage — doubly robust pseudo-outcomes from the CFM's cross-fitted
-        predictions and a cross-fitted propensity, regressed on X (default: a random
-        forest with 100 trees, depth 6, ``n // 100`` rows per leaf). Slower to fit;
-        ``effect_interval`` is not available with it.
+    final_stage : {"cfm", "dr", "causal_forest", "auto"}, default="cfm"
+        "cfm": effects are the model's predictions. The others (binary T) are fitted on
+        the CFM's cross-fitted predictions and a cross-fitted propensity, and are slower
+        to fit; ``effect_interval`` is not available with them. "dr": a DR-learner
+        final stage, doubly robust pseudo-outcomes regressed on X (default: a random
+        forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
+        the R-learner as a generalised random forest on the residuals (EconML's
+        ``CausalForest``, ``CausalForestDML``'s settings, 1000 trees), which splits on
+        every covariate. "auto": "causal_forest" where its out-of-bag effects fit the
+        training rows significantly better by the R-loss than the CFM's cross-fitted
+        ones, else "cfm" (``final_stage_`` and ``final_stage_choice_`` say which and
+        why; :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
         on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
@@ -161,6 +170,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
     inference_ : {"haipw", "aipw", "ensemble"}
+    final_stage_ : {"cfm", "dr", "causal_forest"}
+        The final stage in use: ``final_stage``, or the one "auto" chose.
+    final_stage_choice_ : FinalStageChoice or None
+        With ``final_stage="auto"``: both candidates' R-losses and the paired z statistic.
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts (None for global contexts or small data).
     members_ : list of Member
@@ -211,13 +224,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         cv: int = 5,
         model_propensity=None,
         final_model=None,
-        final_stage: Literal["cfm", "dr"] = "cfm",
+        final_stage: Literal["cfm", "dr", "causal_forest", "auto"] = "cfm",
         arm_outcomes: bool | Literal["auto"] = "auto",
         clip_to_observed: bool = True,
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
         chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,
+        outcome_transform: Literal["none", "yeo-johnson"] = "none",
         random_state=None,
     ) -> None:
         self.model = model
@@ -235,6 +249,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.chunk_size = chunk_size
         self.device = device
         self.n_jobs = n_jobs
+        self.outcome_transform = outcome_transform
         self.random_state = random_state
 
     # -- fitting ---------------------------------------------------------------------
@@ -242,10 +257,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_n_estimators(self.n_estimators)
         check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
         check_context_options(self)
-        if self.final_stage not in ("cfm", "dr"):
-            raise ValueError(f"final_stage={self.final_stage!r}; expected 'cfm' or 'dr'")
+        if self.final_stage not in FINAL_STAGES:
+            raise ValueError(f"final_stage={self.final_stage!r}; expected one of {FINAL_STAGES}")
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
+        check_outcome_transform(self.outcome_transform)
         if self.model_propensity is not None and not (
                 hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
             raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
@@ -318,8 +334,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
             inference = "haipw" if binary else "ensemble"
         self.inference_ = inference
-        if self.final_stage == "dr" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
-            raise ValueError("final_stage='dr' needs a binary treatment; T has " + self.treatment_kind_ + " kind")
+        if self.final_stage != "cfm" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
+            raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T has "
+                             f"{self.treatment_kind_} kind")
         n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
         arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
@@ -346,9 +363,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, Y_arr
+        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, Y_arr)
         self._context_plan = self._plan(np.arange(n), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
-                                      fit_mode=self.fit_mode, device=self.device)
+                                      fit_mode=self.fit_mode, device=self.device,
+                                      outcome_transform=self.outcome_transform_)
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
         self._projections: dict = {}
@@ -356,8 +375,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._ate_over_rows: tuple[bytes, AteResult] | None = None  # last ate(X), for ate_interval(X)
         self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
         self._dr_model = None
+        self._forest_stage = None
         self._propensity: np.ndarray | None = None
         self._standard: tuple[np.ndarray, np.ndarray] | None = None
+        self.final_stage_, self.final_stage_choice_ = self.final_stage, None
+        if self.final_stage == "auto":
+            self.final_stage_choice_ = self._choose_final_stage()
+            self.final_stage_ = self.final_stage_choice_.chosen
         return self
 
     @staticmethod
@@ -419,17 +443,19 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _member_means(
         self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,
-        rows: np.ndarray | None = None, X: np.ndarray | None = None,
+        rows: np.ndarray | None = None, X: np.ndarray | None = None, outcome_transform=False,
     ) -> np.ndarray:
         """Per-member E[Y | do(t), x], shape (E, A, m), from a ``plan`` drawn from training
         ``rows`` of ``X`` (default: the fitted plan, all rows of ``X_``). With local contexts
         each query is answered by its region's ensemble. ``clip_to_observed`` clips to the
-        per-arm outcome ranges of those rows, or of the region's rows."""
+        per-arm outcome ranges of those rows, or of the region's rows. ``outcome_transform``
+        overrides the fitted one (False: keep it)."""
         return predict_with_plan(
             self.model_, self.X_ if X is None else X, self.T_, self.Y_, self.pam_,
             self._context_plan if plan is None else plan, X_query, treatments, rows=rows,
             clip=self.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=self.chunk_size,
             device=self.device, encodings=self._encodings if plan is None else None,
+            outcome_transform=self.outcome_transform_ if outcome_transform is False else outcome_transform,
         ).means
 
     def _member_effects(self, X, T0, T1, *, cfm_only: bool = False) -> np.ndarray:
@@ -438,9 +464,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         X_arr = self._check_X(X)
         m = X_arr.shape[0]
         t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
-        if self.final_stage == "dr" and not cfm_only:
+        if self.final_stage_ in ("dr", "causal_forest") and not cfm_only:
             sign = np.where(t1 > t0, 1.0, np.where(t1 < t0, -1.0, 0.0))
-            return (sign * self._dr_final_model().predict(X_arr))[None]
+            final = self._dr_final_model() if self.final_stage_ == "dr" else self._causal_forest_stage()
+            return (sign * final.predict(X_arr).ravel())[None]
         if self._n_controls:
             return self._projected_effects(X_arr, t0, t1)
         means = self._member_means(self._model_X(X_arr), [t0, t1])
@@ -458,6 +485,19 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             final = self.final_model if self.final_model is not None else averaging_forest(n, self._seed)
             self._dr_model = clone(final).fit(self.X_[:, : self.n_features_in_], pseudo)
         return self._dr_model
+
+    def _causal_forest_stage(self):
+        """The R-learner forest on the CFM's cross-fitted residuals, fitted on first use."""
+        if self._forest_stage is None:
+            propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
+            self._forest_stage = causal_forest_stage(self.X_[:, : self.n_features_in_], self.T_, self.Y_,
+                                                     propensity, mu0, mu1, self._seed)
+        return self._forest_stage
+
+    def _choose_final_stage(self) -> FinalStageChoice:
+        propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
+        oob = self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel()
+        return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, oob)
 
     def _doubly_robust_scores(self) -> np.ndarray:
         """Each training row's AIPW score; with hybrid inference, the standard outcome model's
@@ -609,7 +649,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                 X_fold = self._fold_covariates(train_rows, test_rows)
                 plan = self._plan(train_rows, rng, X_fold)
                 arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-                mu[:, test_rows] = self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold).mean(axis=0)
+                transform = fit_outcome_transform(self.outcome_transform, self.Y_[train_rows])
+                mu[:, test_rows] = self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold,
+                                                      transform).mean(axis=0)
             self._cross_fitted = (mu[0], mu[1])
         return self._cross_fitted
 
@@ -727,10 +769,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         -------
         lower, upper : ndarrays of shape (m,)
         """
+        check_is_fitted(self, "model_")
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1); got {alpha}")
-        if self.final_stage == "dr":
-            raise ValueError("effect_interval is not available with final_stage='dr'; use final_stage='cfm'")
+        if self.final_stage_ != "cfm":
+            raise ValueError(f"effect_interval is not available with final_stage={self.final_stage_!r}; "
+                             "use final_stage='cfm'")
         effects = self._member_effects(X, T0, T1)
         lo, hi = np.quantile(effects, [alpha / 2, 1 - alpha / 2], axis=0)
         return lo, hi

@@ -25,6 +25,7 @@ from .inference import (
 )
 from .model import CausalFoundationModel
 from .neighbourhoods import ROWS_PER_CONTEXT, Neighbourhoods, plan_neighbourhoods
+from .outcome_transform import YeoJohnsonOutcome
 
 CONTEXTS = ("local", "global")
 FIT_MODES = ("low_memory", "fit_with_cache")
@@ -135,6 +136,7 @@ def predict_with_plan(
     chunk_size: int = 1024,
     device: str = "cpu",
     encodings: list[list[EncodedContext]] | None = None,
+    outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> Predictions:
     """:func:`skcfm.inference.predict_interventions` through a plan: each query row is
     answered by its region's ensemble.
@@ -146,6 +148,7 @@ def predict_with_plan(
     outcomes observed with T = t. Levels never observed are left as they are; logits are
     not clipped. ``borders`` have shape (E, m, K + 1): each query's own members.
     ``encodings`` (from :func:`encode_plan` on this plan) skip encoding the contexts again.
+    ``outcome_transform``: the model reads z = g(Y) (see :func:`predict_interventions`).
     """
     rows = np.arange(len(T)) if rows is None else rows
     regions = plan.regions(X_query)
@@ -166,7 +169,7 @@ def predict_with_plan(
         out = predict_interventions(
             model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
             return_logits=return_logits, chunk_size=chunk_size, device=device,
-            encodings=None if encodings is None else encodings[region],
+            encodings=None if encodings is None else encodings[region], outcome_transform=outcome_transform,
         )
         if clip:
             out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
@@ -189,6 +192,7 @@ def encode_plan(
     *,
     fit_mode: str,
     device: str = "cpu",
+    outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> list[list[EncodedContext]] | None:
     """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``;
     None for ``"low_memory"`` (contexts are encoded at each prediction).
@@ -198,7 +202,7 @@ def encode_plan(
     """
     if fit_mode != "fit_with_cache":
         return None
-    return [[encode_member(model, X, T, Y, pam, member, device) for member in ensemble]
+    return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
             for ensemble in plan.ensembles]
 
 

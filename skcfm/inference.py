@@ -23,6 +23,7 @@ from scipy.stats import rankdata
 
 from .model import CausalFoundationModel, bar_distribution
 from .model.transformer import ContextCache
+from .outcome_transform import YeoJohnsonOutcome
 from .preprocessing import Scaling, fit_scaling
 
 # each treatment arm fills at least this share of a stratified context. Measured with the
@@ -208,13 +209,16 @@ def encode_member(
     pam: np.ndarray,
     member: Member,
     device: str | torch.device = "cpu",
+    outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> EncodedContext:
-    """Scale ``member``'s context rows and run them through the model once."""
+    """Scale ``member``'s context rows and run them through the model once; the model
+    reads ``outcome_transform``'s z in place of Y when it is given."""
     model.eval()
     device = torch.device(device)
     columns = np.concatenate([[0, 1], 2 + member.covariates])
     member_pam = torch.as_tensor(pam[np.ix_(columns, columns)], device=device)[None]
-    context = _model_rows(T[member.rows], Y[member.rows], X[member.rows][:, member.covariates])[None]
+    y = Y[member.rows] if outcome_transform is None else outcome_transform.transform(Y[member.rows])
+    context = _model_rows(T[member.rows], y, X[member.rows][:, member.covariates])[None]
     scaling = fit_scaling(context)
     return EncodedContext(scaling, model.encode_context(scaling.transform(context).to(device), member_pam))
 
@@ -235,13 +239,16 @@ def predict_interventions(
     chunk_size: int = 1024,
     device: str | torch.device = "cpu",
     encodings: list[EncodedContext] | None = None,
+    outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> Predictions:
     """Predict y under do(T = t) for each query row and each array in ``treatments``.
 
     Shapes: X (n, d), T (n,), Y (n,), pam (d + 2, d + 2) in model order, X_query (m, d)
     or a list of one (m, d) array per intervention, each ``treatments[a]`` (m,). Returns
     :class:`Predictions`. ``encodings`` (one per member, from :func:`encode_member`)
-    skip encoding the contexts again.
+    skip encoding the contexts again. With ``outcome_transform`` the model reads z = g(Y):
+    means are expectations of g^-1(z) under each predicted distribution, quantiles and
+    borders are mapped through g^-1 (so bars are no longer uniform within, in Y's units).
     """
     queries = list(X_query) if isinstance(X_query, list) else [X_query] * len(treatments)
     if len(queries) != len(treatments):
@@ -251,7 +258,7 @@ def predict_interventions(
         out = predict_interventions(model, X, T, Y, pam, [queries[a] for a in distinct],
                                     [treatments[a] for a in distinct], members, quantiles=quantiles,
                                     return_logits=return_logits, chunk_size=chunk_size, device=device,
-                                    encodings=encodings)
+                                    encodings=encodings, outcome_transform=outcome_transform)
         return Predictions(
             out.means[:, arm_of], None if out.quantiles is None else out.quantiles[:, arm_of],
             None if out.logits is None else out.logits[:, arm_of], out.borders,
@@ -268,10 +275,14 @@ def predict_interventions(
     borders_out = np.empty((len(members), model.config.n_bars + 1)) if return_logits else None
     borders = model.borders.to(device)
     for e, member in enumerate(members):
-        encoded = encode_member(model, X, T, Y, pam, member, device) if encodings is None else encodings[e]
+        encoded = (encode_member(model, X, T, Y, pam, member, device, outcome_transform) if encodings is None
+                   else encodings[e])
         scaling, cache = encoded.scaling, encoded.cache
+        to_outcome = _outcome_units(scaling, outcome_transform)
+        bar_values = None if outcome_transform is None else torch.as_tensor(
+            to_outcome(bar_distribution.bar_nodes(borders.cpu().double())[None]).mean(-1)[0], device=device)
         if return_logits:
-            borders_out[e] = scaling.outcome_from_model(borders.cpu()[None, None])[0, 0].numpy()
+            borders_out[e] = to_outcome(borders.cpu()[None, None])[0, 0]
         # every intervention's queries in one stream: queries never see each other, so
         # chunks may mix arms, and the context is encoded once per member
         x_member = np.concatenate([x[:, member.covariates] for x in queries])
@@ -282,11 +293,19 @@ def predict_interventions(
             rows = scaling.transform(_model_rows(t_all[part], np.zeros(len(t_all[part])), x_member[part])[None])
             rows[:, :, 1] = 0.0
             logits = model.predict_queries(cache, rows.to(device))
-            means[e, arm, query] = scaling.outcome_from_model(bar_distribution.mean(logits, borders).cpu())[0].numpy()
+            if bar_values is None:
+                means[e, arm, query] = to_outcome(bar_distribution.mean(logits, borders).cpu())[0]
+            else:
+                means[e, arm, query] = (torch.softmax(logits.double(), dim=-1) @ bar_values).cpu()[0].numpy()
             if qs is not None:
-                quantile_out[e, arm, query] = scaling.outcome_from_model(
-                    bar_distribution.quantiles(logits, borders, qs).cpu()
-                )[0].numpy()
+                quantile_out[e, arm, query] = to_outcome(bar_distribution.quantiles(logits, borders, qs).cpu())[0]
             if return_logits:
                 logits_out[e, arm, query] = logits[0].cpu().numpy()
     return Predictions(means, quantile_out, logits_out, borders_out)
+
+
+def _outcome_units(scaling: Scaling, outcome_transform: YeoJohnsonOutcome | None):
+    """Model units (B, M, ...) -> numpy arrays in the outcome's units."""
+    if outcome_transform is None:
+        return lambda values: scaling.outcome_from_model(values).numpy()
+    return lambda values: outcome_transform.inverse(scaling.outcome_from_model(values.double()).numpy())

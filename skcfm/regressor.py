@@ -13,6 +13,7 @@ from ._validation import check_integer_parameters, check_n_estimators, check_n_j
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .graphs import align_pam, warn_post_treatment
+from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 
 OUTPUT_TYPES = ("mean", "median", "quantiles", "full")
@@ -142,6 +143,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,
+        outcome_transform: Literal["none", "yeo-johnson"] = "none",
         random_state=None,
     ) -> None:
         self.treatment = treatment
@@ -156,6 +158,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.device = device
         self.n_jobs = n_jobs
+        self.outcome_transform = outcome_transform
         self.random_state = random_state
 
     def _treatment_index(self, n_features: int) -> int:
@@ -223,8 +226,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         )
         self.members_ = self._context_plan.members
         self.neighbourhoods_ = self._context_plan.neighbourhoods
+        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, y_arr)
         self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self.pam_,
-                                      self._context_plan, fit_mode=self.fit_mode, device=self.device)
+                                      self._context_plan, fit_mode=self.fit_mode, device=self.device,
+                                      outcome_transform=self.outcome_transform_)
         return self
 
     def _check_parameters(self) -> None:
@@ -233,6 +238,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         check_context_options(self)
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
+        check_outcome_transform(self.outcome_transform)
 
     def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
         covariates = X_arr[:, self._covariate_index]
@@ -279,6 +285,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
             quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
             chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,
+            outcome_transform=self.outcome_transform_,
         )
         mean = predictions.means[:, 0].mean(axis=0)
         if output_type == "mean":

@@ -127,3 +127,23 @@ def test_mean_counts_outer_bars_at_the_given_tail_centres():
     left, right = bd.half_normal_tail_means(borders)
     assert float(bd.mean(logits, borders)) == pytest.approx(inner + 0.1 * float(left) + 0.1 * float(right))
     assert float(right) > 30.0  # the half-normal reaches past the outermost border
+
+
+def test_bar_nodes_give_the_mean_for_the_identity():
+    logits = random_logits(3, len(BORDERS) - 1, seed=4)
+    values = bd.bar_nodes(BORDERS.double()).mean(-1)
+    inner = torch.softmax(logits.double(), -1)[:, 1:-1] @ values[1:-1]
+    centres = (BORDERS[1:-2] + BORDERS[2:-1]).double() / 2
+    torch.testing.assert_close(inner, torch.softmax(logits.double(), -1)[:, 1:-1] @ centres)
+    # the tails: a midpoint rule in the half-normal's mass, within 0.5 % of its mean
+    torch.testing.assert_close(values[[0, -1]], torch.stack(bd.half_normal_tail_means(BORDERS.double())), rtol=5e-3,
+                               atol=0)
+
+
+def test_bar_nodes_integrate_a_nonlinear_function():
+    logits = random_logits(3, len(BORDERS) - 1, seed=5)
+    grid = torch.linspace(-60.0, 60.0, 400_001).double()
+    density = bd.log_density(logits[:, None, :].expand(-1, len(grid), -1), BORDERS, grid.float().expand(3, -1)).exp()
+    numerical = torch.trapezoid(density.double() * torch.tanh(grid), grid, dim=-1)
+    by_nodes = torch.softmax(logits.double(), -1) @ torch.tanh(bd.bar_nodes(BORDERS.double())).mean(-1)
+    torch.testing.assert_close(by_nodes, numerical, rtol=0, atol=5e-3)

@@ -78,6 +78,23 @@ def half_normal_tail_means(borders: torch.Tensor) -> tuple[torch.Tensor, torch.T
     return borders[1] - s_left * math.sqrt(2 / math.pi), borders[-2] + s_right * math.sqrt(2 / math.pi)
 
 
+def bar_nodes(borders: torch.Tensor, n_nodes: int = 32) -> torch.Tensor:
+    """Points at the within-bar quantiles (j + 0.5) / n_nodes of each bar, shape
+    ``(K, n_nodes)``: uniform within an inner bar, half-normal in the two tails.
+
+    The expectation of any f(y) is then ``p @ f(nodes).mean(-1)`` (midpoint rule in each
+    bar's mass); for f the identity it is the inner bars' midpoints exactly.
+    """
+    fractions = (torch.arange(n_nodes, dtype=borders.dtype, device=borders.device) + 0.5) / n_nodes
+    lo, hi = borders[:-1, None], borders[1:, None]
+    nodes = lo + fractions * (hi - lo)
+    s_left, s_right = _tail_scales(borders)
+    depth = torch.distributions.Normal(0.0, 1.0).icdf(0.5 + 0.5 * fractions.float()).to(borders)
+    nodes[0] = borders[1] - s_left * depth.flip(0)
+    nodes[-1] = borders[-2] + s_right * depth
+    return nodes
+
+
 def quantiles(logits: torch.Tensor, borders: torch.Tensor, qs: torch.Tensor) -> torch.Tensor:
     """Quantiles ``qs`` (shape ``(Q,)``) of each distribution; returns ``(..., Q)``."""
     p = torch.softmax(logits.float(), dim=-1)

@@ -1,0 +1,85 @@
+"""Does ``final_stage="auto"`` pick the better of the CFM and the causal forest over it?
+
+For each selection realization (``model_selection.SELECTION``; ACIC-like: 10 draws) it fits
+``CFMCateEstimator(final_stage="auto")`` with the unconfoundedness PAM and 4 members (as the
+benchmark's other cross-fitted methods) and records sqrt(PEHE) on the test rows of the
+CFM's effects, of the causal forest's and of the chosen one, with both selection criteria
+on the training rows: the DR-loss z statistic the estimator uses, and the R-loss z
+(EconML's ``RScorer`` criterion) for comparison. Negative z: the forest fits better.
+
+Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
+[--out results/final_stage_choice.csv] (appends; a rerun of a realization replaces its row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.append(str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from _metrics import pehe  # noqa: E402
+from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
+
+from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
+
+MEMBERS = 4
+
+
+def paired_z(losses_forest: np.ndarray, losses_cfm: np.ndarray) -> float:
+    diff = losses_forest - losses_cfm
+    return float(diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff))))
+
+
+def evaluate(dataset: str, i: int, data_home=None) -> dict:
+    X, T, Y, X_new, tau = LOADERS[dataset](i, data_home)
+    T = T.astype(int)
+    pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
+    start = time.perf_counter()
+    est = CFMCateEstimator(final_stage="auto", n_estimators=MEMBERS, random_state=i).fit(X, T, Y, ancestors=pam)
+    cate = est.effect(X_new)
+    elapsed = time.perf_counter() - start
+    e, _, (mu0, mu1) = est._nuisances(with_standard=False)
+    oob = est._causal_forest_stage().oob_predict(X).ravel()
+    m = e * mu1 + (1 - e) * mu0
+    r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
+    choice = est.final_stage_choice_
+    return {
+        "dataset": dataset, "realization": i, "chosen": choice.chosen,
+        "sqrt_pehe_cfm": pehe(est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0), tau),
+        "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
+        "sqrt_pehe_chosen": pehe(cate, tau), "dr_loss_z": choice.z,
+        "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
+        "time_s": elapsed,
+    }
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["ihdp", "psid", "cps", "acic_like"],
+                        choices=sorted(SELECTION))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "final_stage_choice.csv")
+    parser.add_argument("--data-home", default=None)
+    args = parser.parse_args(argv)
+    rows = []
+    for dataset in args.datasets:
+        for i in SELECTION[dataset]:
+            rows.append(evaluate(dataset, i, args.data_home))
+            print(pd.DataFrame(rows[-1:]).to_string(header=len(rows) == 1, index=False), flush=True)
+    frame = add_rows(args.out, pd.DataFrame(rows), key=("dataset", "realization"))
+    frame.to_csv(args.out, index=False)
+    summary = frame.groupby("dataset")[["sqrt_pehe_cfm", "sqrt_pehe_causal_forest", "sqrt_pehe_chosen"]].mean()
+    summary["forest_chosen"] = frame.groupby("dataset")["chosen"].apply(lambda c: (c == "causal_forest").sum())
+    print(summary.round(3).to_string())
+    return frame
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Tests for skcfm.final_stages and CFMCateEstimator(final_stage="causal_forest" / "auto")."""
+
+import numpy as np
+import pytest
+
+from skcfm import CFMCateEstimator
+from skcfm.final_stages import SWITCH_Z, choose_final_stage, dr_losses, pseudo_outcomes
+
+
+def _nuisances(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    e = np.full(n, 0.5)
+    T = (rng.random(n) < e).astype(float)
+    tau = 2 * x
+    mu0 = x
+    Y = mu0 + tau * T + 0.3 * rng.normal(size=n)
+    return T, Y, e, mu0, tau
+
+
+def test_pseudo_outcomes_average_to_the_effect():
+    T, Y, e, mu0, tau = _nuisances(20_000)
+    phi = pseudo_outcomes(T, Y, e, mu0, mu0 + tau)
+    assert abs((phi - tau).mean()) < 0.02
+    # with wrong outcome models and the right propensity they still do
+    wrong = pseudo_outcomes(T, Y, e, np.zeros_like(Y), np.zeros_like(Y))
+    assert abs((wrong - tau).mean()) < 0.05
+
+
+def test_dr_loss_ranks_effects_by_their_error():
+    T, Y, e, mu0, tau = _nuisances(5000)
+    losses = [dr_losses(T, Y, e, mu0, mu0 + tau, tau + shift).mean() for shift in (0.0, 0.5, 1.0)]
+    assert losses[0] < losses[1] < losses[2]
+
+
+def test_the_forest_must_be_significantly_better_to_replace_the_cfm():
+    T, Y, e, mu0, tau = _nuisances()
+    # the CFM's effect is 0 everywhere, the forest's is the true one
+    choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, forest_oob_effects=tau)
+    assert choice.chosen == "causal_forest" and choice.z < SWITCH_Z
+    assert choice.dr_loss_causal_forest < choice.dr_loss_cfm
+    # a forest as good as the CFM does not replace it
+    same = choose_final_stage(T, Y, e, mu0, mu0 + tau, forest_oob_effects=tau + 1e-3)
+    assert same.chosen == "cfm"
+
+
+def _heterogeneous(n=500, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    T = (rng.random(n) < 1 / (1 + np.exp(-X[:, 1]))).astype(int)
+    tau = 1 + 2 * (X[:, 0] > 0)
+    return X, T, X[:, 1] + tau * T + 0.5 * rng.normal(size=n)
+
+
+def test_causal_forest_stage_recovers_heterogeneity_with_an_untrained_model(tiny_model):
+    X, T, Y = _heterogeneous()
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
+    est.fit(X, T, Y)
+    assert est.final_stage_ == "causal_forest" and est.final_stage_choice_ is None
+    low, high = est.effect(np.array([[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]]))
+    assert abs(low - 1) < 0.8 and abs(high - 3) < 0.8
+    # the sign follows the direction of the contrast
+    np.testing.assert_allclose(est.effect(X[:5], T0=1, T1=0), -est.effect(X[:5]))
+    with pytest.raises(ValueError, match="final_stage='causal_forest'"):
+        est.effect_interval(X[:5])
+
+
+def test_auto_replaces_an_untrained_model_by_the_forest(tiny_model):
+    X, T, Y = _heterogeneous()
+    auto = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
+    forest = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
+    assert auto.final_stage_ == "causal_forest"
+    assert auto.final_stage_choice_.z < SWITCH_Z
+    np.testing.assert_allclose(auto.effect(X[:20]), forest.fit(X, T, Y).effect(X[:20]))
+
+
+def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model, monkeypatch):
+    """Where the CFM's cross-fitted effects are the forest's own, there is no evidence to switch."""
+    X, T, Y = _heterogeneous(300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
+    est.fit(X, T, Y)
+    oob = est._causal_forest_stage().oob_predict(X).ravel()
+    e, _, (mu0, _) = est._nuisances(with_standard=False)
+    assert choose_final_stage(T, Y, e, mu0, mu0 + oob, oob).chosen == "cfm"
+
+
+def test_final_stages_need_a_binary_treatment(tiny_model):
+    rng = np.random.default_rng(0)
+    X, T, Y = rng.normal(size=(60, 2)), rng.normal(size=60), rng.normal(size=60)
+    for stage in ("causal_forest", "auto"):
+        with pytest.raises(ValueError, match=f"final_stage='{stage}' needs a binary treatment"):
+            CFMCateEstimator(model=tiny_model, final_stage=stage).fit(X, T, Y)
