@@ -15,6 +15,9 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
   default the study compared against. The results file's ``arm_outcomes_5fold`` rows and
   its ``prognostic`` rows were made when these columns were 5-fold out-of-fold predictions
   (before commit 1049220); a rerun of ``prognostic`` now gives out-of-bag ones.
+- *Skewed outcomes*: ``yeo_johnson`` is ``arm_outcomes`` with ``outcome_transform=
+  "yeo-johnson"`` (the model reads a power transform of Y), ``yeo_johnson_noarms`` the same
+  without the arm columns (compare with ``default``).
 - *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
   cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
   the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights

@@ -156,6 +156,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
         trees do not depend on it (their sum's rounding does); on two cores it paid on
         16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
+    outcome_transform : {"none", "yeo-johnson"}, default="none"
+        "yeo-johnson": the model reads a Yeo-Johnson power transform of the standardised
+        outcome (fitted on the training rows, power within [0, 2]) in place of Y; means
+        are expectations of the inverse under each predicted distribution and quantiles
+        map through it. For skewed outcomes; off by default because it did not help on
+        the benchmark's selection realizations (user guide, "Skewed outcomes").
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -165,6 +171,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         The partial ancestor matrix in the model's order [T, Y, X..., W..., the k arm
         outcome columns] (k = 0 without ``arm_outcomes``; the number of levels with it).
     arm_outcomes_ : ArmOutcomeCovariates or None
+    outcome_transform_ : YeoJohnsonOutcome or None
+        The fitted outcome transform, or None without one (or for fewer than 10 distinct
+        outcomes).
         The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
     categories_ : ndarray or None
         Treatment levels for a discrete treatment (the first is the baseline).

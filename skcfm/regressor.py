@@ -74,6 +74,12 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
         trees do not depend on it (their sum's rounding does); on two cores it paid on
         16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
+    outcome_transform : {"none", "yeo-johnson"}, default="none"
+        "yeo-johnson": the model reads a Yeo-Johnson power transform of the standardised
+        outcome (fitted on the training rows, power within [0, 2]) in place of Y; means
+        are expectations of the inverse under each predicted distribution and quantiles
+        map through it. For skewed outcomes; off by default because it did not help on
+        the benchmark's selection realizations (user guide, "Skewed outcomes").
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -86,6 +92,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     treatment_kind_ : {"discrete", "continuous"}
     arm_outcomes_ : ArmOutcomeCovariates or None
         The per-level outcome forests, or None where ``arm_outcomes`` left them out.
+    outcome_transform_ : YeoJohnsonOutcome or None
+        The fitted outcome transform, or None without one (or for fewer than 10 distinct
+        outcomes).
     pam_ : ndarray of shape (n_features_in_ + 1 + k, n_features_in_ + 1 + k)
         Partial ancestor matrix in the model's order [T, y, other columns..., the k
         arm outcome columns].
