@@ -5,7 +5,9 @@ For each selection realization (``model_selection.SELECTION``; ACIC-like: 10 dra
 benchmark's other cross-fitted methods) and records sqrt(PEHE) on the test rows of the
 CFM's effects, of the causal forest's and of the chosen one, with both selection criteria
 on the training rows: the DR-loss z statistic the estimator uses, and the R-loss z
-(EconML's ``RScorer`` criterion) for comparison. Negative z: the forest fits better.
+(EconML's ``RScorer`` criterion) for comparison. Negative z: the forest fits better. For a
+possible third candidate it also scores the DR-learner final stage (``final_stage="dr"``'s
+forest, refitted with out-of-bag predictions): its sqrt(PEHE) and DR-loss z against the CFM.
 
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--out results/final_stage_choice.csv] (appends; a rerun of a realization replaces its row).
@@ -29,6 +31,8 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
+from skcfm.final_stages import dr_losses  # noqa: E402
+from skcfm.intervals import averaging_forest  # noqa: E402
 
 MEMBERS = 4
 
@@ -51,12 +55,17 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
     m = e * mu1 + (1 - e) * mu0
     r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
     choice = est.final_stage_choice_
+    dr_forest = averaging_forest(len(T), est._seed).set_params(oob_score=True)
+    dr_forest.fit(X, est._doubly_robust_scores())
+    dr_loss = lambda effects: dr_losses(T, Y, e, mu0, mu1, effects)  # noqa: E731
     return {
         "dataset": dataset, "realization": i, "chosen": choice.chosen,
         "sqrt_pehe_cfm": pehe(est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0), tau),
         "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
         "sqrt_pehe_chosen": pehe(cate, tau), "dr_loss_z": choice.z,
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
+        "sqrt_pehe_dr": pehe(dr_forest.predict(X_new), tau),
+        "dr_loss_z_dr": paired_z(dr_loss(dr_forest.oob_prediction_), dr_loss(mu1 - mu0)),
         "time_s": elapsed,
     }
 
@@ -75,7 +84,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             print(pd.DataFrame(rows[-1:]).to_string(header=len(rows) == 1, index=False), flush=True)
     frame = add_rows(args.out, pd.DataFrame(rows), key=("dataset", "realization"))
     frame.to_csv(args.out, index=False)
-    summary = frame.groupby("dataset")[["sqrt_pehe_cfm", "sqrt_pehe_causal_forest", "sqrt_pehe_chosen"]].mean()
+    summary = frame.groupby("dataset")[["sqrt_pehe_cfm", "sqrt_pehe_causal_forest", "sqrt_pehe_chosen",
+                                        "sqrt_pehe_dr"]].mean()
     summary["forest_chosen"] = frame.groupby("dataset")["chosen"].apply(lambda c: (c == "causal_forest").sum())
     print(summary.round(3).to_string())
     return frame
