@@ -118,7 +118,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         the R-learner as a generalised random forest on the residuals (EconML's
         ``CausalForest``, ``CausalForestDML``'s settings, 1000 trees), which splits on
         every covariate. "auto": "causal_forest" where its out-of-bag effects fit the
-        training rows significantly better by the R-loss than the CFM's cross-fitted
+        training rows significantly better by the DR-loss than the CFM's cross-fitted
         ones, else "cfm" (``final_stage_`` and ``final_stage_choice_`` say which and
         why; :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
@@ -171,10 +171,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         The partial ancestor matrix in the model's order [T, Y, X..., W..., the k arm
         outcome columns] (k = 0 without ``arm_outcomes``; the number of levels with it).
     arm_outcomes_ : ArmOutcomeCovariates or None
+        The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
     outcome_transform_ : YeoJohnsonOutcome or None
         The fitted outcome transform, or None without one (or for fewer than 10 distinct
         outcomes).
-        The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
     categories_ : ndarray or None
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
@@ -182,7 +182,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     final_stage_ : {"cfm", "dr", "causal_forest"}
         The final stage in use: ``final_stage``, or the one "auto" chose.
     final_stage_choice_ : FinalStageChoice or None
-        With ``final_stage="auto"``: both candidates' R-losses and the paired z statistic.
+        With ``final_stage="auto"``: both candidates' DR-losses and the paired z statistic.
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts (None for global contexts or small data).
     members_ : list of Member
