@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -31,15 +30,10 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
-from skcfm.final_stages import dr_losses  # noqa: E402
+from skcfm.final_stages import dr_losses, paired_z  # noqa: E402
 from skcfm.intervals import averaging_forest  # noqa: E402
 
 MEMBERS = 4
-
-
-def paired_z(losses_forest: np.ndarray, losses_cfm: np.ndarray) -> float:
-    diff = losses_forest - losses_cfm
-    return float(diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff))))
 
 
 def evaluate(dataset: str, i: int, data_home=None) -> dict:

@@ -61,13 +61,19 @@ def dr_losses(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndar
     return (pseudo_outcomes(T, Y, propensity, mu0, mu1) - effects) ** 2
 
 
+def paired_z(losses: np.ndarray, baseline_losses: np.ndarray) -> float:
+    """z statistic of the mean per-row difference ``losses - baseline_losses`` (negative:
+    lower losses); 0 when the differences do not vary."""
+    diff = losses - baseline_losses
+    spread = diff.std(ddof=1) / np.sqrt(len(diff))
+    return float(diff.mean() / spread) if spread > 0 else 0.0
+
+
 def choose_final_stage(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
                        forest_oob_effects: np.ndarray) -> FinalStageChoice:
     """"causal_forest" if its out-of-bag effects have a significantly lower DR-loss than the
     CFM's cross-fitted effects, else "cfm"."""
     cfm = dr_losses(T, Y, propensity, mu0, mu1, mu1 - mu0)
     forest = dr_losses(T, Y, propensity, mu0, mu1, forest_oob_effects)
-    diff = forest - cfm
-    spread = diff.std(ddof=1) / np.sqrt(len(diff))
-    z = float(diff.mean() / spread) if spread > 0 else 0.0
+    z = paired_z(forest, cfm)
     return FinalStageChoice("causal_forest" if z < SWITCH_Z else "cfm", float(cfm.mean()), float(forest.mean()), z)

@@ -74,7 +74,7 @@ def test_auto_replaces_an_untrained_model_by_the_forest(tiny_model):
     np.testing.assert_allclose(auto.effect(X[:20]), forest.fit(X, T, Y).effect(X[:20]))
 
 
-def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model, monkeypatch):
+def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
     """Where the CFM's cross-fitted effects are the forest's own, there is no evidence to switch."""
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
