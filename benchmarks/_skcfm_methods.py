@@ -55,7 +55,8 @@ def _cfm_alone(with_pam, **options):
         est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
                          **options)
         cate = est.effect(X_test)
-        return {"cate_test": cate, "ate": float(np.mean(cate)), "ate_lo": None, "ate_hi": None}
+        return {"cate_test": cate, "ate": float(np.mean(cate)), "ate_lo": None, "ate_hi": None,
+                "final_stage": est.final_stage_}
 
     return method
 
@@ -65,7 +66,8 @@ def _hybrid(with_pam, final_stage="cfm", **options):
         est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
                          final_stage=final_stage, members=HYBRID_MEMBERS, **options)
         lo, hi = est.ate_interval(X_test)
-        return {"cate_test": est.effect(X_test), "ate": est.ate(X_test), "ate_lo": lo, "ate_hi": hi}
+        return {"cate_test": est.effect(X_test), "ate": est.ate(X_test), "ate_lo": lo, "ate_hi": hi,
+                "final_stage": est.final_stage_}
 
     return method
 

@@ -1,13 +1,12 @@
-"""Does ``final_stage="auto"`` pick the better of the CFM and the causal forest over it?
+"""Does ``final_stage="auto"`` pick the best of the CFM, the causal forest and the DR-learner?
 
 For each selection realization (``model_selection.SELECTION``; ACIC-like: 10 draws) it fits
 ``CFMCateEstimator(final_stage="auto")`` with the unconfoundedness PAM and 4 members (as the
 benchmark's other cross-fitted methods) and records sqrt(PEHE) on the test rows of the
-CFM's effects, of the causal forest's and of the chosen one, with both selection criteria
-on the training rows: the DR-loss z statistic the estimator uses, and the R-loss z
-(EconML's ``RScorer`` criterion) for comparison. Negative z: the forest fits better. For a
-possible third candidate it also scores the DR-learner final stage (``final_stage="dr"``'s
-forest, refitted with out-of-bag predictions): its sqrt(PEHE) and DR-loss z against the CFM.
+CFM's effects, of the causal forest's, of the DR-learner's and of the chosen one, with the
+selection evidence on the training rows: each candidate's mean DR-loss and each
+alternative's DR-loss z statistic against the CFM (negative: the alternative fits better),
+and for comparison the forest's R-loss z (EconML's ``RScorer`` criterion).
 
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--out results/final_stage_choice.csv] (appends; a rerun of a realization replaces its row).
@@ -30,8 +29,7 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
-from skcfm.final_stages import dr_losses, paired_z  # noqa: E402
-from skcfm.intervals import averaging_forest  # noqa: E402
+from skcfm.final_stages import paired_z  # noqa: E402
 
 MEMBERS = 4
 
@@ -49,17 +47,15 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
     m = e * mu1 + (1 - e) * mu0
     r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
     choice = est.final_stage_choice_
-    dr_forest = averaging_forest(len(T), est._seed).set_params(oob_score=True)
-    dr_forest.fit(X, est._doubly_robust_scores())
-    dr_loss = lambda effects: dr_losses(T, Y, e, mu0, mu1, effects)  # noqa: E731
     return {
         "dataset": dataset, "realization": i, "chosen": choice.chosen,
         "sqrt_pehe_cfm": pehe(est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0), tau),
         "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
-        "sqrt_pehe_chosen": pehe(cate, tau), "dr_loss_z": choice.z,
+        "sqrt_pehe_dr": pehe(est._dr_final_model().predict(X_new), tau),
+        "sqrt_pehe_chosen": pehe(cate, tau),
+        "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],
+        **{f"dr_loss_{name}": loss for name, loss in choice.dr_loss.items()},
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
-        "sqrt_pehe_dr": pehe(dr_forest.predict(X_new), tau),
-        "dr_loss_z_dr": paired_z(dr_loss(dr_forest.oob_prediction_), dr_loss(mu1 - mu0)),
         "time_s": elapsed,
     }
 
@@ -80,7 +76,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     frame.to_csv(args.out, index=False)
     summary = frame.groupby("dataset")[["sqrt_pehe_cfm", "sqrt_pehe_causal_forest", "sqrt_pehe_chosen",
                                         "sqrt_pehe_dr"]].mean()
-    summary["forest_chosen"] = frame.groupby("dataset")["chosen"].apply(lambda c: (c == "causal_forest").sum())
+    for stage in ("causal_forest", "dr"):
+        summary[f"{stage}_chosen"] = frame.groupby("dataset")["chosen"].apply(lambda c, s=stage: (c == s).sum())
     print(summary.round(3).to_string())
     return frame
 

@@ -20,7 +20,9 @@ Protocol (DESIGN.md section 7), the same splits and metric code for every method
 
 Each method gets ``random_state=i``. Metrics on the test rows: sqrt(PEHE), the absolute
 and relative error of the ATE over the test rows, whether the method's 95% ATE interval
-covers the true test ATE, and the fit+predict wall time. Every finished (realization,
+covers the true test ATE, and the fit+predict wall time; skcfm's methods also record
+the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit;
+empty for the baselines and for rows written before the column existed). Every finished (realization,
 method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the command is
 run again, so a stopped run resumes where it was; delete rows (or the file) to redo them.
 Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
@@ -72,7 +74,7 @@ except ModuleNotFoundError as exc:
 FIELDS = [
     "dataset", "realization", "method", "quick", "n_train", "n_test",
     "sqrt_pehe", "ate_true", "ate_hat", "ate_abs_err", "ate_rel_err",
-    "ate_lo", "ate_hi", "ate_covered", "time_s",
+    "ate_lo", "ate_hi", "ate_covered", "time_s", "final_stage",
     "random_state", "git_commit", "machine", "finished_at",
 ]
 PSID_BALANCED_CONTROLS = 500
@@ -153,6 +155,7 @@ def evaluate(method, X_train, T_train, Y_train, X_test, tau_test, *, random_stat
         "ate_hi": float(hi) if has_interval else "",
         "ate_covered": int(covers(lo, hi, ate_true)) if has_interval else "",
         "time_s": elapsed,
+        "final_stage": out.get("final_stage", ""),
     }
 
 

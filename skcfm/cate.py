@@ -12,7 +12,7 @@ from econml.inference import PopulationSummaryResults
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._validation import (
@@ -117,10 +117,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
         the R-learner as a generalised random forest on the residuals (EconML's
         ``CausalForest``, ``CausalForestDML``'s settings, 1000 trees), which splits on
-        every covariate. "auto": "causal_forest" where its out-of-bag effects fit the
+        every covariate. "auto": "causal_forest" or "dr" where its out-of-sample effects
+        (out-of-bag; with a ``final_model`` that has none, 5-fold cross-fitted) fit the
         training rows significantly better by the DR-loss than the CFM's cross-fitted
-        ones, else "cfm" (``final_stage_`` and ``final_stage_choice_`` say which and
-        why; :mod:`skcfm.final_stages`).
+        ones (the more significant of the two where both do), else "cfm"
+        (``final_stage_`` and ``final_stage_choice_`` say which and why;
+        :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
         on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
@@ -182,7 +184,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     final_stage_ : {"cfm", "dr", "causal_forest"}
         The final stage in use: ``final_stage``, or the one "auto" chose.
     final_stage_choice_ : FinalStageChoice or None
-        With ``final_stage="auto"``: both candidates' DR-losses and the paired z statistic.
+        With ``final_stage="auto"``: every candidate's DR-loss and each alternative's
+        paired z statistic against the CFM.
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts (None for global contexts or small data).
     members_ : list of Member
@@ -489,11 +492,22 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         and the CFM's AIPW scores with the H-AIPW weights, so a poor CFM gets little say.
         """
         if self._dr_model is None:
-            pseudo = self._doubly_robust_scores()
             n = len(self.T_)
-            final = self.final_model if self.final_model is not None else averaging_forest(n, self._seed)
-            self._dr_model = clone(final).fit(self.X_[:, : self.n_features_in_], pseudo)
+            final = clone(self.final_model) if self.final_model is not None else averaging_forest(n, self._seed)
+            if self.final_model is None:
+                final.set_params(oob_score=True)  # out-of-bag effects for final_stage="auto"; same trees
+            self._dr_model = final.fit(self.X_[:, : self.n_features_in_], self._doubly_robust_scores())
         return self._dr_model
+
+    def _dr_out_of_sample_effects(self) -> np.ndarray:
+        """The DR-learner's effect for each training row from a fit without that row:
+        out-of-bag where the final model has them, else 5-fold cross-fitted."""
+        final = self._dr_final_model()
+        if getattr(final, "oob_prediction_", None) is not None:
+            return np.asarray(final.oob_prediction_).ravel()
+        folds = KFold(5, shuffle=True, random_state=self._seed)
+        return cross_val_predict(clone(final), self.X_[:, : self.n_features_in_], self._doubly_robust_scores(),
+                                 cv=folds).ravel()
 
     def _causal_forest_stage(self):
         """The R-learner forest on the CFM's cross-fitted residuals, fitted on first use."""
@@ -505,8 +519,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _choose_final_stage(self) -> FinalStageChoice:
         propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
-        oob = self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel()
-        return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, oob)
+        alternatives = {
+            "causal_forest": self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel(),
+            "dr": self._dr_out_of_sample_effects(),
+        }
+        return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, alternatives)
 
     def _doubly_robust_scores(self) -> np.ndarray:
         """Each training row's AIPW score; with hybrid inference, the standard outcome model's

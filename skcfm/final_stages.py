@@ -7,15 +7,16 @@ cross-fitted propensity e(x) are the nuisances of a double machine learning fina
 Y - m(x) and T - e(x), where m = e mu_1 + (1 - e) mu_0. It splits on every covariate,
 which the CFM's members cannot when the data are wider than the model reads.
 
-``"auto"`` picks between the CFM's own effects and the forest's by the DR-loss on the
-training rows: the squared error against the AIPW pseudo-outcome
-phi = mu_1 - mu_0 + T (Y - mu_1) / e - (1 - T) (Y - mu_0) / (1 - e), whose expectation is
-the PEHE plus a constant (the doubly robust "T-risk" of Mahajan et al., ICLR 2024). Each
-candidate is scored out of sample: the CFM's cross-fitted effects mu_1 - mu_0 and the
-forest's out-of-bag effects. The forest replaces the CFM only when its loss is lower by
-more than noise: a one-sided paired z-test on the per-row losses. The R-loss (EconML's
-``RScorer``) weighs rows by e (1 - e) and, where most rows have a propensity near 0, chose
-the forest on PSID although its sqrt(PEHE) was 20-60 % worse (``benchmarks/final_stage_choice.py``).
+``"auto"`` picks among the CFM's own effects, the causal forest's and the DR-learner's
+(``final_stage="dr"``) by the DR-loss on the training rows: the squared error against the
+AIPW pseudo-outcome phi = mu_1 - mu_0 + T (Y - mu_1) / e - (1 - T) (Y - mu_0) / (1 - e),
+whose expectation is the PEHE plus a constant (the doubly robust "T-risk" of Mahajan et
+al., ICLR 2024). Each candidate is scored out of sample: the CFM's cross-fitted effects
+mu_1 - mu_0 and the forests' out-of-bag effects. An alternative replaces the CFM only when
+its loss is lower by more than noise: a one-sided paired z-test on the per-row losses;
+where both pass, the one with the lower loss wins. The R-loss (EconML's ``RScorer``) weighs
+rows by e (1 - e) and, where most rows have a propensity near 0, chose the forest on PSID
+although its sqrt(PEHE) was 20-60 % worse (``benchmarks/final_stage_choice.py``).
 """
 
 from __future__ import annotations
@@ -40,13 +41,22 @@ def causal_forest_stage(X: np.ndarray, T: np.ndarray, Y: np.ndarray, propensity:
 
 @dataclass(frozen=True)
 class FinalStageChoice:
-    """The chosen final stage and the evidence: mean DR-losses and the paired z statistic
-    of (forest - CFM) per-row losses (negative: the forest fits better)."""
+    """The chosen final stage and the evidence.
+
+    Attributes
+    ----------
+    chosen : str
+        "cfm" or the name of the alternative that replaced it.
+    dr_loss : dict of str to float
+        Mean out-of-sample DR-loss of every candidate, "cfm" included.
+    z : dict of str to float
+        Paired z statistic of each alternative's per-row losses minus the CFM's
+        (negative: the alternative fits better).
+    """
 
     chosen: str
-    dr_loss_cfm: float
-    dr_loss_causal_forest: float
-    z: float
+    dr_loss: dict[str, float]
+    z: dict[str, float]
 
 
 def pseudo_outcomes(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,
@@ -63,17 +73,22 @@ def dr_losses(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndar
 
 def paired_z(losses: np.ndarray, baseline_losses: np.ndarray) -> float:
     """z statistic of the mean per-row difference ``losses - baseline_losses`` (negative:
-    lower losses); 0 when the differences do not vary."""
+    lower losses); 0 when the differences are no larger than float rounding of the losses."""
     diff = losses - baseline_losses
     spread = diff.std(ddof=1) / np.sqrt(len(diff))
-    return float(diff.mean() / spread) if spread > 0 else 0.0
+    rounding = 1e-9 * np.abs(baseline_losses).mean()
+    return float(diff.mean() / spread) if spread > rounding else 0.0
 
 
 def choose_final_stage(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
-                       forest_oob_effects: np.ndarray) -> FinalStageChoice:
-    """"causal_forest" if its out-of-bag effects have a significantly lower DR-loss than the
-    CFM's cross-fitted effects, else "cfm"."""
+                       alternatives: dict[str, np.ndarray]) -> FinalStageChoice:
+    """Keep "cfm" unless an alternative's out-of-sample effects (``alternatives``: name to
+    shape (n,)) have a significantly lower DR-loss than the CFM's cross-fitted effects;
+    among those that do, the one with the lowest mean DR-loss."""
     cfm = dr_losses(T, Y, propensity, mu0, mu1, mu1 - mu0)
-    forest = dr_losses(T, Y, propensity, mu0, mu1, forest_oob_effects)
-    z = paired_z(forest, cfm)
-    return FinalStageChoice("causal_forest" if z < SWITCH_Z else "cfm", float(cfm.mean()), float(forest.mean()), z)
+    losses = {name: dr_losses(T, Y, propensity, mu0, mu1, effects) for name, effects in alternatives.items()}
+    z = {name: paired_z(loss, cfm) for name, loss in losses.items()}
+    passing = [name for name in z if z[name] < SWITCH_Z]
+    dr_loss = {"cfm": float(cfm.mean())} | {name: float(loss.mean()) for name, loss in losses.items()}
+    chosen = min(passing, key=dr_loss.get) if passing else "cfm"
+    return FinalStageChoice(chosen, dr_loss, z)

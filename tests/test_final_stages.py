@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skcfm import CFMCateEstimator
-from skcfm.final_stages import SWITCH_Z, choose_final_stage, dr_losses, pseudo_outcomes
+from skcfm.final_stages import SWITCH_Z, choose_final_stage, dr_losses, paired_z, pseudo_outcomes
 
 
 def _nuisances(n=600, seed=0):
@@ -33,15 +33,34 @@ def test_dr_loss_ranks_effects_by_their_error():
     assert losses[0] < losses[1] < losses[2]
 
 
-def test_the_forest_must_be_significantly_better_to_replace_the_cfm():
+def test_an_alternative_must_be_significantly_better_to_replace_the_cfm():
     T, Y, e, mu0, tau = _nuisances()
     # the CFM's effect is 0 everywhere, the forest's is the true one
-    choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, forest_oob_effects=tau)
-    assert choice.chosen == "causal_forest" and choice.z < SWITCH_Z
-    assert choice.dr_loss_causal_forest < choice.dr_loss_cfm
-    # a forest as good as the CFM does not replace it
-    same = choose_final_stage(T, Y, e, mu0, mu0 + tau, forest_oob_effects=tau + 1e-3)
+    choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, {"causal_forest": tau})
+    assert choice.chosen == "causal_forest" and choice.z["causal_forest"] < SWITCH_Z
+    assert choice.dr_loss["causal_forest"] < choice.dr_loss["cfm"]
+    # an alternative as good as the CFM does not replace it
+    same = choose_final_stage(T, Y, e, mu0, mu0 + tau, {"causal_forest": tau + 1e-3})
     assert same.chosen == "cfm"
+
+
+def test_the_best_significant_alternative_wins():
+    T, Y, e, mu0, tau = _nuisances()
+    alternatives = {"causal_forest": 0.7 * tau, "dr": tau, "worse": -tau}
+    choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, alternatives)
+    assert choice.chosen == "dr"
+    assert choice.dr_loss["dr"] < choice.dr_loss["causal_forest"] < choice.dr_loss["cfm"] < choice.dr_loss["worse"]
+    assert max(choice.z["dr"], choice.z["causal_forest"]) < SWITCH_Z < choice.z["worse"]
+    assert set(choice.dr_loss) == {"cfm", *alternatives}
+
+
+def test_paired_z_sees_no_evidence_in_float_rounding():
+    rng = np.random.default_rng(0)
+    mu0, effects = rng.normal(size=300), rng.normal(size=300)
+    # (mu0 + effects) - mu0 differs from effects only by rounding
+    baseline, losses = ((mu0 + effects) - mu0) ** 2, effects ** 2
+    assert np.any(baseline != losses) and paired_z(losses, baseline) == 0.0
+    assert paired_z(losses + 0.1 * rng.random(300), baseline) > 3
 
 
 def _heterogeneous(n=500, seed=1):
@@ -70,7 +89,7 @@ def test_auto_replaces_an_untrained_model_by_the_forest(tiny_model):
     auto = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
     forest = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
     assert auto.final_stage_ == "causal_forest"
-    assert auto.final_stage_choice_.z < SWITCH_Z
+    assert auto.final_stage_choice_.z["causal_forest"] < SWITCH_Z
     np.testing.assert_allclose(auto.effect(X[:20]), forest.fit(X, T, Y).effect(X[:20]))
 
 
@@ -81,7 +100,7 @@ def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
     est.fit(X, T, Y)
     oob = est._causal_forest_stage().oob_predict(X).ravel()
     e, _, (mu0, _) = est._nuisances(with_standard=False)
-    assert choose_final_stage(T, Y, e, mu0, mu0 + oob, oob).chosen == "cfm"
+    assert choose_final_stage(T, Y, e, mu0, mu0 + oob, {"causal_forest": oob}).chosen == "cfm"
 
 
 def test_final_stages_need_a_binary_treatment(tiny_model):
@@ -90,3 +109,16 @@ def test_final_stages_need_a_binary_treatment(tiny_model):
     for stage in ("causal_forest", "auto"):
         with pytest.raises(ValueError, match=f"final_stage='{stage}' needs a binary treatment"):
             CFMCateEstimator(model=tiny_model, final_stage=stage).fit(X, T, Y)
+
+
+def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitting(tiny_model):
+    from sklearn.linear_model import LinearRegression
+
+    X, T, Y = _heterogeneous(300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", final_model=LinearRegression(),
+                           random_state=0).fit(X, T, Y)
+    held_out = est._dr_out_of_sample_effects()
+    in_sample = est._dr_final_model().predict(X)
+    assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
+    assert set(est.final_stage_choice_.z) == {"causal_forest", "dr"}
+    assert est.final_stage_ in ("cfm", "causal_forest", "dr")
