@@ -84,13 +84,15 @@ def test_causal_forest_stage_recovers_heterogeneity_with_an_untrained_model(tiny
         est.effect_interval(X[:5])
 
 
-def test_auto_replaces_an_untrained_model_by_the_forest(tiny_model):
+def test_auto_replaces_an_untrained_model_by_the_better_alternative(tiny_model):
     X, T, Y = _heterogeneous()
     auto = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
-    forest = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
-    assert auto.final_stage_ == "causal_forest"
-    assert auto.final_stage_choice_.z["causal_forest"] < SWITCH_Z
-    np.testing.assert_allclose(auto.effect(X[:20]), forest.fit(X, T, Y).effect(X[:20]))
+    choice = auto.final_stage_choice_
+    # both forests beat an untrained model; which of them wins is close here, so it is not pinned
+    assert auto.final_stage_ in ("causal_forest", "dr") and max(choice.z.values()) < SWITCH_Z
+    assert choice.dr_loss[auto.final_stage_] == min(choice.dr_loss.values())
+    chosen = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=auto.final_stage_, random_state=0)
+    np.testing.assert_allclose(auto.effect(X[:20]), chosen.fit(X, T, Y).effect(X[:20]))
 
 
 def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
