@@ -22,10 +22,10 @@ Each method gets ``random_state=i``. Metrics on the test rows: sqrt(PEHE), the a
 and relative error of the ATE over the test rows, whether the method's 95% ATE interval
 covers the true test ATE, and the fit+predict wall time; skcfm's methods also record
 the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit;
-empty for the baselines and for rows written before the column existed). Every finished (realization,
-method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the command is
-run again, so a stopped run resumes where it was; delete rows (or the file) to redo them.
-Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
+empty for the baselines and for rows written before the column existed). Every finished
+(realization, method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the
+command is run again, so a stopped run resumes where it was; delete rows (or the file) to
+redo them. Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
 ones. Fits run on one core each; to use more cores, run data sets in separate processes
 (each writes its own CSV).
 

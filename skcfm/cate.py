@@ -120,7 +120,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         every covariate. "auto": "causal_forest" or "dr" where its out-of-sample effects
         (out-of-bag; with a ``final_model`` that has none, 5-fold cross-fitted) fit the
         training rows significantly better by the DR-loss than the CFM's cross-fitted
-        ones (the more significant of the two where both do), else "cfm"
+        ones (the one with the lower loss where both do), else "cfm"
         (``final_stage_`` and ``final_stage_choice_`` say which and why;
         :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
@@ -493,9 +493,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         if self._dr_model is None:
             n = len(self.T_)
-            final = clone(self.final_model) if self.final_model is not None else averaging_forest(n, self._seed)
-            if self.final_model is None:
-                final.set_params(oob_score=True)  # out-of-bag effects for final_stage="auto"; same trees
+            if self.final_model is not None:
+                final = clone(self.final_model)
+            else:  # out-of-bag effects for final_stage="auto"; the trees are the same
+                final = averaging_forest(n, self._seed).set_params(oob_score=True)
             self._dr_model = final.fit(self.X_[:, : self.n_features_in_], self._doubly_robust_scores())
         return self._dr_model
 
