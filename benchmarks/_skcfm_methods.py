@@ -21,7 +21,7 @@
 
 Every method uses the estimator's defaults (local contexts, ``n_estimators="auto"``:
 4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC). ``--quick`` uses 2 members.
-Until 2 December 2026 the hybrid and DR methods kept 4 members per region, for time (their
+Before commit 6282ca4 the hybrid and DR methods kept 4 members per region, for time (their
 cross-fitted stage predicts every training row once per fold); on the ACIC-like selection
 set the default lowered ``skcfm_auto``'s mean sqrt(PEHE) from 0.788 to 0.710
 (``final_stage_choice.py --members auto``), so they use it too. Their CPS rows were made
