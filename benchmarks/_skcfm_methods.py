@@ -24,8 +24,9 @@ Every method uses the estimator's defaults (local contexts, ``n_estimators="auto
 Before commit 6282ca4 the hybrid and DR methods kept 4 members per region, for time (their
 cross-fitted stage predicts every training row once per fold); on the ACIC-like selection
 set the default lowered ``skcfm_auto``'s mean sqrt(PEHE) from 0.788 to 0.710
-(``final_stage_choice.py --members auto``), so they use it too. Their CPS rows were made
-with 4 members and await a rerun; on IHDP and PSID the two settings are the same.
+(``final_stage_choice.py --members auto``), so they use it too. Their CPS rows, and the ACIC
+rows of ``skcfm_dr`` and ``skcfm_haipw_nopam``, were made with 4 members and await a rerun;
+on IHDP and PSID the two settings are the same.
 
 The model is ``SKCFM_BENCH_MODEL`` (a .safetensors path) when set, else the shipped one.
 """
@@ -40,15 +41,12 @@ from _baselines import register
 
 from skcfm import CFMCateEstimator, GraphConditionedCFMRegressor, unconfoundedness_pam
 
-HYBRID_MEMBERS = "auto"  # members per region for the cross-fitted methods (see above)
 
-
-def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, final_stage="cfm", members="auto",
-               **options):
+def _estimator(X_train, T_train, Y_train, *, random_state, quick, with_pam, final_stage="cfm", **options):
     names = [f"x{i}" for i in range(X_train.shape[1])]
     pam = unconfoundedness_pam(names, treatment="T", outcome="Y") if with_pam else None
     est = CFMCateEstimator(
-        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else members, final_stage=final_stage,
+        model=os.environ.get("SKCFM_BENCH_MODEL"), n_estimators=2 if quick else "auto", final_stage=final_stage,
         random_state=random_state, **options,
     )
     return est.fit(X_train, T_train.astype(int), Y_train, ancestors=pam)
@@ -68,7 +66,7 @@ def _cfm_alone(with_pam, **options):
 def _hybrid(with_pam, final_stage="cfm", **options):
     def method(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
         est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
-                         final_stage=final_stage, members=HYBRID_MEMBERS, **options)
+                         final_stage=final_stage, **options)
         lo, hi = est.ate_interval(X_test)
         return {"cate_test": est.effect(X_test), "ate": est.ate(X_test), "ate_lo": lo, "ate_hi": hi,
                 "final_stage": est.final_stage_}

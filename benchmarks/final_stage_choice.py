@@ -2,13 +2,13 @@
 
 For each selection realization (``model_selection.SELECTION``; ACIC-like: 10 draws) it fits
 ``CFMCateEstimator(final_stage="auto")`` with the unconfoundedness PAM and ``--members``
-members per region (default 4, the benchmark's setting until 2 December 2026; "auto", the
+members per region (default 4, the benchmark's setting before commit 6282ca4; "auto", the
 estimator's default, reads 16 on ACIC-like data, 8 on CPS, 4 on IHDP and PSID) and records
 sqrt(PEHE) on the test rows of the CFM's effects, of the causal forest's, of the
-DR-learner's and of the chosen one, with the
-selection evidence on the training rows: each candidate's mean DR-loss and each
-alternative's DR-loss z statistic against the CFM (negative: the alternative fits better),
-and for comparison the forest's R-loss z (EconML's ``RScorer`` criterion).
+DR-learner's and of the chosen one, with the selection evidence on the training rows: each
+candidate's mean DR-loss and each alternative's DR-loss z statistic against the CFM
+(negative: the alternative fits better), and for comparison the forest's R-loss z
+(EconML's ``RScorer`` criterion).
 
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization

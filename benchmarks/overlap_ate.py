@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 HERE = Path(__file__).resolve().parent
 sys.path.append(str(HERE))
@@ -42,6 +43,7 @@ from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 from noise_floor import GROUPS, true_cate  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
+from skcfm.cate import ROWS_PER_CORRECTION_TERM  # noqa: E402
 from skcfm.intervals import (  # noqa: E402
     OverlapWarning,
     _min_variance_weights,
@@ -50,7 +52,7 @@ from skcfm.intervals import (  # noqa: E402
     outcome_effect,
 )
 
-Z = 1.959964
+Z = float(norm.ppf(0.975))
 CLIP = 0.01  # crossfit_propensity's default bound, which the estimator uses
 ESTIMATES = ("cfm", "hybrid", "aipw", "hybrid_overlap_weights")
 
@@ -66,12 +68,15 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
         e, standard, (mu0, mu1) = est._nuisances(with_standard=True)
     inside = (e > CLIP) & (e < 1 - CLIP)
     cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
-    aipw = debiased_mean_effect(aipw_scores(Y, T, mu0, mu1, e), mu1 - mu0, cfm_new, X=X, X_new=X_new)
+    # the estimator's rule: a correction linear in X only with enough rows per term
+    linear = len(X) >= ROWS_PER_CORRECTION_TERM * (X.shape[1] + 1)
+    X_fit, X_at = (X, X_new) if linear else (None, None)
+    aipw = debiased_mean_effect(aipw_scores(Y, T, mu0, mu1, e), mu1 - mu0, cfm_new, X=X_fit, X_new=X_at)
     psi = np.vstack([aipw_scores(Y, T, *standard, e), aipw_scores(Y, T, mu0, mu1, e)])
     w = _min_variance_weights(np.cov(psi[:, inside]))
     standard_new = outcome_effect(est._user_covariates(), T, Y, X_new)
     overlap = debiased_mean_effect(w @ psi, w[0] * (standard[1] - standard[0]) + w[1] * (mu1 - mu0),
-                                   w[0] * standard_new + w[1] * cfm_new, X=X, X_new=X_new)
+                                   w[0] * standard_new + w[1] * cfm_new, X=X_fit, X_new=X_at)
     truth = float(true_cate(dataset, i, data_home)[0].mean()) if dataset in GROUPS else float(np.mean(tau))
     row = {"dataset": dataset, "realization": i, "share_at_clip_bound": float(1 - inside.mean()),
            "ate_true_cate": truth, "cfm": float(cfm_new.mean())}
