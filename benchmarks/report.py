@@ -363,8 +363,9 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC). Rows made before commit "
         "6282ca4 kept 4 members per region in the cross-fitted methods (skcfm_dr, "
         "skcfm_haipw, skcfm_haipw_nopam, skcfm_auto), for time; that is the same on IHDP "
-        "and PSID, and skcfm_auto's ACIC and CPS rows were rerun with the default. The CPS "
-        "and ACIC rows of skcfm_dr and skcfm_haipw_nopam still hold 4 members.",
+        "and PSID; skcfm_auto's ACIC and CPS rows and skcfm_dr's ACIC rows were rerun with "
+        "the default. The CPS rows of skcfm_dr and the CPS and ACIC rows of "
+        "skcfm_haipw_nopam still hold 4 members.",
         "",
     ]
     if datasets:
