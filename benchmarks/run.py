@@ -27,7 +27,9 @@ empty for the baselines and for rows written before the column existed). Every f
 command is run again, so a stopped run resumes where it was; delete rows (or the file) to
 redo them. Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
 ones. Fits run on one core each; to use more cores, run data sets in separate processes
-(each writes its own CSV).
+(each writes its own CSV), or split one data set's realizations with ``--shard K/N``
+(process K of N takes every N-th realization, starting at the K-th) and separate
+``--out`` folders, then combine them with ``merge_results.py``.
 
 Methods come from ``_baselines.METHODS``; ``benchmarks/_skcfm_methods.py``, when present,
 registers more with ``_baselines.register``.
@@ -211,6 +213,17 @@ def _append(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
+def _shard(value: str) -> tuple[int, int]:
+    """Parse ``K/N`` with 0 <= K < N."""
+    try:
+        k, n = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 0/2; got {value!r}") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"expected 0 <= K < N; got {value!r}")
+    return k, n
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run the skcfm benchmark grid (see the module docstring).")
@@ -222,6 +235,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--realizations", type=int, default=None, metavar="N",
                         help="run the first N realizations of each data set "
                              "(default: all; 2 with --quick)")
+    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="K/N",
+                        help="run only every N-th realization, starting at the K-th "
+                             "(0-based), to split the grid over N processes (default: 0/1)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke mode: 2 realizations, small forests, few folds")
     parser.add_argument("--out", type=Path, default=HERE / "results",
@@ -248,7 +264,8 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     commit, machine = _git_commit(), _machine()
 
-    grid = [(name, list(DATASETS[name][0])[:n_real]) for name in args.datasets]
+    k, n = args.shard
+    grid = [(name, list(DATASETS[name][0])[:n_real][k::n]) for name in args.datasets]
     total = sum(len(reals) for _, reals in grid) * len(args.methods)
     failures = []
     with tqdm(total=total, unit="fit", dynamic_ncols=True) as bar:

@@ -190,6 +190,26 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
     assert _rows(tmp_path / "ihdp.csv") == ihdp  # nothing recomputed, nothing added
 
 
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
+def test_shard_takes_every_nth_realization(tmp_path):
+    cmd = [sys.executable, str(BENCH / "run.py"), "--datasets", "ihdp", "--methods", "diff_in_means",
+           "--realizations", "5", "--data-home", str(DATA)]
+    for k in (0, 1):
+        done = subprocess.run(cmd + ["--shard", f"{k}/2", "--out", str(tmp_path / str(k))],
+                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert [r["realization"] for r in _rows(tmp_path / "0" / "ihdp.csv")] == ["0", "2", "4"]
+    assert [r["realization"] for r in _rows(tmp_path / "1" / "ihdp.csv")] == ["1", "3"]
+
+
+@pytest.mark.parametrize("value", ["2/2", "1", "a/b", "-1/2"])
+def test_shard_rejects_bad_values(value, capsys):
+    run = _load("run")
+    with pytest.raises(SystemExit):
+        run.parse_args(["--shard", value])
+    assert "--shard" in capsys.readouterr().err
+
+
 # --- merge_results.py ------------------------------------------------------------------------
 
 
