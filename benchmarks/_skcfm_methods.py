@@ -12,7 +12,7 @@
   interval as for ``skcfm_haipw``.
 - ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CFM's CATEs, or those of the
   causal forest over the CFM's residuals or of the DR-learner, where the DR-loss on the
-  training rows says one fits significantly better (the row's ``final_stage`` says which);
+  training rows says one fits better (the row's ``final_stage`` says which);
   ATE and interval as for ``skcfm_haipw``.
 - ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
   prediction of Y among the covariates); the default before the option became "auto".

@@ -119,8 +119,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         ``CausalForest``, ``CausalForestDML``'s settings, 1000 trees), which splits on
         every covariate. "auto": "causal_forest" or "dr" where its out-of-sample effects
         (out-of-bag; with a ``final_model`` that has none, 5-fold cross-fitted) fit the
-        training rows significantly better by the DR-loss than the CFM's cross-fitted
-        ones (the one with the lower loss where both do), else "cfm"
+        training rows better by the DR-loss than the CFM's cross-fitted ones (the one
+        with the lower loss where both do), else "cfm"
         (``final_stage_`` and ``final_stage_choice_`` say which and why;
         :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
