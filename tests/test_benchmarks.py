@@ -588,3 +588,20 @@ def test_report_replaces_the_summary_table_of_a_readme(tmp_path, report):
     (tmp_path / "NONE.md").write_text("# no summary\n")
     with pytest.raises(ValueError, match="no '## Benchmark summary' heading"):
         report.replace_summary_table(tmp_path / "NONE.md", ["| x |"])
+
+
+# --- final_stage_choice.py --------------------------------------------------------------------
+
+
+def test_bar_sensitivity_recomputes_the_choice_from_the_recorded_evidence():
+    choice = _load("final_stage_choice")
+    frame = pd.DataFrame({
+        "dataset": ["a", "a"], "members": ["4", "4"],
+        "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
+        "dr_loss_cfm": [10.0, 10.0], "dr_loss_causal_forest": [9.0, 12.0], "dr_loss_dr": [9.5, 9.9],
+        "dr_loss_z": [-2.0, 3.0], "dr_loss_z_dr": [-1.0, -0.2],
+    })
+    assert [choice.choice_at(row, -1.645) for _, row in frame.iterrows()] == ["causal_forest", "cfm"]
+    assert [choice.choice_at(row, 0.0) for _, row in frame.iterrows()] == ["causal_forest", "dr"]
+    table = choice.bar_sensitivity(frame, bars=(-1.645, 0.0))
+    assert table.loc[("a", "4")].tolist() == [pytest.approx(1.25), pytest.approx(0.75)]
