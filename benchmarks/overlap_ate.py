@@ -46,9 +46,9 @@ from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
 from skcfm.cate import ROWS_PER_CORRECTION_TERM  # noqa: E402
 from skcfm.intervals import (  # noqa: E402
     OverlapWarning,
-    _min_variance_weights,
     aipw_scores,
     debiased_mean_effect,
+    hybrid_aipw_scores,
     outcome_effect,
 )
 
@@ -72,10 +72,9 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
     linear = len(X) >= ROWS_PER_CORRECTION_TERM * (X.shape[1] + 1)
     X_fit, X_at = (X, X_new) if linear else (None, None)
     aipw = debiased_mean_effect(aipw_scores(Y, T, mu0, mu1, e), mu1 - mu0, cfm_new, X=X_fit, X_new=X_at)
-    psi = np.vstack([aipw_scores(Y, T, *standard, e), aipw_scores(Y, T, mu0, mu1, e)])
-    w = _min_variance_weights(np.cov(psi[:, inside]))
+    scores, w = hybrid_aipw_scores(Y, T, [standard, (mu0, mu1)], e, weight_rows=inside)
     standard_new = outcome_effect(est._user_covariates(), T, Y, X_new)
-    overlap = debiased_mean_effect(w @ psi, w[0] * (standard[1] - standard[0]) + w[1] * (mu1 - mu0),
+    overlap = debiased_mean_effect(scores, w[0] * (standard[1] - standard[0]) + w[1] * (mu1 - mu0),
                                    w[0] * standard_new + w[1] * cfm_new, X=X_fit, X_new=X_at)
     truth = float(true_cate(dataset, i, data_home)[0].mean()) if dataset in GROUPS else float(np.mean(tau))
     row = {"dataset": dataset, "realization": i, "share_at_clip_bound": float(1 - inside.mean()),

@@ -542,7 +542,7 @@ def hybrid_aipw_ate(
 
 
 def hybrid_aipw_scores(
-    Y, T, outcome_models: Sequence[tuple[np.ndarray, np.ndarray]], propensity
+    Y, T, outcome_models: Sequence[tuple[np.ndarray, np.ndarray]], propensity, *, weight_rows=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-row scores of the hybrid AIPW and the weights that combine them.
 
@@ -555,6 +555,9 @@ def hybrid_aipw_scores(
     ----------
     Y, T, outcome_models, propensity
         As for :func:`hybrid_aipw_ate`.
+    weight_rows : array-like of bool of shape (n_samples,), default=None
+        The rows whose scores' covariance chooses the weights (default: all);
+        e.g. the rows whose propensity is inside the clip bounds.
 
     Returns
     -------
@@ -585,7 +588,17 @@ def hybrid_aipw_scores(
         except ValueError as err:
             raise ValueError(f"outcome_models[{j}]: {err}") from err
     psi = np.vstack(scores)  # (k, n_samples)
-    weights = _min_variance_weights(np.atleast_2d(np.cov(psi)))
+    if weight_rows is None:
+        chosen = psi
+    else:
+        mask = np.asarray(weight_rows)
+        if mask.dtype != bool or mask.shape != psi.shape[1:]:
+            raise ValueError(f"weight_rows must be a boolean array of shape ({psi.shape[1]},); "
+                             f"got dtype {mask.dtype} and shape {mask.shape}")
+        if mask.sum() < 2:
+            raise ValueError(f"weight_rows selects {int(mask.sum())} row(s); the weights need at least 2")
+        chosen = psi[:, mask]
+    weights = _min_variance_weights(np.atleast_2d(np.cov(chosen)))
     return weights @ psi, weights
 
 

@@ -180,6 +180,26 @@ def test_hybrid_scores_average_to_the_hybrid_estimate():
     assert scores.std(ddof=1) / np.sqrt(500) == pytest.approx(result.stderr)
 
 
+def test_hybrid_weights_can_be_chosen_on_a_subset_of_rows():
+    X, T, Y, mu0, mu1, e = simulate(n=500)
+    noise = np.random.default_rng(1).normal(size=(2, 500))
+    # the second model is right on the first half and noise on the second
+    half = np.arange(500) < 250
+    second = (np.where(half, mu0, noise[0]), np.where(half, mu1, noise[1]))
+    models = [(mu0 + 0.5 * noise[0], mu1 + 0.5 * noise[1]), second]
+    _, everywhere = hybrid_aipw_scores(Y, T, models, e)
+    scores, on_half = hybrid_aipw_scores(Y, T, models, e, weight_rows=half)
+    assert on_half[1] > everywhere[1]
+    # the weights come from the subset, the scores still cover every row
+    np.testing.assert_allclose(on_half, hybrid_aipw_scores(
+        Y[half], T[half], [(m0[half], m1[half]) for m0, m1 in models], e[half])[1])
+    assert scores.shape == (500,)
+    with pytest.raises(ValueError, match="weight_rows must be a boolean array"):
+        hybrid_aipw_scores(Y, T, models, e, weight_rows=np.arange(500))
+    with pytest.raises(ValueError, match="selects 1 row"):
+        hybrid_aipw_scores(Y, T, models, e, weight_rows=np.arange(500) == 3)
+
+
 def test_hybrid_weights_stay_non_negative():
     # a second model that overfits: it follows each row's residual, so its scores move with
     # the good model's but further (covariance above the good model's variance), and the
