@@ -17,7 +17,7 @@ default ensemble size.
 
 ``--bars`` fits nothing: it recomputes, from the recorded losses and z statistics, the
 choice an alternative would get if it had to pass ``z < bar`` to replace the CFM, and
-prints the mean sqrt(PEHE) per bar (the rule until 3 December 2026 was ``bar = -1.645``,
+prints the mean sqrt(PEHE) per bar (the rule before commit 6851075 was ``bar = -1.645``,
 a one-sided test at 5 %; now it is 0, the lowest loss wins). The ``chosen`` column keeps
 the rule each row was fitted under.
 """

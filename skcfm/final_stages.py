@@ -14,7 +14,7 @@ whose expectation is the PEHE plus a constant (the doubly robust "T-risk" of Mah
 al., ICLR 2024). Each candidate is scored out of sample: the CFM's cross-fitted effects
 mu_1 - mu_0 and the forests' out-of-bag effects. The candidate with the lowest mean loss
 wins, the selection rule of Mahajan et al.; the CFM is kept on a tie within float rounding.
-Until 3 December 2026 an alternative also had to pass a one-sided paired z-test at the 5 %
+Before commit 6851075 an alternative also had to pass a one-sided paired z-test at the 5 %
 level; on the ACIC-like selection set dropping the test lowered the mean sqrt(PEHE) from
 0.710 to 0.646 (``benchmarks/final_stage_choice.py``). The R-loss (EconML's ``RScorer``) weighs
 rows by e (1 - e) and, where most rows have a propensity near 0, chose the forest on PSID
