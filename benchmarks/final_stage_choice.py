@@ -10,6 +10,12 @@ candidate's mean DR-loss and each alternative's DR-loss z statistic against the 
 (negative: the alternative fits better), and for comparison the forest's R-loss z
 (EconML's ``RScorer`` criterion).
 
+It also records candidates the estimator does not offer, scored the same way: ``tl``, a
+T-learner of forests with the benchmark baseline's settings (leaves of ``n // 100`` rows of
+the whole sample; out of bag for a row's own arm), and the blends ``blend_tl`` (half CFM,
+half T-learner) and ``blend_dr`` (half CFM, half DR-learner); older rows leave them
+empty.
+
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
 replaces its row; ``members`` is part of the key). ``--members auto`` uses the estimator's
@@ -18,8 +24,9 @@ default ensemble size.
 ``--bars`` fits nothing: it recomputes, from the recorded losses and z statistics, the
 choice an alternative would get if it had to pass ``z < bar`` to replace the CFM, and
 prints the mean sqrt(PEHE) per bar (the rule before commit 6851075 was ``bar = -1.645``,
-a one-sided test at 5 %; now it is 0, the lowest loss wins). The ``chosen`` column keeps
-the rule each row was fitted under.
+a one-sided test at 5 %; now it is 0, the lowest loss wins), for the estimator's
+candidates and, on the rows that record them, with the extra ones added. The ``chosen``
+column keeps the rule each row was fitted under.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
@@ -39,9 +47,40 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
-from skcfm.final_stages import paired_z  # noqa: E402
+from skcfm.final_stages import dr_losses, paired_z  # noqa: E402
+from skcfm.intervals import averaging_forest  # noqa: E402
 
 MEMBERS = 4
+CANDIDATES = ("causal_forest", "dr")  # the estimator's alternatives to the CFM
+EXTRA_CANDIDATES = ("tl", "blend_tl", "blend_dr")
+
+
+def t_learner(X, T, Y, X_new, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Effects on the training rows (out of bag for each row's own arm) and on X_new of a
+    forest per arm with the baseline's leaves of ``len(X) // 100`` rows."""
+    train, new = np.empty((2, len(X))), np.empty((2, len(X_new)))
+    for arm in (0, 1):
+        rows = T == arm
+        forest = averaging_forest(len(X), random_state).set_params(oob_score=True).fit(X[rows], Y[rows])
+        train[arm, rows], train[arm, ~rows] = forest.oob_prediction_, forest.predict(X[~rows])
+        new[arm] = forest.predict(X_new)
+    return train[1] - train[0], new[1] - new[0]
+
+
+def extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new) -> dict:
+    """sqrt(PEHE), mean DR-loss and z against the CFM of ``EXTRA_CANDIDATES``."""
+    tl_train, tl_new = t_learner(X, T, Y, X_new, est._seed)
+    dr_train, dr_new = est._dr_out_of_sample_effects(), est._dr_final_model().predict(X_new)
+    cfm_train = mu1 - mu0
+    effects = {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
+               "blend_dr": ((cfm_train + dr_train) / 2, (cfm_new + dr_new) / 2)}
+    cfm_loss = dr_losses(T, Y, e, mu0, mu1, cfm_train)
+    row = {}
+    for name, (train, new) in effects.items():
+        loss = dr_losses(T, Y, e, mu0, mu1, train)
+        row |= {f"sqrt_pehe_{name}": pehe(new, tau), f"dr_loss_{name}": float(loss.mean()),
+                f"dr_loss_z_{name}": paired_z(loss, cfm_loss)}
+    return row
 
 
 def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS) -> dict:
@@ -57,31 +96,36 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS)
     m = e * mu1 + (1 - e) * mu0
     r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
     choice = est.final_stage_choice_
+    cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
     return {
         "dataset": dataset, "realization": i, "chosen": choice.chosen,
-        "sqrt_pehe_cfm": pehe(est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0), tau),
+        "sqrt_pehe_cfm": pehe(cfm_new, tau),
         "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
         "sqrt_pehe_dr": pehe(est._dr_final_model().predict(X_new), tau),
         "sqrt_pehe_chosen": pehe(cate, tau),
         "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],
         **{f"dr_loss_{name}": loss for name, loss in choice.dr_loss.items()},
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
+        **extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new),
         "members": str(members), "time_s": elapsed,
     }
 
 
-def choice_at(row: pd.Series, bar: float) -> str:
+def choice_at(row: pd.Series, bar: float, candidates=CANDIDATES) -> str:
     """The candidate chosen for ``row`` when an alternative must have ``z < bar``."""
-    z = {"causal_forest": row["dr_loss_z"], "dr": row["dr_loss_z_dr"]}
+    z = {name: row["dr_loss_z" if name == "causal_forest" else f"dr_loss_z_{name}"] for name in candidates}
     passing = [name for name in z if z[name] < bar]
     return min(passing, key=lambda name: row[f"dr_loss_{name}"]) if passing else "cfm"
 
 
-def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0)) -> pd.DataFrame:
-    """Mean sqrt(PEHE) of the chosen final stage per (dataset, members) and bar."""
+def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0),
+                    candidates=CANDIDATES) -> pd.DataFrame:
+    """Mean sqrt(PEHE) of the chosen final stage per (dataset, members) and bar, over the
+    rows that record every candidate."""
+    frame = frame.dropna(subset=[f"sqrt_pehe_{name}" for name in candidates])
     table = {}
     for bar in bars:
-        chosen = frame.apply(lambda row: row[f"sqrt_pehe_{choice_at(row, bar)}"], axis=1)
+        chosen = frame.apply(lambda row: row[f"sqrt_pehe_{choice_at(row, bar, candidates)}"], axis=1)
         table[f"bar {bar:g}"] = chosen.groupby([frame["dataset"], frame["members"]]).mean()
     return pd.DataFrame(table)
 
@@ -100,6 +144,15 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.bars:
         frame = pd.read_csv(args.out, dtype={"members": str})
         print(bar_sensitivity(frame).round(4).to_string())
+        if all(f"sqrt_pehe_{name}" in frame for name in EXTRA_CANDIDATES):
+            recorded = frame.dropna(subset=[f"sqrt_pehe_{name}" for name in EXTRA_CANDIDATES])
+            means = recorded.groupby(["dataset", "members"])[
+                [f"sqrt_pehe_{name}" for name in ("cfm", *CANDIDATES, *EXTRA_CANDIDATES)]].mean()
+            print("\nRows with the extra candidates: each candidate alone\n" + means.round(4).to_string())
+            for extra in ((), ("tl",), ("blend_tl",), ("blend_tl", "blend_dr"), EXTRA_CANDIDATES):
+                print(f"\nchosen among the CFM, {', '.join(CANDIDATES + extra)}")
+                print(bar_sensitivity(recorded, bars=(-1.645, 0.0), candidates=CANDIDATES + extra)
+                      .round(4).to_string())
         return frame
     rows = []
     for dataset in args.datasets:

@@ -605,3 +605,30 @@ def test_bar_sensitivity_recomputes_the_choice_from_the_recorded_evidence():
     assert [choice.choice_at(row, 0.0) for _, row in frame.iterrows()] == ["causal_forest", "dr"]
     table = choice.bar_sensitivity(frame, bars=(-1.645, 0.0))
     assert table.loc[("a", "4")].tolist() == [pytest.approx(1.25), pytest.approx(0.75)]
+
+
+def test_bar_sensitivity_takes_extra_candidates_on_the_rows_that_record_them():
+    choice = _load("final_stage_choice")
+    frame = pd.DataFrame({
+        "dataset": ["a", "a"], "members": ["4", "4"],
+        "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
+        "sqrt_pehe_tl": [0.1, np.nan],
+        "dr_loss_cfm": [10.0, 10.0], "dr_loss_causal_forest": [9.0, 12.0], "dr_loss_dr": [9.5, 9.9],
+        "dr_loss_tl": [8.0, np.nan],
+        "dr_loss_z": [-2.0, 3.0], "dr_loss_z_dr": [-1.0, -0.2], "dr_loss_z_tl": [-3.0, np.nan],
+    })
+    table = choice.bar_sensitivity(frame, bars=(0.0,), candidates=("causal_forest", "dr", "tl"))
+    assert table.loc[("a", "4")].tolist() == [pytest.approx(0.1)]  # the second row records no tl
+
+
+def test_t_learner_candidate_is_out_of_sample_on_its_own_arm():
+    choice = _load("final_stage_choice")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    T = (rng.random(400) < 0.5).astype(int)
+    Y = X[:, 0] + 2 * T + rng.normal(size=400)
+    train, new = choice.t_learner(X, T, Y, X[:5], random_state=0)
+    assert train.shape == (400,) and new.shape == (5,)
+    assert abs(train.mean() - 2) < 0.3
+    # out of bag: the training rows' effects differ from the in-sample predictions
+    assert not np.allclose(train[:5], new)
