@@ -125,7 +125,7 @@ def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0),
     frame = frame.dropna(subset=[f"sqrt_pehe_{name}" for name in candidates])
     table = {}
     for bar in bars:
-        chosen = frame.apply(lambda row: row[f"sqrt_pehe_{choice_at(row, bar, candidates)}"], axis=1)
+        chosen = frame.apply(lambda row, bar=bar: row[f"sqrt_pehe_{choice_at(row, bar, candidates)}"], axis=1)
         table[f"bar {bar:g}"] = chosen.groupby([frame["dataset"], frame["members"]]).mean()
     return pd.DataFrame(table)
 
