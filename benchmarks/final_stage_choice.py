@@ -67,10 +67,10 @@ def t_learner(X, T, Y, X_new, random_state: int) -> tuple[np.ndarray, np.ndarray
     return train[1] - train[0], new[1] - new[0]
 
 
-def extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new) -> dict:
+def extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new, dr_new) -> dict:
     """sqrt(PEHE), mean DR-loss and z against the CFM of ``EXTRA_CANDIDATES``."""
     tl_train, tl_new = t_learner(X, T, Y, X_new, est._seed)
-    dr_train, dr_new = est._dr_out_of_sample_effects(), est._dr_final_model().predict(X_new)
+    dr_train = est._dr_out_of_sample_effects()
     cfm_train = mu1 - mu0
     effects = {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
                "blend_dr": ((cfm_train + dr_train) / 2, (cfm_new + dr_new) / 2)}
@@ -97,16 +97,17 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS)
     r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
     choice = est.final_stage_choice_
     cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
+    dr_new = est._dr_final_model().predict(X_new)
     return {
         "dataset": dataset, "realization": i, "chosen": choice.chosen,
         "sqrt_pehe_cfm": pehe(cfm_new, tau),
         "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
-        "sqrt_pehe_dr": pehe(est._dr_final_model().predict(X_new), tau),
+        "sqrt_pehe_dr": pehe(dr_new, tau),
         "sqrt_pehe_chosen": pehe(cate, tau),
         "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],
         **{f"dr_loss_{name}": loss for name, loss in choice.dr_loss.items()},
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
-        **extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new),
+        **extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new, dr_new),
         "members": str(members), "time_s": elapsed,
     }
 
