@@ -365,9 +365,10 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "skcfm_haipw, skcfm_haipw_nopam, skcfm_auto), for time; that is the same on IHDP "
         "and PSID; skcfm_auto's ACIC and CPS rows and skcfm_dr's ACIC rows were rerun with "
         "the default. The CPS rows of skcfm_dr and the CPS and ACIC rows of "
-        "skcfm_haipw_nopam still hold 4 members. skcfm_auto's rows were all rerun at "
-        "commit caae1b9, where final_stage=\"auto\" became a plain choice of the lowest "
-        "DR-loss (before, an alternative also had to be better at the 5 % level).",
+        "skcfm_haipw_nopam still hold 4 members. skcfm_auto's rows were all rerun from "
+        "commit 6851075 on (the estimator unchanged since), where final_stage=\"auto\" "
+        "became a plain choice of the lowest DR-loss (before, an alternative also had to "
+        "be better at the 5 % level).",
         "",
     ]
     if datasets:
