@@ -19,7 +19,13 @@ empty.
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
 replaces its row; ``members`` is part of the key). ``--members auto`` uses the estimator's
-default ensemble size.
+default ensemble size. ``--realizations 0-9 30-99`` fits those realizations instead of the
+selection ones, for a check outside them (any benchmark data set, ``acic`` and
+``psid_balanced`` included); the ``selection`` column tells the two apart, and ``--bars``
+reports them separately. ``--save-effects DIR`` also writes each realization's per-row
+evidence (``DIR/<dataset>_<i>.npz``: T, Y, the nuisances, every candidate's out-of-sample
+effects on the training rows and effects on the test rows, the true test effects), so that
+other rules can be scored without refitting.
 
 ``--bars`` fits nothing: it recomputes, from the recorded losses and z statistics, the
 choice an alternative would get if it had to pass ``z < bar`` to replace the CFM, and
@@ -45,6 +51,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
+from run import default_data_home  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
 from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
@@ -76,14 +83,19 @@ def t_learner(X, T, Y, X_new, random_state: int) -> tuple[np.ndarray, np.ndarray
     return train[:, 1] - train[:, 0], np.diff(arms.transform(X_new), axis=1).ravel()
 
 
-def extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new, dr_new) -> dict:
-    """sqrt(PEHE), mean DR-loss and z against the CFM of ``EXTRA_CANDIDATES``."""
+def extra_candidates(est, X, T, Y, X_new, e, mu0, mu1, cfm_new, dr_new) -> dict:
+    """Out-of-sample effects on the training rows and effects on X_new of ``EXTRA_CANDIDATES``."""
     tl_train, tl_new = t_learner(X, T, Y, X_new, est._seed)
     dr_train = est._dr_out_of_sample_effects()
     cfm_train = mu1 - mu0
-    effects = {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
-               "blend_dr": ((cfm_train + dr_train) / 2, (cfm_new + dr_new) / 2)}
-    cfm_loss = dr_losses(T, Y, e, mu0, mu1, cfm_train)
+    return {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
+            "blend_dr": ((cfm_train + dr_train) / 2, (cfm_new + dr_new) / 2)}
+
+
+def scores(effects: dict, T, Y, e, mu0, mu1, tau) -> dict:
+    """sqrt(PEHE), mean DR-loss and z against the CFM of each candidate in ``effects``
+    (name to (training-row effects, test-row effects))."""
+    cfm_loss = dr_losses(T, Y, e, mu0, mu1, mu1 - mu0)
     row = {}
     for name, (train, new) in effects.items():
         loss = dr_losses(T, Y, e, mu0, mu1, train)
@@ -92,7 +104,8 @@ def extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new, dr_new) -> 
     return row
 
 
-def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS) -> dict:
+def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
+             save_effects: Path | None = None) -> dict:
     X, T, Y, X_new, tau = LOADERS[dataset](i, data_home)
     T = T.astype(int)
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
@@ -107,8 +120,18 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS)
     choice = est.final_stage_choice_
     cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
     dr_new = est._dr_final_model().predict(X_new)
+    extra = extra_candidates(est, X, T, Y, X_new, e, mu0, mu1, cfm_new, dr_new)
+    if save_effects is not None:
+        arrays = {f"{name}_train": train for name, (train, _) in extra.items()}
+        arrays |= {f"{name}_test": new for name, (_, new) in extra.items()}
+        save_effects.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(save_effects / f"{dataset}_{i}.npz", T=T, Y=Y, e=e, mu0=mu0, mu1=mu1, tau=tau,
+                            cfm_test=cfm_new, dr_train=est._dr_out_of_sample_effects(), dr_test=dr_new,
+                            causal_forest_train=oob,
+                            causal_forest_test=est._causal_forest_stage().predict(X_new).ravel(), **arrays)
     return {
-        "dataset": dataset, "realization": i, "chosen": choice.chosen,
+        "dataset": dataset, "realization": i, "selection": i in SELECTION.get(dataset, ()),
+        "chosen": choice.chosen,
         "sqrt_pehe_cfm": pehe(cfm_new, tau),
         "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
         "sqrt_pehe_dr": pehe(dr_new, tau),
@@ -116,7 +139,7 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS)
         "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],
         **{f"dr_loss_{name}": loss for name, loss in choice.dr_loss.items()},
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
-        **extra_candidates(est, X, T, Y, X_new, tau, e, mu0, mu1, cfm_new, dr_new),
+        **scores(extra, T, Y, e, mu0, mu1, tau),
         "members": str(members), "time_s": elapsed,
     }
 
@@ -130,20 +153,47 @@ def choice_at(row: pd.Series, bar: float, candidates=CANDIDATES) -> str:
 
 def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0),
                     candidates=CANDIDATES) -> pd.DataFrame:
-    """Mean sqrt(PEHE) of the chosen final stage per (dataset, members) and bar, over the
-    rows that record every candidate."""
+    """Mean sqrt(PEHE) of the chosen final stage per (dataset, members, selection) and bar,
+    over the rows that record every candidate (rows with no ``selection`` column are
+    selection rows)."""
     frame = frame.dropna(subset=[f"sqrt_pehe_{name}" for name in candidates])
+    if "selection" not in frame:
+        frame = frame.assign(selection=True)
     table = {}
     for bar in bars:
         chosen = frame.apply(lambda row, bar=bar: row[f"sqrt_pehe_{choice_at(row, bar, candidates)}"], axis=1)
-        table[f"bar {bar:g}"] = chosen.groupby([frame["dataset"], frame["members"]]).mean()
+        table[f"bar {bar:g}"] = chosen.groupby([frame["dataset"], frame["members"], frame["selection"]]).mean()
     return pd.DataFrame(table)
+
+
+def parse_realizations(values: list[str]) -> list[int]:
+    """``["0-9", "30", "40-41"]`` -> [0, ..., 9, 30, 40, 41]."""
+    out = []
+    for value in values:
+        first, _, last = value.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise argparse.ArgumentTypeError(f"--realizations takes numbers or ranges like 0-9; got {value!r}")
+        out.extend(range(int(first), int(last or first) + 1))
+    return out
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """The recorded rows; rows from before the ``selection`` column are all selection rows."""
+    frame = pd.read_csv(path, dtype={"members": str})
+    if "selection" not in frame:
+        frame["selection"] = True
+    frame["selection"] = frame["selection"].fillna(True).astype(bool)
+    return frame
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["ihdp", "psid", "cps", "acic_like"],
-                        choices=sorted(SELECTION))
+                        choices=sorted(LOADERS))
+    parser.add_argument("--realizations", nargs="+", default=None, metavar="I or I-J",
+                        help="realizations to fit (default: each data set's selection realizations)")
+    parser.add_argument("--save-effects", type=Path, default=None, metavar="DIR",
+                        help="also write each realization's per-row effects and nuisances to DIR")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "final_stage_choice.csv")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--members", type=lambda v: v if v == "auto" else int(v), default=MEMBERS,
@@ -152,11 +202,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                         help="fit nothing; print the choice's mean sqrt(PEHE) under other z bars")
     args = parser.parse_args(argv)
     if args.bars:
-        frame = pd.read_csv(args.out, dtype={"members": str})
+        frame = read_rows(args.out)
         print(bar_sensitivity(frame).round(4).to_string())
         if all(f"sqrt_pehe_{name}" in frame for name in EXTRA_CANDIDATES):
             recorded = frame.dropna(subset=[f"sqrt_pehe_{name}" for name in EXTRA_CANDIDATES])
-            means = recorded.groupby(["dataset", "members"])[
+            means = recorded.groupby(["dataset", "members", "selection"])[
                 [f"sqrt_pehe_{name}" for name in ("cfm", *CANDIDATES, *EXTRA_CANDIDATES)]].mean()
             print("\nRows with the extra candidates: each candidate alone\n" + means.round(4).to_string())
             for extra in ((), ("tl",), ("blend_tl",), ("blend_tl", "blend_dr"), EXTRA_CANDIDATES):
@@ -164,14 +214,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 print(bar_sensitivity(recorded, bars=(-1.645, 0.0), candidates=CANDIDATES + extra)
                       .round(4).to_string())
         return frame
+    realizations = parse_realizations(args.realizations) if args.realizations else None
+    data_home = args.data_home or default_data_home()
     rows = []
     for dataset in args.datasets:
-        for i in SELECTION[dataset]:
-            rows.append(evaluate(dataset, i, args.data_home, args.members))
+        for i in realizations or SELECTION[dataset]:
+            rows.append(evaluate(dataset, i, data_home, args.members, args.save_effects))
             print(pd.DataFrame(rows[-1:]).to_string(header=len(rows) == 1, index=False), flush=True)
-    frame = add_rows(args.out, pd.DataFrame(rows), key=("dataset", "realization", "members"))
-    frame.to_csv(args.out, index=False)
-    groups = frame.groupby(["dataset", "members"])
+            # written after every realization, so a stopped run keeps what it finished
+            add_rows(args.out, pd.DataFrame(rows[-1:]), key=("dataset", "realization", "members")).to_csv(
+                args.out, index=False)
+    frame = read_rows(args.out)
+    groups = frame.groupby(["dataset", "members", "selection"])
     summary = groups[["sqrt_pehe_cfm", "sqrt_pehe_causal_forest", "sqrt_pehe_chosen", "sqrt_pehe_dr"]].mean()
     for stage in ("causal_forest", "dr"):
         summary[f"{stage}_chosen"] = groups["chosen"].apply(lambda c, s=stage: (c == s).sum())

@@ -3,6 +3,7 @@
 The benchmark modules are loaded by file path, so the tests never depend on sys.path.
 """
 
+import argparse
 import csv
 import importlib.util
 import math
@@ -604,7 +605,7 @@ def test_bar_sensitivity_recomputes_the_choice_from_the_recorded_evidence():
     assert [choice.choice_at(row, -1.645) for _, row in frame.iterrows()] == ["causal_forest", "cfm"]
     assert [choice.choice_at(row, 0.0) for _, row in frame.iterrows()] == ["causal_forest", "dr"]
     table = choice.bar_sensitivity(frame, bars=(-1.645, 0.0))
-    assert table.loc[("a", "4")].tolist() == [pytest.approx(1.25), pytest.approx(0.75)]
+    assert table.loc[("a", "4", True)].tolist() == [pytest.approx(1.25), pytest.approx(0.75)]
 
 
 def test_bar_sensitivity_takes_extra_candidates_on_the_rows_that_record_them():
@@ -618,7 +619,27 @@ def test_bar_sensitivity_takes_extra_candidates_on_the_rows_that_record_them():
         "dr_loss_z": [-2.0, 3.0], "dr_loss_z_dr": [-1.0, -0.2], "dr_loss_z_tl": [-3.0, np.nan],
     })
     table = choice.bar_sensitivity(frame, bars=(0.0,), candidates=("causal_forest", "dr", "tl"))
-    assert table.loc[("a", "4")].tolist() == [pytest.approx(0.1)]  # the second row records no tl
+    assert table.loc[("a", "4", True)].tolist() == [pytest.approx(0.1)]  # the second row records no tl
+
+
+def test_bar_sensitivity_reports_selection_and_held_out_rows_apart():
+    choice = _load("final_stage_choice")
+    frame = pd.DataFrame({
+        "dataset": ["a", "a"], "members": ["4", "4"], "selection": [True, False],
+        "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
+        "dr_loss_cfm": [10.0, 10.0], "dr_loss_causal_forest": [9.0, 12.0], "dr_loss_dr": [9.5, 9.9],
+        "dr_loss_z": [-2.0, 3.0], "dr_loss_z_dr": [-1.0, -0.2],
+    })
+    table = choice.bar_sensitivity(frame, bars=(0.0,))
+    assert table.loc[("a", "4", True)].tolist() == [pytest.approx(0.5)]
+    assert table.loc[("a", "4", False)].tolist() == [pytest.approx(1.0)]
+
+
+def test_parse_realizations_takes_numbers_and_ranges():
+    choice = _load("final_stage_choice")
+    assert choice.parse_realizations(["0-2", "7", "9-10"]) == [0, 1, 2, 7, 9, 10]
+    with pytest.raises(argparse.ArgumentTypeError, match="--realizations"):
+        choice.parse_realizations(["3-x"])
 
 
 def test_t_learner_candidate_is_out_of_sample_on_its_own_arm():
