@@ -653,3 +653,42 @@ def test_t_learner_candidate_is_out_of_sample_on_its_own_arm():
     assert abs(train.mean() - 2) < 0.3
     # out of bag: the training rows' effects differ from the in-sample predictions
     assert not np.allclose(train[:5], new)
+
+
+# --- final_stage_rules.py ---------------------------------------------------------------------
+
+
+def _evidence(tmp_path, name="ihdp_40"):
+    """A realization whose DR-learner is right and whose CFM is off by 1 everywhere."""
+    rng = np.random.default_rng(0)
+    n, m = 400, 50
+    T = (rng.random(n) < 0.5).astype(float)
+    tau_train, tau = rng.normal(size=n), rng.normal(size=m)
+    mu0 = rng.normal(size=n)
+    Y = mu0 + T * tau_train + 0.1 * rng.normal(size=n)
+    arrays = dict(T=T, Y=Y, e=np.full(n, 0.5), mu0=mu0, mu1=mu0 + tau_train + 1.0, tau=tau, cfm_test=tau + 1.0,
+                  dr_train=tau_train, dr_test=tau, causal_forest_train=tau_train + 3.0, causal_forest_test=tau + 3.0)
+    np.savez(tmp_path / f"{name}.npz", **arrays)
+    return tmp_path
+
+
+def test_rules_pick_the_candidate_with_the_lowest_dr_loss_and_stack_onto_it(tmp_path):
+    rules = _load("final_stage_rules")
+    scores = rules.score_rules(_evidence(tmp_path), rules=("lowest(cfm, causal_forest, dr)",
+                                                           "stack(cfm, causal_forest, dr)"))
+    lowest, stack = scores.set_index("rule").loc[["lowest(cfm, causal_forest, dr)", "stack(cfm, causal_forest, dr)"]]\
+        .itertuples()
+    assert lowest.chosen == "dr" and lowest.sqrt_pehe == pytest.approx(0.0)
+    # the pseudo-outcomes are noisy (the CFM's mu_1 is off), so the weights only nearly settle on dr
+    assert float(stack.chosen.split()[2]) > 0.9 and stack.sqrt_pehe < 0.2
+    assert not scores["selection"].any()  # IHDP 40 is outside the selection realizations
+
+
+def test_rules_summary_pairs_each_rule_with_the_baseline(tmp_path):
+    rules = _load("final_stage_rules")
+    _evidence(_evidence(tmp_path, "ihdp_40"), "ihdp_41")
+    table = rules.summarise(rules.score_rules(tmp_path, rules=("lowest(cfm)", "lowest(cfm, dr)")), "lowest(cfm)")
+    row = table.loc[("ihdp", False, "lowest(cfm, dr)")]
+    assert row["n"] == 2 and row["diff"] == pytest.approx(-1.0) and row["better"] == 2
+    with pytest.raises(ValueError, match="rule"):
+        rules.apply_rule("best(cfm)", {})

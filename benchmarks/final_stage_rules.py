@@ -1,0 +1,126 @@
+"""Score rules for ``final_stage="auto"`` offline, from the per-row evidence of
+``final_stage_choice.py --save-effects DIR``.
+
+Every rule sees only what the estimator sees in ``fit``: the training rows' treatment and
+outcome, the cross-fitted nuisances and each candidate's out-of-sample effects there. It
+returns the effects it would report on the test rows, scored by sqrt(PEHE) against the
+true effects. Rules:
+
+- ``lowest(cands)``: the candidate with the lowest mean DR-loss (the estimator's rule since
+  commit 6851075; ``lowest(cfm, causal_forest, dr)`` is the estimator's ``auto``);
+- ``stack(cands)``: convex weights over the candidates that minimise the mean DR-loss of the
+  weighted training-row effects (linear stacking on the doubly robust pseudo-outcome, as in
+  Han and Wu, "Ensemble method for estimating individualized treatment effects", 2022),
+  applied to the test-row effects.
+
+Candidates: ``cfm``, ``causal_forest``, ``dr`` (the estimator's), ``tl`` (a forest
+T-learner), ``blend_tl`` and ``blend_dr`` (half CFM, half the other).
+
+Run: python benchmarks/final_stage_rules.py runs/fsc/effects [--baseline "lowest(cfm, causal_forest, dr)"]
+Prints, per data set and selection / held-out realizations, each rule's mean sqrt(PEHE)
+and its paired difference to the baseline rule (mean +- SEM, better / worse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from skcfm.final_stages import pseudo_outcomes  # noqa: E402
+
+SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
+BASELINE = "lowest(cfm, causal_forest, dr)"
+RULES = (
+    BASELINE,
+    "lowest(cfm, causal_forest, dr, blend_dr)",
+    "lowest(cfm, causal_forest, dr, blend_tl, blend_dr)",
+    "stack(cfm, causal_forest, dr)",
+    "stack(cfm, causal_forest, dr, tl)",
+)
+
+
+def candidate_effects(evidence, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(training-row out-of-sample effects, test-row effects) of candidate ``name``."""
+    if name == "cfm":
+        return evidence["mu1"] - evidence["mu0"], evidence["cfm_test"]
+    return evidence[f"{name}_train"], evidence[f"{name}_test"]
+
+
+def convex_weights(train: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Weights w >= 0, sum 1, minimising mean (phi - train @ w)^2; ``train`` is (n, k)."""
+    k = train.shape[1]
+    scale = np.mean(phi**2) + 1e-12  # keeps the objective near 1 for the optimiser's tolerances
+    result = minimize(lambda w: np.mean((phi - train @ w) ** 2) / scale, np.full(k, 1 / k), method="SLSQP",
+                      bounds=[(0.0, 1.0)] * k, constraints={"type": "eq", "fun": lambda w: w.sum() - 1})
+    return np.clip(result.x, 0, None) / np.clip(result.x, 0, None).sum()
+
+
+def apply_rule(rule: str, evidence) -> tuple[np.ndarray, str]:
+    """The rule's test-row effects and a label of what it chose (a name, or the weights)."""
+    match = re.fullmatch(r"(lowest|stack)\((.*)\)", rule)
+    if match is None:
+        raise ValueError(f"rule {rule!r}; expected lowest(a, b, ...) or stack(a, b, ...)")
+    kind, names = match.group(1), [name.strip() for name in match.group(2).split(",")]
+    effects = {name: candidate_effects(evidence, name) for name in names}
+    phi = pseudo_outcomes(evidence["T"], evidence["Y"], evidence["e"], evidence["mu0"], evidence["mu1"])
+    if kind == "lowest":
+        losses = {name: np.mean((phi - train) ** 2) for name, (train, _) in effects.items()}
+        best = min(losses, key=losses.get)  # a tie keeps the first, the CFM
+        return effects[best][1], best
+    weights = convex_weights(np.column_stack([train for train, _ in effects.values()]), phi)
+    test = np.column_stack([new for _, new in effects.values()]) @ weights
+    return test, " ".join(f"{w:.2f}" for w in weights)
+
+
+def score_rules(folder: Path, rules=RULES) -> pd.DataFrame:
+    """One row per (realization file, rule): sqrt(PEHE) on the test rows and the choice."""
+    rows = []
+    for path in sorted(folder.glob("*.npz")):
+        dataset, _, index = path.stem.rpartition("_")
+        with np.load(path) as evidence:
+            for rule in rules:
+                test, chosen = apply_rule(rule, evidence)
+                rows.append({"dataset": dataset, "realization": int(index),
+                             "selection": int(index) in SELECTION.get(dataset, ()), "rule": rule,
+                             "sqrt_pehe": float(np.sqrt(np.mean((test - evidence["tau"]) ** 2))), "chosen": chosen})
+    return pd.DataFrame(rows)
+
+
+def summarise(scores: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Mean sqrt(PEHE) per (dataset, selection, rule) and the paired difference to ``baseline``."""
+    wide = scores.pivot_table(index=["dataset", "selection", "realization"], columns="rule", values="sqrt_pehe")
+    diff = wide.sub(wide[baseline], axis=0)
+    groups = ["dataset", "selection"]
+    table = wide.groupby(level=groups).mean().stack().rename("sqrt_pehe").to_frame()
+    table["n"] = wide.groupby(level=groups).count().stack()
+    table["diff"] = diff.groupby(level=groups).mean().stack()
+    table["diff_sem"] = diff.groupby(level=groups).sem().stack()
+    table["better"] = (diff < 0).groupby(level=groups).sum().stack()
+    table["worse"] = (diff > 0).groupby(level=groups).sum().stack()
+    return table
+
+
+def main(argv: list[str] | None = None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="the --save-effects folder of final_stage_choice.py")
+    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--rules", nargs="+", default=list(RULES))
+    args = parser.parse_args(argv)
+    rules = list(dict.fromkeys([args.baseline, *args.rules]))
+    table = summarise(score_rules(args.folder, rules), args.baseline)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+        print(table.round(4).to_string())
+    return table
+
+
+if __name__ == "__main__":
+    main()
