@@ -56,29 +56,16 @@ from run import default_data_home  # noqa: E402
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
 from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.final_stages import dr_losses, paired_z  # noqa: E402
-from skcfm.intervals import averaging_forest  # noqa: E402
 
 MEMBERS = 4
 CANDIDATES = ("causal_forest", "dr")  # the estimator's alternatives to the CFM
 EXTRA_CANDIDATES = ("tl", "blend_tl", "blend_dr")
 
 
-class _WholeSampleLeaves(ArmOutcomeCovariates):
-    """The estimator's arm forests with the baseline T-learner's leaves: ``n // 100`` rows
-    of the whole sample, not of the arm."""
-
-    def fit_transform(self, X, T, Y):
-        self._n_rows = len(X)
-        return super().fit_transform(X, T, Y)
-
-    def _forest(self, n_rows: int):
-        return averaging_forest(self._n_rows, self.random_state)
-
-
 def t_learner(X, T, Y, X_new, random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Effects on the training rows (out of bag for each row's own arm) and on X_new of a
     forest per arm with the baseline's leaves of ``len(X) // 100`` rows."""
-    arms = _WholeSampleLeaves(random_state=random_state)
+    arms = ArmOutcomeCovariates(random_state=random_state, leaf_rows=len(X))
     train = arms.fit_transform(X, T, Y)
     return train[:, 1] - train[:, 0], np.diff(arms.transform(X_new), axis=1).ravel()
 

@@ -53,11 +53,15 @@ class ArmOutcomeCovariates:
         Seeds the forests.
     n_jobs : int or None, default=None
         Each forest's ``n_jobs``; the columns agree for any value up to rounding.
+    leaf_rows : int or None, default=None
+        Leaves hold at least ``leaf_rows // 100`` rows; None: 1 % of the arm's rows. The
+        benchmarks' T-learner baseline sizes them by the whole sample instead (``len(X)``).
     """
 
-    def __init__(self, random_state: int, n_jobs: int | None = None) -> None:
+    def __init__(self, random_state: int, n_jobs: int | None = None, leaf_rows: int | None = None) -> None:
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.leaf_rows = leaf_rows
 
     def fit_transform(self, X: np.ndarray, T: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """One column per level of ``T`` (sorted): E[Y | x, T = level] for every row of X.
@@ -83,7 +87,7 @@ class ArmOutcomeCovariates:
     def _forest(self, n_rows: int):
         """The unfitted forest for an arm of ``n_rows`` rows (a bagged ensemble, for its
         out-of-bag predictions)."""
-        return averaging_forest(n_rows, self.random_state)
+        return averaging_forest(n_rows if self.leaf_rows is None else self.leaf_rows, self.random_state)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The full fits' predictions, one column per level."""

@@ -37,6 +37,18 @@ def test_training_rows_get_out_of_bag_predictions_for_their_own_arm(data):
     np.testing.assert_array_equal(ArmOutcomeCovariates(random_state=0).fit_transform(X, T, Y), inside)
 
 
+def test_leaf_rows_sizes_the_leaves_by_the_given_rows_not_the_arms(data):
+    X, T, Y = data
+    per_arm = ArmOutcomeCovariates(random_state=0).fit_transform(X, T, Y)
+    covariates = ArmOutcomeCovariates(random_state=0, leaf_rows=100 * N)
+    whole = covariates.fit_transform(X, T, Y)
+    assert [forest.min_samples_leaf for forest in covariates.forests_] == [N, N]
+    # leaves of N rows cannot split an arm: each column is one arm's mean (out of bag: near it)
+    for arm in (0, 1):
+        assert np.ptp(covariates.transform(X)[:, arm]) == 0
+    assert np.ptp(whole[T == 1, 1]) < np.ptp(per_arm[T == 1, 1])
+
+
 def test_a_training_rows_own_outcome_never_reaches_its_column(data):
     X, T, Y = data
     row = int(np.flatnonzero(T == 1)[0])
