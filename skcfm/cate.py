@@ -33,7 +33,7 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
-from .final_stages import FinalStageChoice, causal_forest_stage, choose_final_stage
+from .final_stages import AUTO_CANDIDATES, BLENDS, FinalStageChoice, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
     AteResult,
@@ -51,7 +51,7 @@ from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
-FINAL_STAGES = ("cfm", "dr", "causal_forest", "auto")
+FINAL_STAGES = ("cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
 ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term
 
 
@@ -109,19 +109,22 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor.
-    final_stage : {"cfm", "dr", "causal_forest", "auto"}, default="cfm"
-        "cfm": effects are the model's predictions. The others (binary T) are fitted on
-        the CFM's cross-fitted predictions and a cross-fitted propensity, and are slower
-        to fit; ``effect_interval`` is not available with them. "dr": a DR-learner
-        final stage, doubly robust pseudo-outcomes regressed on X (default: a random
+    final_stage : {"cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}, default="cfm"
+        "cfm": effects are the model's predictions. The others need a binary T, are slower
+        to fit, and ``effect_interval`` is not available with them. "dr": a DR-learner
+        final stage, doubly robust pseudo-outcomes from the CFM's cross-fitted
+        predictions and a cross-fitted propensity regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
-        the R-learner as a generalised random forest on the residuals (EconML's
-        ``CausalForest``, ``CausalForestDML``'s settings, 1000 trees), which splits on
-        every covariate. "auto": "causal_forest" or "dr" where its out-of-sample effects
-        (out-of-bag; with a ``final_model`` that has none, 5-fold cross-fitted) fit the
-        training rows better by the DR-loss than the CFM's cross-fitted ones (the one
-        with the lower loss where both do), else "cfm"
-        (``final_stage_`` and ``final_stage_choice_`` say which and why;
+        the R-learner as a generalised random forest on the residuals of the same
+        nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
+        trees), which splits on every covariate. "blend_dr": the mean of the CFM's
+        effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
+        T-learner's (a random forest per arm on X, as "dr"'s forest but with leaves of
+        1 % of all rows). "auto": the CFM or one of the alternatives in
+        :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the lowest DR-loss on
+        the training rows, each scored out of sample (the CFM cross-fitted, the forests
+        out of bag; a ``final_model`` without out-of-bag predictions 5-fold
+        cross-fitted) (``final_stage_`` and ``final_stage_choice_`` say which and why;
         :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
@@ -181,7 +184,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
     inference_ : {"haipw", "aipw", "ensemble"}
-    final_stage_ : {"cfm", "dr", "causal_forest"}
+    final_stage_ : {"cfm", "dr", "causal_forest", "blend_dr", "blend_tl"}
         The final stage in use: ``final_stage``, or the one "auto" chose.
     final_stage_choice_ : FinalStageChoice or None
         With ``final_stage="auto"``: every candidate's DR-loss and each alternative's
@@ -388,6 +391,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
         self._dr_model = None
         self._forest_stage = None
+        self._t_forests: ArmOutcomeCovariates | None = None
+        self._t_out_of_sample: np.ndarray | None = None
         self._propensity: np.ndarray | None = None
         self._standard: tuple[np.ndarray, np.ndarray] | None = None
         self.final_stage_, self.final_stage_choice_ = self.final_stage, None
@@ -476,14 +481,39 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         X_arr = self._check_X(X)
         m = X_arr.shape[0]
         t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
-        if self.final_stage_ in ("dr", "causal_forest") and not cfm_only:
+        if self.final_stage_ != "cfm" and not cfm_only:
             sign = np.where(t1 > t0, 1.0, np.where(t1 < t0, -1.0, 0.0))
-            final = self._dr_final_model() if self.final_stage_ == "dr" else self._causal_forest_stage()
-            return (sign * final.predict(X_arr).ravel())[None]
+            effects = sign * self._final_stage_effects(X_arr)
+            if self.final_stage_ not in BLENDS:
+                return effects[None]
+            return (self._member_effects(X, T0, T1, cfm_only=True) + effects) / 2
         if self._n_controls:
             return self._projected_effects(X_arr, t0, t1)
         means = self._member_means(self._model_X(X_arr), [t0, t1])
         return means[:, 1] - means[:, 0]
+
+    def _final_stage_effects(self, X_arr: np.ndarray) -> np.ndarray:
+        """Effects of T = 1 against T = 0 on ``X_arr`` of the final stage that is not the CFM
+        (for a blend, of its other half), shape (m,)."""
+        stage = self.final_stage_.removeprefix("blend_")
+        if stage == "tl":
+            return np.diff(self._t_learner().transform(X_arr), axis=1).ravel()
+        final = self._dr_final_model() if stage == "dr" else self._causal_forest_stage()
+        return final.predict(X_arr).ravel()
+
+    def _t_learner(self) -> ArmOutcomeCovariates:
+        """A forest per arm on the user's X (the benchmarks' T-learner: leaves of 1 % of all
+        rows), fitted on first use; its out-of-bag effects on the training rows are cached."""
+        if self._t_forests is None:
+            self._t_forests = ArmOutcomeCovariates(random_state=self._seed, n_jobs=self.n_jobs, leaf_rows=len(self.T_))
+            arms = self._t_forests.fit_transform(self.X_[:, : self.n_features_in_], self.T_, self.Y_)
+            self._t_out_of_sample = arms[:, 1] - arms[:, 0]
+        return self._t_forests
+
+    def _t_learner_out_of_sample_effects(self) -> np.ndarray:
+        """The T-learner's effect for each training row, out of bag for the row's own arm."""
+        self._t_learner()
+        return self._t_out_of_sample
 
     def _dr_final_model(self):
         """The DR-learner final stage, fitted on first use.
@@ -518,12 +548,18 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                                                      propensity, mu0, mu1, self._seed)
         return self._forest_stage
 
+    def _causal_forest_out_of_sample_effects(self) -> np.ndarray:
+        """The causal forest's out-of-bag effect for each training row."""
+        return self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel()
+
     def _choose_final_stage(self) -> FinalStageChoice:
         propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
-        alternatives = {
-            "causal_forest": self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel(),
-            "dr": self._dr_out_of_sample_effects(),
-        }
+        out_of_sample = {"causal_forest": self._causal_forest_out_of_sample_effects,
+                         "dr": self._dr_out_of_sample_effects, "tl": self._t_learner_out_of_sample_effects}
+        alternatives = {}
+        for name in AUTO_CANDIDATES:
+            effects = out_of_sample[name.removeprefix("blend_")]()
+            alternatives[name] = (mu1 - mu0 + effects) / 2 if name in BLENDS else effects
         return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, alternatives)
 
     def _doubly_robust_scores(self) -> np.ndarray:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 CAUSAL_FOREST_TREES = 1000
+BLENDS = ("blend_dr", "blend_tl")  # half the CFM's effects, half the DR-learner's or the T-learner's
+AUTO_CANDIDATES = ("causal_forest", "dr")  # the alternatives to the CFM that "auto" weighs
 
 
 def causal_forest_stage(X: np.ndarray, T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,

@@ -127,3 +127,45 @@ def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitti
     assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
     assert set(est.final_stage_choice_.z) == {"causal_forest", "dr"}
     assert est.final_stage_ in ("cfm", "causal_forest", "dr")
+
+
+@pytest.mark.parametrize("blend, other", [("blend_dr", "dr"), ("blend_tl", None)])
+def test_a_blend_is_the_mean_of_the_cfm_and_its_other_half(tiny_model, blend, other):
+    X, T, Y = _heterogeneous(300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=blend, random_state=0).fit(X, T, Y)
+    cfm = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y).effect(X[:20])
+    if other is None:  # the T-learner: a forest per arm with leaves of 1 % of all rows
+        forests = est._t_learner()
+        assert [forest.min_samples_leaf for forest in forests.forests_] == [3, 3]
+        half = np.diff(forests.transform(X[:20]), axis=1).ravel()
+    else:
+        half = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=other, random_state=0)\
+            .fit(X, T, Y).effect(X[:20])
+    np.testing.assert_allclose(est.effect(X[:20]), (cfm + half) / 2)
+    np.testing.assert_allclose(est.effect(X[:5], T0=1, T1=0), -est.effect(X[:5]))
+    with pytest.raises(ValueError, match=f"final_stage='{blend}'"):
+        est.effect_interval(X[:5])
+
+
+def test_t_learner_effects_on_the_training_rows_are_out_of_bag_for_their_own_arm(tiny_model):
+    X, T, Y = _heterogeneous(300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="blend_tl", random_state=0).fit(X, T, Y)
+    held_out = est._t_learner_out_of_sample_effects()
+    in_sample = np.diff(est._t_learner().transform(X), axis=1).ravel()
+    assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
+    # the T-learner finds the step in the effect at x0 = 0 (1 below, 3 above)
+    assert in_sample[X[:, 0] > 0.5].mean() - in_sample[X[:, 0] < -0.5].mean() > 1
+
+
+def test_auto_weighs_blends_as_the_mean_of_the_out_of_sample_effects(tiny_model, monkeypatch):
+    import skcfm.cate
+
+    monkeypatch.setattr(skcfm.cate, "AUTO_CANDIDATES", ("causal_forest", "dr", "blend_dr", "blend_tl"))
+    X, T, Y = _heterogeneous(300)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
+    choice = est.final_stage_choice_
+    assert set(choice.dr_loss) == {"cfm", "causal_forest", "dr", "blend_dr", "blend_tl"}
+    e, _, (mu0, mu1) = est._nuisances(with_standard=False)
+    blend = (mu1 - mu0 + est._dr_out_of_sample_effects()) / 2
+    assert choice.dr_loss["blend_dr"] == pytest.approx(dr_losses(T, Y, e, mu0, mu1, blend).mean())
+    assert est.final_stage_ == min(choice.dr_loss, key=choice.dr_loss.get)
