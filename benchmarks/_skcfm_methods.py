@@ -10,10 +10,10 @@
   truth the metrics use.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
-- ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CFM's CATEs, or those of the
-  causal forest over the CFM's residuals or of the DR-learner, where the DR-loss on the
-  training rows says one fits better (the row's ``final_stage`` says which);
-  ATE and interval as for ``skcfm_haipw``.
+- ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CATEs of whichever of the
+  CFM, the causal forest over the CFM's residuals, the DR-learner and the blends (half
+  CFM, half T-learner or DR-learner) has the lowest DR-loss on the training rows (the
+  row's ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
 - ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
   prediction of Y among the covariates); the default before the option became "auto".
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =

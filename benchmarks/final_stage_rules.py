@@ -7,7 +7,8 @@ returns the effects it would report on the test rows, scored by sqrt(PEHE) again
 true effects. Rules:
 
 - ``lowest(cands)``: the candidate with the lowest mean DR-loss (the estimator's rule since
-  commit 6851075; ``lowest(cfm, causal_forest, dr)`` is the estimator's ``auto``);
+  commit 6851075): ``lowest(cfm, causal_forest, dr)`` is ``auto`` before commit 3436b54, the
+  baseline here, and ``lowest(cfm, causal_forest, dr, blend_tl, blend_dr)`` from it on;
 - ``stack(cands)``: convex weights over the candidates that minimise the mean DR-loss of the
   weighted training-row effects (linear stacking on the doubly robust pseudo-outcome, as in
   Han and Wu, "Ensemble method for estimating individualized treatment effects", 2022),
