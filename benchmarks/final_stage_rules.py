@@ -18,8 +18,12 @@ Candidates: ``cfm``, ``causal_forest``, ``dr`` (the estimator's), ``tl`` (a fore
 T-learner), ``blend_tl`` and ``blend_dr`` (half CFM, half the other).
 
 Run: python benchmarks/final_stage_rules.py runs/fsc/effects [--baseline "lowest(cfm, causal_forest, dr)"]
+[--rules R ...] [--out results/final_stage_rules.csv]
 Prints, per data set and selection / held-out realizations, each rule's mean sqrt(PEHE)
-and its paired difference to the baseline rule (mean +- SEM, better / worse).
+and its paired difference to the baseline rule (mean +- SEM, better / worse), and writes
+the per-realization scores to ``--out``. ``python benchmarks/final_stage_rules.py
+--scores results/final_stage_rules.csv`` prints the summary from those scores (the saved
+evidence is large and stays out of the repository).
 """
 
 from __future__ import annotations
@@ -42,10 +46,12 @@ SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14),
 BASELINE = "lowest(cfm, causal_forest, dr)"
 RULES = (
     BASELINE,
+    "lowest(cfm, causal_forest, dr, blend_tl, blend_dr)",  # auto from commit 3436b54 on
     "lowest(cfm, causal_forest, dr, blend_dr)",
-    "lowest(cfm, causal_forest, dr, blend_tl, blend_dr)",
     "stack(cfm, causal_forest, dr)",
     "stack(cfm, causal_forest, dr, tl)",
+    # each candidate alone, always
+    *(f"lowest({name})" for name in ("cfm", "causal_forest", "dr", "tl", "blend_tl", "blend_dr")),
 )
 
 
@@ -112,12 +118,22 @@ def summarise(scores: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="the --save-effects folder of final_stage_choice.py")
+    parser.add_argument("folder", type=Path, nargs="?", help="the --save-effects folder of final_stage_choice.py")
     parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--rules", nargs="+", default=list(RULES))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "final_stage_rules.csv",
+                        help="where the per-realization scores go (default: %(default)s)")
+    parser.add_argument("--scores", type=Path, default=None,
+                        help="summarise these recorded scores instead of scoring a folder")
     args = parser.parse_args(argv)
-    rules = list(dict.fromkeys([args.baseline, *args.rules]))
-    table = summarise(score_rules(args.folder, rules), args.baseline)
+    if (args.folder is None) == (args.scores is None):
+        parser.error("give the evidence folder or --scores CSV, not both")
+    if args.scores is not None:
+        scores = pd.read_csv(args.scores)
+    else:
+        scores = score_rules(args.folder, list(dict.fromkeys([args.baseline, *args.rules])))
+        scores.to_csv(args.out, index=False)
+    table = summarise(scores, args.baseline)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table.round(4).to_string())
     return table

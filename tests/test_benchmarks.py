@@ -692,3 +692,14 @@ def test_rules_summary_pairs_each_rule_with_the_baseline(tmp_path):
     assert row["n"] == 2 and row["diff"] == pytest.approx(-1.0) and row["better"] == 2
     with pytest.raises(ValueError, match="rule"):
         rules.apply_rule("best(cfm)", {})
+
+
+def test_rules_summary_regenerates_from_the_recorded_scores(tmp_path, capsys):
+    rules = _load("final_stage_rules")
+    _evidence(tmp_path)
+    out = tmp_path / "scores.csv"
+    table = rules.main([str(tmp_path), "--rules", "lowest(cfm, dr)", "--out", str(out)])
+    again = rules.main(["--scores", str(out)])
+    pd.testing.assert_frame_equal(table, again)
+    with pytest.raises(SystemExit):
+        rules.main([])  # neither evidence nor scores
