@@ -119,8 +119,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
         trees), which splits on every covariate. "blend_dr": the mean of the CFM's
         effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
-        T-learner's (a random forest per arm on X, as "dr"'s forest but with leaves of
-        1 % of all rows). "auto": the CFM or one of the alternatives in
+        T-learner's (a random forest per arm on X with "dr"'s settings, the benchmarks'
+        T-learner). "auto": the CFM or one of the alternatives in
         :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the lowest DR-loss on
         the training rows, each scored out of sample (the CFM cross-fitted, the forests
         out of bag; a ``final_model`` without out-of-bag predictions 5-fold

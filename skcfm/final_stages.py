@@ -7,8 +7,8 @@ cross-fitted propensity e(x) are the nuisances of a double machine learning fina
 Y - m(x) and T - e(x), where m = e mu_1 + (1 - e) mu_0. It splits on every covariate,
 which the CFM's members cannot when the data are wider than the model reads.
 ``"blend_dr"`` and ``"blend_tl"`` average the CFM's effects with the DR-learner's or with a
-T-learner's (a random forest per arm), halving the error of either where the two err
-independently.
+T-learner's (a random forest per arm), which cancels part of the error where the two err
+in different directions.
 
 ``"auto"`` picks among the CFM's own effects, the causal forest's, the DR-learner's
 (``final_stage="dr"``) and the two blends' by the DR-loss on the training rows: the
