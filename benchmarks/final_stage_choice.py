@@ -10,11 +10,12 @@ candidate's mean DR-loss and each alternative's DR-loss z statistic against the 
 (negative: the alternative fits better), and for comparison the forest's R-loss z
 (EconML's ``RScorer`` criterion).
 
-It also records candidates the estimator does not offer, scored the same way: ``tl``, a
-T-learner of forests with the benchmark baseline's settings (leaves of ``n // 100`` rows of
-the whole sample; out of bag for a row's own arm), and the blends ``blend_tl`` (half CFM,
-half T-learner) and ``blend_dr`` (half CFM, half DR-learner); older rows leave them
-empty.
+It also records, scored the same way, ``tl``: the estimator's T-learner (forests with the
+benchmark baseline's settings, leaves of ``n // 100`` rows of the whole sample; out of bag
+for a row's own arm), which is not a final stage of its own, and the blends ``blend_tl``
+(half CFM, half T-learner) and ``blend_dr`` (half CFM, half DR-learner), which ``auto``
+weighs from commit 3436b54 on; older rows leave them empty. The ``chosen`` column keeps
+the rule each row was fitted under.
 
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
@@ -54,7 +55,6 @@ from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 from run import default_data_home  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
-from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.final_stages import dr_losses, paired_z  # noqa: E402
 
 MEMBERS = 4
@@ -62,17 +62,11 @@ CANDIDATES = ("causal_forest", "dr")  # the estimator's alternatives to the CFM
 EXTRA_CANDIDATES = ("tl", "blend_tl", "blend_dr")
 
 
-def t_learner(X, T, Y, X_new, random_state: int) -> tuple[np.ndarray, np.ndarray]:
-    """Effects on the training rows (out of bag for each row's own arm) and on X_new of a
-    forest per arm with the baseline's leaves of ``len(X) // 100`` rows."""
-    arms = ArmOutcomeCovariates(random_state=random_state, leaf_rows=len(X))
-    train = arms.fit_transform(X, T, Y)
-    return train[:, 1] - train[:, 0], np.diff(arms.transform(X_new), axis=1).ravel()
-
-
-def extra_candidates(est, X, T, Y, X_new, e, mu0, mu1, cfm_new, dr_new) -> dict:
-    """Out-of-sample effects on the training rows and effects on X_new of ``EXTRA_CANDIDATES``."""
-    tl_train, tl_new = t_learner(X, T, Y, X_new, est._seed)
+def extra_candidates(est, X_new, mu0, mu1, cfm_new, dr_new) -> dict:
+    """Out-of-sample effects on the training rows and effects on X_new of ``EXTRA_CANDIDATES``
+    (the T-learner is the estimator's, as ``final_stage="blend_tl"`` uses it)."""
+    tl_train = est._t_learner_out_of_sample_effects()
+    tl_new = np.diff(est._t_learner().transform(X_new), axis=1).ravel()
     dr_train = est._dr_out_of_sample_effects()
     cfm_train = mu1 - mu0
     return {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
@@ -107,20 +101,20 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
     choice = est.final_stage_choice_
     cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
     dr_new = est._dr_final_model().predict(X_new)
-    extra = extra_candidates(est, X, T, Y, X_new, e, mu0, mu1, cfm_new, dr_new)
+    cf_new = est._causal_forest_stage().predict(X_new).ravel()
+    extra = extra_candidates(est, X_new, mu0, mu1, cfm_new, dr_new)
     if save_effects is not None:
         arrays = {f"{name}_train": train for name, (train, _) in extra.items()}
         arrays |= {f"{name}_test": new for name, (_, new) in extra.items()}
         save_effects.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(save_effects / f"{dataset}_{i}.npz", T=T, Y=Y, e=e, mu0=mu0, mu1=mu1, tau=tau,
                             cfm_test=cfm_new, dr_train=est._dr_out_of_sample_effects(), dr_test=dr_new,
-                            causal_forest_train=oob,
-                            causal_forest_test=est._causal_forest_stage().predict(X_new).ravel(), **arrays)
+                            causal_forest_train=oob, causal_forest_test=cf_new, **arrays)
     return {
         "dataset": dataset, "realization": i, "selection": i in SELECTION.get(dataset, ()),
         "chosen": choice.chosen,
         "sqrt_pehe_cfm": pehe(cfm_new, tau),
-        "sqrt_pehe_causal_forest": pehe(est._causal_forest_stage().predict(X_new).ravel(), tau),
+        "sqrt_pehe_causal_forest": pehe(cf_new, tau),
         "sqrt_pehe_dr": pehe(dr_new, tau),
         "sqrt_pehe_chosen": pehe(cate, tau),
         "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],

@@ -642,19 +642,6 @@ def test_parse_realizations_takes_numbers_and_ranges():
         choice.parse_realizations(["3-x"])
 
 
-def test_t_learner_candidate_is_out_of_sample_on_its_own_arm():
-    choice = _load("final_stage_choice")
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(400, 2))
-    T = (rng.random(400) < 0.5).astype(int)
-    Y = X[:, 0] + 2 * T + rng.normal(size=400)
-    train, new = choice.t_learner(X, T, Y, X[:5], random_state=0)
-    assert train.shape == (400,) and new.shape == (5,)
-    assert abs(train.mean() - 2) < 0.3
-    # out of bag: the training rows' effects differ from the in-sample predictions
-    assert not np.allclose(train[:5], new)
-
-
 # --- final_stage_rules.py ---------------------------------------------------------------------
 
 
