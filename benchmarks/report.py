@@ -368,9 +368,8 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "skcfm_haipw_nopam still hold 4 members. From commit 6851075 on final_stage=\"auto\" "
         "is a plain choice of the lowest DR-loss (before, an alternative also had to be "
         "better at the 5 % level); from commit 3436b54 on its candidates include the two "
-        "blends (half CFM, half T-learner or DR-learner). skcfm_auto's IHDP, ACIC, PSID and "
-        "PSID balanced rows were rerun at 3436b54 and later (the estimator unchanged since); "
-        "its CPS rows are still those of the rule before the blends and await a rerun.",
+        "blends (half CFM, half T-learner or DR-learner). skcfm_auto's rows on every data "
+        "set were rerun at 3436b54 and later (the estimator unchanged since).",
         "",
     ]
     if datasets:
