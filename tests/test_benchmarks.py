@@ -681,6 +681,24 @@ def test_rules_summary_pairs_each_rule_with_the_baseline(tmp_path):
         rules.apply_rule("best(cfm)", {})
 
 
+def test_overlap_aware_rules_read_the_rows_at_the_propensity_clip_bound(tmp_path):
+    rules = _load("final_stage_rules")
+    with np.load(_evidence(tmp_path) / "ihdp_40.npz") as saved:
+        evidence = dict(saved)
+    gate = "if_clipped(0.5, cfm, lowest(cfm, dr))"
+    assert rules.apply_rule(gate, evidence)[1] == "dr"  # propensity 0.5 everywhere: no row at the bound
+    evidence["e"] = np.where(np.arange(len(evidence["T"])) < 300, 0.01, 0.5)
+    assert rules.apply_rule(gate, evidence)[1] == "cfm"  # 75 % at the bound
+    assert rules.apply_rule("if_clipped(0.8, cfm, lowest(cfm, dr))", evidence)[1] == "dr"
+    # the trimmed loss reads only the 100 rows inside the bounds, where the DR-learner is made off by 2
+    at_bound, tau = np.arange(len(evidence["T"])) < 300, evidence["dr_train"]
+    evidence["dr_train"] = np.where(at_bound, tau, tau + 2.0)
+    evidence["causal_forest_train"] = np.where(at_bound, tau + 50.0, tau)
+    assert rules.apply_rule("lowest(causal_forest, dr)", evidence)[1] == "dr"
+    assert rules.apply_rule("trimmed(causal_forest, dr)", evidence)[1] == "causal_forest"
+    assert rules.split_arguments("0.5, a, lowest(b, c)") == ["0.5", "a", "lowest(b, c)"]
+
+
 def test_rules_summary_regenerates_from_the_recorded_scores(tmp_path, capsys):
     rules = _load("final_stage_rules")
     _evidence(tmp_path)
