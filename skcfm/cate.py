@@ -124,8 +124,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the lowest DR-loss on
         the training rows, each scored out of sample (the CFM cross-fitted, the forests
         out of bag; a ``final_model`` without out-of-bag predictions 5-fold
-        cross-fitted) (``final_stage_`` and ``final_stage_choice_`` say which and why;
-        :mod:`skcfm.final_stages`).
+        cross-fitted); where more than half of the rows have a propensity at the clip
+        bound, where that loss says little, "blend_tl" (``final_stage_`` and
+        ``final_stage_choice_`` say which and why; :mod:`skcfm.final_stages`).
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
         on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
@@ -187,8 +188,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     final_stage_ : {"cfm", "dr", "causal_forest", "blend_dr", "blend_tl"}
         The final stage in use: ``final_stage``, or the one "auto" chose.
     final_stage_choice_ : FinalStageChoice or None
-        With ``final_stage="auto"``: every candidate's DR-loss and each alternative's
-        paired z statistic against the CFM.
+        With ``final_stage="auto"``: every candidate's DR-loss, each alternative's
+        paired z statistic against the CFM and the share of rows at the propensity clip
+        bound.
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts (None for global contexts or small data).
     members_ : list of Member

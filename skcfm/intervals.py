@@ -42,6 +42,7 @@ __all__ = [
 
 
 MAX_CLIPPED_SHARE = 0.1  # more rows than this at the propensity clip bound raise an OverlapWarning
+PROPENSITY_CLIP = 0.01  # crossfit_propensity's default bound
 
 
 class OverlapWarning(UserWarning):
@@ -82,7 +83,7 @@ def crossfit_propensity(
     *,
     classifier=None,
     cv: int = 5,
-    clip: float = 0.01,
+    clip: float = PROPENSITY_CLIP,
     random_state=None,
 ) -> np.ndarray:
     """Cross-fitted propensity scores ``P(T = 1 | X)``, clipped.
@@ -152,7 +153,7 @@ def crossfit_propensity(
         proba = model.predict_proba(X[test])
         propensity[test] = proba[:, list(model.classes_).index(1)]
     propensity = np.clip(propensity, clip, 1.0 - clip)
-    clipped = float(np.mean((propensity <= clip) | (propensity >= 1.0 - clip)))
+    clipped = clipped_share(propensity, clip)
     if clipped > MAX_CLIPPED_SHARE:
         warnings.warn(
             f"{clipped:.0%} of the rows have a cross-fitted propensity at the clip bound ({clip:g} or "
@@ -160,6 +161,11 @@ def crossfit_propensity(
             "estimates rest on the outcome model for those rows; their intervals can be far too narrow.",
             OverlapWarning, stacklevel=2)
     return propensity
+
+
+def clipped_share(propensity: np.ndarray, clip: float = PROPENSITY_CLIP) -> float:
+    """Share of the rows whose propensity lies at or beyond the clip bound ``clip`` or ``1 - clip``."""
+    return float(np.mean((propensity <= clip) | (propensity >= 1.0 - clip)))
 
 
 def crossfit_outcome(

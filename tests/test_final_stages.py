@@ -57,6 +57,18 @@ def test_the_best_alternative_wins():
     assert set(choice.dr_loss) == {"cfm", *alternatives}
 
 
+def test_poor_overlap_takes_the_t_learner_blend_whatever_the_losses():
+    T, Y, e, mu0, tau = _nuisances()
+    alternatives = {"dr": tau, "blend_tl": -tau}
+    assert choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, alternatives).chosen == "dr"
+    at_bound = np.where(np.arange(len(T)) % 3 == 0, 0.5, np.where(T == 1, 0.99, 0.01))  # two thirds at the bound
+    choice = choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, alternatives)
+    assert choice.chosen == "blend_tl" and choice.clipped_share == pytest.approx(2 / 3, abs=0.01)
+    assert choice.dr_loss["dr"] < choice.dr_loss["blend_tl"]  # the losses are still recorded
+    # without the blend among the alternatives the losses decide
+    assert choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, {"dr": tau}).chosen == "dr"
+
+
 def test_paired_z_sees_no_evidence_in_float_rounding():
     rng = np.random.default_rng(0)
     mu0, effects = rng.normal(size=300), rng.normal(size=300)
