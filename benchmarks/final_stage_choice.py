@@ -15,7 +15,9 @@ benchmark baseline's settings, leaves of ``n // 100`` rows of the whole sample; 
 for a row's own arm), which is not a final stage of its own, and the blends ``blend_tl``
 (half CFM, half T-learner) and ``blend_dr`` (half CFM, half DR-learner), which ``auto``
 weighs from commit 3436b54 on; older rows leave them empty. The ``chosen`` column keeps
-the rule each row was fitted under.
+the rule each row was fitted under; ``clipped_share`` (rows from commit c06606b on) is the
+share of training rows at the propensity clip bound, above 0.5 of which ``auto`` takes
+``blend_tl``.
 
 Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
@@ -112,7 +114,7 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
                             causal_forest_train=oob, causal_forest_test=cf_new, **arrays)
     return {
         "dataset": dataset, "realization": i, "selection": i in SELECTION.get(dataset, ()),
-        "chosen": choice.chosen,
+        "chosen": choice.chosen, "clipped_share": choice.clipped_share,
         "sqrt_pehe_cfm": pehe(cfm_new, tau),
         "sqrt_pehe_causal_forest": pehe(cf_new, tau),
         "sqrt_pehe_dr": pehe(dr_new, tau),
