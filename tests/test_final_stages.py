@@ -178,3 +178,19 @@ def test_auto_weighs_blends_as_the_mean_of_the_out_of_sample_effects(tiny_model)
     blend = (mu1 - mu0 + est._dr_out_of_sample_effects()) / 2
     assert choice.dr_loss["blend_dr"] == pytest.approx(dr_losses(T, Y, e, mu0, mu1, blend).mean())
     assert est.final_stage_ == min(choice.dr_loss, key=choice.dr_loss.get)
+
+
+def test_auto_takes_the_t_learner_blend_where_the_arms_barely_overlap(tiny_model):
+    from skcfm.intervals import OverlapWarning
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 3))
+    X[:, 0] *= 5
+    T = (X[:, 0] > 0).astype(int)  # the arms part at x0 = 0
+    Y = X[:, 1] + (1 + X[:, 0] / 5) * T + 0.5 * rng.normal(size=300)
+    with pytest.warns(OverlapWarning, match="clip bound"):
+        est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
+    choice = est.final_stage_choice_
+    assert choice.clipped_share > 0.5 and est.final_stage_ == "blend_tl"
+    assert min(choice.dr_loss, key=choice.dr_loss.get) != "blend_tl"  # the gate, not the loss, chose it
+    assert set(choice.dr_loss) == {"cfm", "causal_forest", "dr", "blend_dr", "blend_tl"}  # still recorded
