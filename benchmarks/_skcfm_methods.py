@@ -12,8 +12,9 @@
   interval as for ``skcfm_haipw``.
 - ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CATEs of whichever of the
   CFM, the causal forest over the CFM's residuals, the DR-learner and the blends (half
-  CFM, half T-learner or DR-learner) has the lowest DR-loss on the training rows (the
-  row's ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
+  CFM, half T-learner or DR-learner) has the lowest DR-loss on the training rows, or
+  the CFM-T-learner blend where over half of those rows sit at the propensity clip bound
+  (the row's ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
 - ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
   prediction of Y among the covariates); the default before the option became "auto".
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =

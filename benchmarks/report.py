@@ -368,8 +368,11 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "skcfm_haipw_nopam still hold 4 members. From commit 6851075 on final_stage=\"auto\" "
         "is a plain choice of the lowest DR-loss (before, an alternative also had to be "
         "better at the 5 % level); from commit 3436b54 on its candidates include the two "
-        "blends (half CFM, half T-learner or DR-learner). skcfm_auto's rows on every data "
-        "set were rerun at 3436b54 and later (the estimator unchanged since).",
+        "blends (half CFM, half T-learner or DR-learner); from commit c06606b on it takes "
+        "the CFM-T-learner blend where more than half of the training rows have a propensity "
+        "at the clip bound (PSID and CPS; never IHDP, ACIC or PSID balanced). skcfm_auto's "
+        "rows on every data set were rerun at 3436b54 or later, those of PSID and CPS at "
+        "c06606b or later (the estimator unchanged since).",
         "",
     ]
     if datasets:

@@ -30,6 +30,7 @@ __all__ = [
     "OverlapWarning",
     "aipw_ate",
     "aipw_scores",
+    "clipped_share",
     "crossfit_outcome",
     "crossfit_propensity",
     "debiased_mean_effect",
@@ -164,7 +165,15 @@ def crossfit_propensity(
 
 
 def clipped_share(propensity: np.ndarray, clip: float = PROPENSITY_CLIP) -> float:
-    """Share of the rows whose propensity lies at or beyond the clip bound ``clip`` or ``1 - clip``."""
+    """Share of the rows whose propensity lies at or beyond the clip bound ``clip`` or ``1 - clip``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcfm.intervals import clipped_share
+    >>> clipped_share(np.array([0.01, 0.2, 0.5, 0.99]))
+    0.5
+    """
     return float(np.mean((propensity <= clip) | (propensity >= 1.0 - clip)))
 
 
