@@ -54,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from skcfm.final_stages import pseudo_outcomes  # noqa: E402
+from skcfm.intervals import PROPENSITY_CLIP  # noqa: E402
 
 SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
 BASELINE = "lowest(cfm, causal_forest, dr)"
@@ -69,7 +70,6 @@ RULES = (
     "if_clipped(0.5, blend_tl, lowest(cfm, causal_forest, dr, blend_tl, blend_dr))",
     "trimmed(cfm, causal_forest, dr, blend_tl, blend_dr)",
 )
-PROPENSITY_CLIP = 0.01  # the bound of skcfm.intervals.crossfit_propensity
 
 
 def at_clip_bound(propensity: np.ndarray) -> np.ndarray:
