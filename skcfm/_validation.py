@@ -71,6 +71,25 @@ def column_names(values, n_columns: int, prefix: str = "x") -> list:
     return default_names(n_columns) if prefix == "x" else [f"{prefix}{i}" for i in range(n_columns)]
 
 
+def check_column_names(values, expected: list | None, name: str) -> None:
+    """Raise a ValueError when DataFrame ``values`` has columns other than ``expected`` (the
+    names seen in fit), or the same in another order: the model reads columns by position,
+    so a reordered frame would silently answer for other covariates. Arrays, and frames
+    when fit saw an array (``expected`` None), are not checked, as in scikit-learn."""
+    if expected is None or not isinstance(values, pd.DataFrame):
+        return
+    columns = list(values.columns)
+    if columns == list(expected):
+        return
+    missing = [c for c in expected if c not in columns]
+    unexpected = [c for c in columns if c not in expected]
+    if missing or unexpected:
+        raise ValueError(f"{name}'s columns differ from those seen in fit: missing {missing}, unexpected "
+                         f"{unexpected}; pass the columns {list(expected)}")
+    raise ValueError(f"{name}'s columns are those seen in fit in another order; reorder them as "
+                     f"{list(expected)} (e.g. {name}[est.feature_names_in_])")
+
+
 def series_name(values, default: str):
     name = getattr(values, "name", None)
     if isinstance(values, pd.DataFrame) and values.shape[1] == 1:

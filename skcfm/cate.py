@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
-from econml.inference import PopulationSummaryResults
+from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
@@ -16,6 +16,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._validation import (
+    check_column_names,
     check_integer_parameters,
     check_matrix,
     check_n_estimators,
@@ -33,6 +34,7 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
+from .econml_results import DoublyRobustSummary, ensemble_inference, ensemble_population_summary
 from .final_stages import AUTO_CANDIDATES, BLENDS, FinalStageChoice, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
@@ -53,6 +55,12 @@ from .pretrained import load_model
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
 FINAL_STAGES = ("cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
 ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term
+
+
+def _check_alpha(alpha: float) -> float:
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+    return alpha
 
 
 class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
@@ -362,6 +370,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         x_names = column_names(X, X_arr.shape[1])
         w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         self.feature_names_in_ = x_names
+        self._frame_columns = x_names if isinstance(X, pd.DataFrame) else None  # checked against later frames
         self.n_features_in_ = X_arr.shape[1]
         self.treatment_name_, self.outcome_name_ = self._variable_names(T, Y, x_names + w_names)
         self.pam_ = align_pam(
@@ -448,6 +457,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_is_fitted(self, "model_")
         if X is None:
             return self.X_[:, : self.n_features_in_]
+        check_column_names(X, getattr(self, "_frame_columns", None), "X")
         X_arr = check_matrix(X, "X")
         if X_arr.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X_arr.shape[1]} columns; the estimator was fitted with {self.n_features_in_}")
@@ -636,19 +646,34 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self.treatment_kind_ != "discrete":
             raise ValueError(
                 "const_marginal_effect needs a discrete treatment; use effect(X, T0=, T1=) or marginal_effect")
-        base = self.categories_[0]
-        effects = np.column_stack([self.effect(X, T0=base, T1=level) for level in self.categories_[1:]])
-        return effects[:, 0] if effects.shape[1] == 1 else effects
+        return self._member_marginal_effects(None, X).mean(axis=0)
+
+    def const_marginal_ate(self, X=None):
+        """Mean of :meth:`const_marginal_effect` over the rows of X (discrete T)."""
+        return self.const_marginal_effect(X).mean(axis=0)
 
     def marginal_effect(self, T, X=None) -> np.ndarray:
         """dE[Y | do(t), x]/dt at t = T (central difference); discrete T: the level effects."""
+        return self._member_marginal_effects(T, X).mean(axis=0)
+
+    def _member_marginal_effects(self, T, X) -> np.ndarray:
+        """Per-member :meth:`marginal_effect`, shape (E, m), or (E, m, n_levels - 1) for a
+        multi-valued treatment (T is ignored for a discrete one)."""
         check_is_fitted(self, "model_")
         if self.treatment_kind_ == "discrete":
-            return self.const_marginal_effect(X)
+            base = self.categories_[0]
+            effects = np.stack([self._member_effects(X, base, level) for level in self.categories_[1:]], axis=-1)
+            return effects[..., 0] if effects.shape[-1] == 1 else effects
         X_arr = self._check_X(X)
         t = self._treatment_values(T, X_arr.shape[0], "T")
         step = 0.05 * float(np.std(self.T_))
-        return self.effect(X_arr, T0=t - step, T1=t + step) / (2 * step)
+        return self._member_effects(X_arr, t - step, t + step) / (2 * step)
+
+    def _marginal_treatment_names(self) -> list[str]:
+        """EconML-style names of the marginal effects' columns: one per non-baseline level."""
+        if self.treatment_kind_ == "discrete" and len(self.categories_) > 2:
+            return [f"{self.treatment_name_}_{level}" for level in self.categories_[1:]]
+        return [str(self.treatment_name_)]
 
     def dose_response(self, X, t_grid) -> np.ndarray:
         """E[Y | do(T = t), x] for every row of X and every t in ``t_grid``.
@@ -817,15 +842,32 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         rows: it leaves that spread out, so coverage falls with a CFM that is wrong row by
         row and few rows in X. Otherwise the ensemble spread of the mean effect.
         """
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+        _check_alpha(alpha)
         if self._uses_doubly_robust(T0, T1):
             result = self._doubly_robust_ate(X)
             half = norm.ppf(1 - alpha / 2) * result.stderr
             return result.estimate - half, result.estimate + half
-        member_ates = self._member_effects(X, T0, T1).mean(axis=1)
+        member_ates = self._ensemble_spread(self._member_effects, X, T0, T1).mean(axis=1)
         lo, hi = np.quantile(member_ates, [alpha / 2, 1 - alpha / 2])
         return float(lo), float(hi)
+
+    def ate_inference(self, X=None, *, T0=0, T1=1) -> PopulationSummaryResults:
+        """EconML's population summary of the effects over X (default: the training rows).
+
+        With doubly robust inference (binary T, the default arms) its mean, standard error,
+        z statistic, p-value and ``conf_int_mean`` are those of :meth:`ate` and
+        :meth:`ate_interval`; otherwise the mean effect with the spread of the members'
+        means as its standard error (a normal interval, where :meth:`ate_interval` takes
+        the members' quantiles). The distribution of the point estimates is the per-row
+        effects with their ensemble spread (none for a single final-stage model).
+        """
+        if self._uses_doubly_robust(T0, T1):
+            result = self._doubly_robust_ate(X)
+            members = self._member_effects(X, T0, T1)
+            return DoublyRobustSummary(result.estimate, result.stderr, members.mean(axis=0), members.std(axis=0),
+                                       outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
+        return ensemble_population_summary(self._ensemble_spread(self._member_effects, X, T0, T1),
+                                           outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
     def effect_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble-spread interval of each row's effect (quantiles over members).
@@ -834,41 +876,78 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         -------
         lower, upper : ndarrays of shape (m,)
         """
-        check_is_fitted(self, "model_")
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
-        if self.final_stage_ != "cfm":
-            raise ValueError(f"effect_interval is not available with final_stage={self.final_stage_!r}; "
-                             "use final_stage='cfm'")
-        effects = self._member_effects(X, T0, T1)
-        lo, hi = np.quantile(effects, [alpha / 2, 1 - alpha / 2], axis=0)
+        return self.effect_inference(X, T0=T0, T1=T1).conf_int(alpha=_check_alpha(alpha))
+
+    def effect_inference(self, X=None, *, T0=0, T1=1) -> EmpiricalInferenceResults:
+        """EconML's per-row inference for :meth:`effect`: the ensemble members' effects as an
+        empirical distribution, like EconML's bootstrap (``conf_int`` gives the members'
+        quantiles, as :meth:`effect_interval`; ``stderr`` their spread). It describes how much
+        the model's answer moves with the context draw, not a frequentist standard error."""
+        return ensemble_inference(self._ensemble_spread(self._member_effects, X, T0, T1),
+                                  outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
+
+    def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults:
+        """:meth:`effect_inference` for :meth:`marginal_effect`."""
+        return ensemble_inference(self._ensemble_spread(self._member_marginal_effects, T, X),
+                                  outcome_name=self.outcome_name_, treatment_names=self._marginal_treatment_names())
+
+    def marginal_effect_interval(self, T, X=None, *, alpha: float = 0.05):
+        """Ensemble-spread interval of :meth:`marginal_effect` (quantiles over members)."""
+        return self.marginal_effect_inference(T, X).conf_int(alpha=_check_alpha(alpha))
+
+    def marginal_ate_inference(self, T, X=None) -> PopulationSummaryResults:
+        """EconML's population summary of :meth:`marginal_effect` over X; the mean's standard
+        error is the spread of the members' means (as :meth:`const_marginal_ate_inference`)."""
+        return ensemble_population_summary(self._ensemble_spread(self._member_marginal_effects, T, X),
+                                           outcome_name=self.outcome_name_,
+                                           treatment_names=self._marginal_treatment_names())
+
+    def marginal_ate_interval(self, T, X=None, *, alpha: float = 0.05):
+        """Ensemble-spread interval of :meth:`marginal_ate` (quantiles of the members' means)."""
+        members = self._ensemble_spread(self._member_marginal_effects, T, X).mean(axis=1)
+        lo, hi = np.quantile(members, [_check_alpha(alpha) / 2, 1 - alpha / 2], axis=0)
         return lo, hi
 
+    def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults:
+        """:meth:`effect_inference` for :meth:`const_marginal_effect` (discrete T)."""
+        self._require_discrete("const_marginal_effect_inference")
+        return self.marginal_effect_inference(None, X)
+
     def const_marginal_effect_interval(self, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`const_marginal_effect` (binary T)."""
-        check_is_fitted(self, "model_")
-        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
-            raise ValueError("const_marginal_effect_interval needs a binary treatment")
-        return self.effect_interval(X, T0=self.categories_[0], T1=self.categories_[1], alpha=alpha)
+        """Ensemble-spread interval of :meth:`const_marginal_effect` (discrete T)."""
+        self._require_discrete("const_marginal_effect_interval")
+        return self.marginal_effect_interval(None, X, alpha=alpha)
 
     def const_marginal_ate_inference(self, X=None) -> PopulationSummaryResults:
-        """EconML's population summary of :meth:`const_marginal_effect` over X (binary T).
+        """EconML's population summary of :meth:`const_marginal_effect` over X (discrete T).
 
         The standard errors are the spread of the ensemble members (the same posterior
         spread as :meth:`effect_interval`), not a frequentist standard error; for a
         calibrated ATE interval use :meth:`ate_interval` without X. EconML's
         interpreters call this with ``include_model_uncertainty=True``.
         """
+        self._require_discrete("const_marginal_ate_inference")
+        return self.marginal_ate_inference(None, X)
+
+    def const_marginal_ate_interval(self, X=None, *, alpha: float = 0.05):
+        """Ensemble-spread interval of :meth:`const_marginal_ate` (discrete T)."""
+        self._require_discrete("const_marginal_ate_interval")
+        return self.marginal_ate_interval(None, X, alpha=alpha)
+
+    def _require_discrete(self, method: str) -> None:
         check_is_fitted(self, "model_")
-        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
-            raise ValueError("const_marginal_ate_inference needs a binary treatment")
-        effects = self._member_effects(X, self.categories_[0], self.categories_[1])  # (members, rows)
-        ddof = 1 if len(effects) > 1 else 0
-        return PopulationSummaryResults(
-            pred=effects.mean(axis=0), pred_stderr=effects.std(axis=0, ddof=ddof),
-            mean_pred_stderr=float(effects.mean(axis=1).std(ddof=ddof)), d_t=None, d_y=1,
-            output_names=[self.outcome_name_], treatment_names=[self.treatment_name_],
-        )
+        if self.treatment_kind_ != "discrete":
+            raise ValueError(f"{method} needs a discrete treatment; use the marginal_effect methods for a "
+                             "continuous one")
+
+    def _ensemble_spread(self, member_values, *args) -> np.ndarray:
+        """``member_values(*args)``, the members' estimates, where their spread is an
+        interval: with the CFM as the final stage (one DR-learner or forest has no members)."""
+        check_is_fitted(self, "model_")
+        if self.final_stage_ != "cfm":
+            raise ValueError(f"ensemble-spread intervals are not available with final_stage={self.final_stage_!r}; "
+                             "use final_stage='cfm', or ate_interval() for the doubly robust ATE")
+        return member_values(*args)
 
     @property
     def dowhy(self):

@@ -1,0 +1,70 @@
+"""EconML inference results built from the CFM's ensemble and its doubly robust ATE.
+
+EconML's ``*_inference`` methods return result objects (``summary_frame()``, ``conf_int()``,
+``pvalue()``, ``population_summary()``). :class:`skcfm.CFMCateEstimator` has two sources of
+uncertainty, and each maps onto one of EconML's classes:
+
+- the spread of the ensemble members' estimates (context draws, covariate orders) is an
+  empirical distribution, like EconML's bootstrap: :class:`econml.inference.EmpiricalInferenceResults`,
+  whose ``conf_int`` is the members' quantiles (so it equals ``effect_interval``);
+- the doubly robust ATE has a normal standard error: a
+  :class:`econml.inference.PopulationSummaryResults` whose mean is that estimate
+  (:class:`DoublyRobustSummary`), not the plain mean of the per-row effects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
+
+
+def _names(outcome_name, treatment_names) -> dict:
+    return {"output_names": [str(outcome_name)], "treatment_names": [str(t) for t in treatment_names]}
+
+
+def _d_t(values: np.ndarray) -> int | None:
+    """EconML's treatment dimension of per-row results: None for one effect per row."""
+    return None if values.ndim == 1 else values.shape[1]
+
+
+def ensemble_inference(member_values: np.ndarray, *, outcome_name, treatment_names,
+                       feature_names=None) -> EmpiricalInferenceResults:
+    """Per-row results from the members' estimates, shape (E, m) or (E, m, d_t): the point
+    is their mean, the interval their quantiles, the stderr their spread."""
+    return EmpiricalInferenceResults(
+        d_t=_d_t(member_values[0]), d_y=1, pred=member_values.mean(axis=0), pred_dist=member_values,
+        inf_type="effect", feature_names=feature_names, **_names(outcome_name, treatment_names),
+    )
+
+
+def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,
+                                treatment_names) -> PopulationSummaryResults:
+    """Summary over the rows of the members' estimates (E, m) or (E, m, d_t): the mean's
+    standard error is the spread of the members' means (a posterior spread, not a
+    frequentist standard error)."""
+    ddof = 1 if len(member_values) > 1 else 0
+    return PopulationSummaryResults(
+        pred=member_values.mean(axis=0), pred_stderr=member_values.std(axis=0, ddof=ddof),
+        mean_pred_stderr=member_values.mean(axis=1).std(axis=0, ddof=ddof), d_t=_d_t(member_values[0]), d_y=1,
+        **_names(outcome_name, treatment_names),
+    )
+
+
+class DoublyRobustSummary(PopulationSummaryResults):
+    """A population summary whose mean is a doubly robust estimate with its standard error.
+
+    ``pred`` (the per-row effects) and ``pred_stderr`` (their ensemble spread) describe the
+    distribution of the point estimates, as in EconML; ``mean_point``, ``stderr_mean``,
+    ``zstat``, ``pvalue`` and ``conf_int_mean`` are the (hybrid) AIPW estimate's.
+    """
+
+    def __init__(self, estimate: float, stderr: float, pred: np.ndarray, pred_stderr: np.ndarray, *,
+                 outcome_name, treatment_names, alpha: float = 0.05) -> None:
+        super().__init__(pred=pred, pred_stderr=pred_stderr, mean_pred_stderr=stderr, d_t=None, d_y=1, alpha=alpha,
+                         **_names(outcome_name, treatment_names))
+        self.estimate = estimate
+
+    @property
+    def mean_point(self) -> float:
+        """The doubly robust ATE (not the mean of ``pred``)."""
+        return self.estimate
