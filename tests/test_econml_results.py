@@ -130,3 +130,23 @@ def test_frames_are_positional_when_fit_saw_an_array(tiny_model, data):
     est = _fit(tiny_model, X.to_numpy(), T.to_numpy(), Y.to_numpy())
     renamed = X.iloc[:4].set_axis(["a", "b", "c"], axis=1)
     np.testing.assert_allclose(est.effect(renamed), est.effect(X.iloc[:4].to_numpy()))
+
+
+def test_repeated_queries_reuse_the_models_answer(tiny_model, data, monkeypatch):
+    import skcfm.cate
+
+    X, T, Y = data
+    est = _fit(tiny_model, X, T, Y)
+    calls = []
+    original = skcfm.cate.predict_with_plan
+    monkeypatch.setattr(skcfm.cate, "predict_with_plan", lambda *a, **k: calls.append(1) or original(*a, **k))
+    rows = X.iloc[:20]
+    first = est.effect(rows)
+    est.effect_interval(rows)
+    est.effect_inference(rows)
+    np.testing.assert_array_equal(est.effect(rows), first)
+    assert len(calls) == 1
+    other = rows.assign(age=rows["age"] + 1.0)
+    assert not np.allclose(est.effect(other), first) and len(calls) == 2  # other values: a new pass
+    est.effect(rows, T0=1, T1=0)
+    assert len(calls) == 3  # other arms too
