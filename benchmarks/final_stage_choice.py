@@ -87,6 +87,16 @@ def scores(effects: dict, T, Y, e, mu0, mu1, tau) -> dict:
     return row
 
 
+def forest_losses(T, Y, e, mu0, mu1, out_of_sample: dict) -> dict:
+    """Mean DR-loss of the CFM and of each forest candidate (name to its out-of-sample effects on
+    the training rows) and the forests' z against the CFM, in the estimator's column names; computed
+    here because the estimator scores only the blend where its overlap gate decides."""
+    cfm_loss = dr_losses(T, Y, e, mu0, mu1, mu1 - mu0)
+    losses = {name: dr_losses(T, Y, e, mu0, mu1, effects) for name, effects in out_of_sample.items()}
+    return {"dr_loss_z": paired_z(losses["causal_forest"], cfm_loss), "dr_loss_z_dr": paired_z(losses["dr"], cfm_loss),
+            "dr_loss_cfm": float(cfm_loss.mean()), **{f"dr_loss_{name}": float(v.mean()) for name, v in losses.items()}}
+
+
 def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
              save_effects: Path | None = None) -> dict:
     X, T, Y, X_new, tau = LOADERS[dataset](i, data_home)
@@ -119,8 +129,7 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
         "sqrt_pehe_causal_forest": pehe(cf_new, tau),
         "sqrt_pehe_dr": pehe(dr_new, tau),
         "sqrt_pehe_chosen": pehe(cate, tau),
-        "dr_loss_z": choice.z["causal_forest"], "dr_loss_z_dr": choice.z["dr"],
-        **{f"dr_loss_{name}": loss for name, loss in choice.dr_loss.items()},
+        **forest_losses(T, Y, e, mu0, mu1, {"causal_forest": oob, "dr": est._dr_out_of_sample_effects()}),
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
         **scores(extra, T, Y, e, mu0, mu1, tau),
         "members": str(members), "time_s": elapsed,

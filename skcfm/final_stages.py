@@ -25,7 +25,8 @@ Where overlap is poor the loss is not trusted: when more than half of the rows h
 propensity at the clip bound, the inverse weights of most pseudo-outcomes are capped and
 their loss says little about which extrapolation is right, so ``"auto"`` takes
 ``"blend_tl"``, hedging between the CFM's extrapolation and the forests' flat one (LaLonde
-PSID has 56-69 % of its rows at the bound and CPS about 90 %; IHDP and ACIC under 1 %).
+PSID has 56-69 % of its rows at the bound and CPS about 90 %; IHDP and ACIC under 1 %), and
+does not fit the causal forest or the DR-learner there.
 Before commit 6851075 an alternative also had to pass a one-sided paired z-test at the 5 %
 level; on the ACIC-like selection set dropping the test lowered the mean sqrt(PEHE) from
 0.710 to 0.646 (``benchmarks/final_stage_choice.py``). The R-loss (EconML's ``RScorer``) weighs
@@ -70,9 +71,11 @@ class FinalStageChoice:
         Share of the training rows whose propensity lies at the clip bound. Above
         ``POOR_OVERLAP_SHARE`` the choice is ``POOR_OVERLAP_STAGE`` whatever the losses.
     dr_loss : dict of str to float
-        Mean out-of-sample DR-loss of every candidate, "cfm" included.
+        Mean out-of-sample DR-loss of every candidate scored, "cfm" included. Where the
+        overlap gate decides, :class:`skcfm.CFMCateEstimator` scores only
+        ``POOR_OVERLAP_STAGE``: the other alternatives are not fitted.
     z : dict of str to float
-        Paired z statistic of each alternative's per-row losses minus the CFM's
+        Paired z statistic of each scored alternative's per-row losses minus the CFM's
         (negative: the alternative fits better; 0 on a tie within float rounding). The
         evidence for the choice, not part of it beyond its sign.
     """
