@@ -991,7 +991,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return CFMDoWhyWrapper(self)
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
-        """One-row table: ATE, its standard error and interval, how they were computed."""
+        """One-row table: ATE, its standard error and interval, how they were computed.
+
+        With doubly robust inference also the hybrid weights, the share of training rows
+        whose propensity sits at the clip bound, and the CFM's plain mean effect over the
+        training rows (its cross-fitted outcomes, no correction): where over half the rows
+        sit at the bound, that plain mean was the better ATE on LaLonde PSID and CPS
+        (``benchmarks/overlap_ate.py``), and the interval is not to be trusted.
+        """
         check_is_fitted(self, "model_")
         arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
         if self.inference_ in ("haipw", "aipw"):
@@ -1001,6 +1008,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                    "method": self.inference_}
             if result.weights is not None:
                 row.update({"weight_standard_model": result.weights[0], "weight_cfm": result.weights[1]})
+            propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
+            row.update({"share_at_clip_bound": clipped_share(propensity), "cfm_mean_effect": float(np.mean(mu1 - mu0))})
         else:
             lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
             row = {"ate": self.ate(self._check_X(None), **arms), "stderr": np.nan, f"ci_lower_{alpha}": lo,

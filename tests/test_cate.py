@@ -202,6 +202,8 @@ def test_summary_shows_haipw_estimate_and_weights(binary_est):
     assert row["method"] == "haipw"
     assert row["weight_standard_model"] + row["weight_cfm"] == pytest.approx(1.0)
     assert np.isfinite(row[["ate", "stderr", "ci_lower_0.05", "ci_upper_0.05"]].astype(float)).all()
+    mu0, mu1 = binary_est.cross_fitted_outcomes()
+    assert row["cfm_mean_effect"] == pytest.approx(np.mean(mu1 - mu0)) and 0 <= row["share_at_clip_bound"] < 0.1
 
 
 def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_model):

@@ -197,3 +197,4 @@ def test_auto_takes_the_t_learner_blend_where_the_arms_barely_overlap(tiny_model
     e, _, (mu0, mu1) = est._nuisances(with_standard=False)
     dr_loss = dr_losses(T, Y, e, mu0, mu1, est._dr_out_of_sample_effects()).mean()
     assert dr_loss < choice.dr_loss["blend_tl"]  # the gate, not the loss, chose the blend
+    assert est.summary().iloc[0]["share_at_clip_bound"] == pytest.approx(choice.clipped_share)
