@@ -995,9 +995,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
         With doubly robust inference also the hybrid weights, the share of training rows
         whose propensity sits at the clip bound, and the CFM's plain mean effect over the
-        training rows (its cross-fitted outcomes, no correction): where over half the rows
-        sit at the bound, that plain mean was the better ATE on LaLonde PSID and CPS
-        (``benchmarks/overlap_ate.py``), and the interval is not to be trusted.
+        training rows (its cross-fitted outcomes, no correction). Where over half the rows
+        sit at the bound, the CFM's plain mean effect over test rows was the better ATE on
+        LaLonde PSID and CPS (``benchmarks/overlap_ate.py``) and the intervals undercovered.
         """
         check_is_fitted(self, "model_")
         arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
