@@ -35,15 +35,7 @@ from .contexts import (
     predict_with_plan,
 )
 from .econml_results import DoublyRobustSummary, ensemble_inference, ensemble_population_summary
-from .final_stages import (
-    AUTO_CANDIDATES,
-    BLENDS,
-    POOR_OVERLAP_SHARE,
-    POOR_OVERLAP_STAGE,
-    FinalStageChoice,
-    causal_forest_stage,
-    choose_final_stage,
-)
+from .final_stages import BLENDS, FinalStageChoice, auto_candidates, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
     AteResult,
@@ -597,10 +589,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
         out_of_sample = {"causal_forest": self._causal_forest_out_of_sample_effects,
                          "dr": self._dr_out_of_sample_effects, "tl": self._t_learner_out_of_sample_effects}
-        # where the overlap gate decides, the other candidates' losses would not count: skip fitting them
-        gated = clipped_share(propensity) > POOR_OVERLAP_SHARE
         alternatives = {}
-        for name in (POOR_OVERLAP_STAGE,) if gated else AUTO_CANDIDATES:
+        for name in auto_candidates(propensity):
             effects = out_of_sample[name.removeprefix("blend_")]()
             alternatives[name] = (mu1 - mu0 + effects) / 2 if name in BLENDS else effects
         return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, alternatives)

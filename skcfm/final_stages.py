@@ -86,6 +86,18 @@ class FinalStageChoice:
     z: dict[str, float]
 
 
+def poor_overlap(share: float) -> bool:
+    """Whether ``share`` of the rows at the propensity clip bound is past ``POOR_OVERLAP_SHARE``,
+    where "auto" takes ``POOR_OVERLAP_STAGE`` whatever the losses."""
+    return share > POOR_OVERLAP_SHARE
+
+
+def auto_candidates(propensity: np.ndarray) -> tuple[str, ...]:
+    """The alternatives "auto" scores: ``AUTO_CANDIDATES``, or only ``POOR_OVERLAP_STAGE`` where
+    overlap is poor (the others' losses would not count, so they need not be fitted)."""
+    return (POOR_OVERLAP_STAGE,) if poor_overlap(clipped_share(propensity)) else AUTO_CANDIDATES
+
+
 def pseudo_outcomes(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,
                     mu1: np.ndarray) -> np.ndarray:
     """AIPW pseudo-outcomes phi, shape (n,): unbiased for each row's effect given right nuisances."""
@@ -122,6 +134,6 @@ def choose_final_stage(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0
     dr_loss = {"cfm": float(cfm.mean())} | {name: float(loss.mean()) for name, loss in losses.items()}
     chosen = min(passing, key=dr_loss.get) if passing else "cfm"
     share = clipped_share(propensity)
-    if share > POOR_OVERLAP_SHARE and POOR_OVERLAP_STAGE in alternatives:
+    if poor_overlap(share) and POOR_OVERLAP_STAGE in alternatives:
         chosen = POOR_OVERLAP_STAGE
     return FinalStageChoice(chosen, share, dr_loss, z)

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from skcfm import CFMCateEstimator
-from skcfm.final_stages import choose_final_stage, dr_losses, paired_z, pseudo_outcomes
+from skcfm.final_stages import (
+    AUTO_CANDIDATES,
+    auto_candidates,
+    choose_final_stage,
+    dr_losses,
+    paired_z,
+    pseudo_outcomes,
+)
 
 
 def _nuisances(n=600, seed=0):
@@ -67,6 +74,13 @@ def test_poor_overlap_takes_the_t_learner_blend_whatever_the_losses():
     assert choice.dr_loss["dr"] < choice.dr_loss["blend_tl"]  # the losses are still recorded
     # without the blend among the alternatives the losses decide
     assert choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, {"dr": tau}).chosen == "dr"
+
+
+def test_auto_scores_only_the_blend_where_most_rows_sit_at_the_clip_bound():
+    inside = np.full(10, 0.3)
+    assert auto_candidates(inside) == AUTO_CANDIDATES
+    assert auto_candidates(np.r_[np.full(6, 0.01), np.full(4, 0.3)]) == ("blend_tl",)
+    assert auto_candidates(np.r_[np.full(5, 0.99), np.full(5, 0.3)]) == AUTO_CANDIDATES  # half is not past it
 
 
 def test_paired_z_sees_no_evidence_in_float_rounding():
