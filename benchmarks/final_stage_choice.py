@@ -87,16 +87,6 @@ def scores(effects: dict, T, Y, e, mu0, mu1, tau) -> dict:
     return row
 
 
-def forest_losses(T, Y, e, mu0, mu1, out_of_sample: dict) -> dict:
-    """Mean DR-loss of the CFM and of each forest candidate (name to its out-of-sample effects on
-    the training rows) and the forests' z against the CFM, in the estimator's column names; computed
-    here because the estimator scores only the blend where its overlap gate decides."""
-    cfm_loss = dr_losses(T, Y, e, mu0, mu1, mu1 - mu0)
-    losses = {name: dr_losses(T, Y, e, mu0, mu1, effects) for name, effects in out_of_sample.items()}
-    return {"dr_loss_z": paired_z(losses["causal_forest"], cfm_loss), "dr_loss_z_dr": paired_z(losses["dr"], cfm_loss),
-            "dr_loss_cfm": float(cfm_loss.mean()), **{f"dr_loss_{name}": float(v.mean()) for name, v in losses.items()}}
-
-
 def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
              save_effects: Path | None = None) -> dict:
     X, T, Y, X_new, tau = LOADERS[dataset](i, data_home)
@@ -122,14 +112,17 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
         np.savez_compressed(save_effects / f"{dataset}_{i}.npz", T=T, Y=Y, e=e, mu0=mu0, mu1=mu1, tau=tau,
                             cfm_test=cfm_new, dr_train=est._dr_out_of_sample_effects(), dr_test=dr_new,
                             causal_forest_train=oob, causal_forest_test=cf_new, **arrays)
+    forests = scores({"causal_forest": (oob, cf_new), "dr": (est._dr_out_of_sample_effects(), dr_new)},
+                     T, Y, e, mu0, mu1, tau)
+    forests["dr_loss_z"] = forests.pop("dr_loss_z_causal_forest")  # the column's name in earlier rows
     return {
         "dataset": dataset, "realization": i, "selection": i in SELECTION.get(dataset, ()),
         "chosen": choice.chosen, "clipped_share": choice.clipped_share,
         "sqrt_pehe_cfm": pehe(cfm_new, tau),
-        "sqrt_pehe_causal_forest": pehe(cf_new, tau),
-        "sqrt_pehe_dr": pehe(dr_new, tau),
         "sqrt_pehe_chosen": pehe(cate, tau),
-        **forest_losses(T, Y, e, mu0, mu1, {"causal_forest": oob, "dr": est._dr_out_of_sample_effects()}),
+        # scored here, not read from the choice: where the overlap gate decides, the estimator scores only the blend
+        "dr_loss_cfm": float(dr_losses(T, Y, e, mu0, mu1, mu1 - mu0).mean()),
+        **forests,
         "r_loss_z": paired_z(r_loss(oob), r_loss(mu1 - mu0)),
         **scores(extra, T, Y, e, mu0, mu1, tau),
         "members": str(members), "time_s": elapsed,

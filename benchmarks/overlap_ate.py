@@ -60,6 +60,7 @@ from noise_floor import GROUPS, true_cate  # noqa: E402
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
 from skcfm.cate import ROWS_PER_CORRECTION_TERM  # noqa: E402
 from skcfm.intervals import (  # noqa: E402
+    PROPENSITY_CLIP,
     OverlapWarning,
     aipw_scores,
     debiased_mean_effect,
@@ -68,7 +69,6 @@ from skcfm.intervals import (  # noqa: E402
 )
 
 Z = float(norm.ppf(0.975))
-CLIP = 0.01  # crossfit_propensity's default bound, which the estimator uses
 ESTIMATES = ("cfm", "hybrid", "aipw", "hybrid_overlap_weights", "blend_tl")
 POINT_ONLY = ("cfm", "blend_tl")  # no interval
 
@@ -82,7 +82,7 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
         est = CFMCateEstimator(random_state=i).fit(X, T, Y, ancestors=pam)
         hybrid = est._doubly_robust_ate(X_new)
         e, standard, (mu0, mu1) = est._nuisances(with_standard=True)
-    inside = (e > CLIP) & (e < 1 - CLIP)
+    inside = (e > PROPENSITY_CLIP) & (e < 1 - PROPENSITY_CLIP)
     members = est._member_effects(X_new, 0, 1, cfm_only=True)
     cfm_new = members.mean(axis=0)
     cfm_lo, cfm_hi = np.quantile(members.mean(axis=1), [0.025, 0.975])
