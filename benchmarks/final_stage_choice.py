@@ -53,7 +53,7 @@ sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 from _metrics import pehe  # noqa: E402
-from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
+from model_selection import LOADERS, SELECTION, add_rows, parse_realizations  # noqa: E402
 from run import default_data_home  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
@@ -149,17 +149,6 @@ def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0),
         chosen = frame.apply(lambda row, bar=bar: row[f"sqrt_pehe_{choice_at(row, bar, candidates)}"], axis=1)
         table[f"bar {bar:g}"] = chosen.groupby([frame["dataset"], frame["members"], frame["selection"]]).mean()
     return pd.DataFrame(table)
-
-
-def parse_realizations(values: list[str]) -> list[int]:
-    """``["0-9", "30", "40-41"]`` -> [0, ..., 9, 30, 40, 41]."""
-    out = []
-    for value in values:
-        first, _, last = value.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
-            raise argparse.ArgumentTypeError(f"--realizations takes numbers or ranges like 0-9; got {value!r}")
-        out.extend(range(int(first), int(last or first) + 1))
-    return out
 
 
 def read_rows(path: Path) -> pd.DataFrame:

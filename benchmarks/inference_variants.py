@@ -18,6 +18,10 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
 - *Skewed outcomes*: ``yeo_johnson`` is ``arm_outcomes`` with ``outcome_transform=
   "yeo-johnson"`` (the model reads a power transform of Y), ``yeo_johnson_noarms`` the same
   without the arm columns (compare with ``default``).
+- *Every covariate in every member*: ``arm_outcomes_all_covariates`` is ``arm_outcomes`` (the
+  estimator's defaults) with each member reading all covariates and both arm columns
+  instead of at most 16 (IHDP: 27); checked on held-out realizations with
+  ``--realizations``.
 - *Final stages* over the CFM's cross-fitted outcomes (4 members, as ``skcfm_dr``) and a
   cross-fitted logistic propensity: the DR-learner (``dr_forest``, the pseudo-outcomes of
   the CFM alone), the R-learner (``r_forest``: (Y - m) / (T - e) regressed with weights
@@ -25,11 +29,12 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
   econml.grf.CausalForest with CausalForestDML's defaults and 1000 trees), against the CFM
   alone with those 4 members (``cfm_4``).
 
-Forests use the benchmark baselines' settings. Only selection realizations are used
-(``model_selection.SELECTION``; ACIC's own 10 are all reported).
+Forests use the benchmark baselines' settings. By default only selection realizations are
+used (``model_selection.SELECTION``; ACIC's own 10 are all reported); ``--realizations``
+runs others, to check a variant chosen on them.
 
 Run: python benchmarks/inference_variants.py --datasets acic_like psid ihdp
-[--variants ...] [--out results/inference_variants.csv]
+[--variants ...] [--realizations 0-9 30-99] [--out results/inference_variants.csv]
 (appends; a rerun of a (variant, dataset, realization) replaces its row).
 """
 
@@ -52,14 +57,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from _baselines import _forest  # noqa: E402
 from _metrics import pehe  # noqa: E402
-from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
+from model_selection import LOADERS, SELECTION, add_rows, parse_realizations  # noqa: E402
 
 from skcfm import CFMCateEstimator, load_model, unconfoundedness_pam  # noqa: E402
 from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
 from skcfm.intervals import aipw_scores  # noqa: E402
 
 COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", "arm_outcomes_leaf5",
-                      "arm_outcomes_extra", "yeo_johnson", "yeo_johnson_noarms")
+                      "arm_outcomes_extra", "yeo_johnson", "yeo_johnson_noarms", "arm_outcomes_all_covariates")
 FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 
@@ -72,12 +77,13 @@ def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
 def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
     """CATE on X_new of the CFM alone under a covariate variant."""
     options = {}
-    if variant == "covariates_24":
+    if variant in ("covariates_24", "arm_outcomes_all_covariates"):
         options["model"] = copy.deepcopy(load_model())  # the cached model stays as shipped
-        options["model"].config = dataclasses.replace(options["model"].config, max_covariates=24)
-    elif variant == "arm_outcomes":
+        most = 24 if variant == "covariates_24" else X.shape[1] + 2  # + 2: the arm columns
+        options["model"].config = dataclasses.replace(options["model"].config, max_covariates=most)
+    if variant in ("arm_outcomes", "arm_outcomes_all_covariates"):
         options["arm_outcomes"] = True
-    elif variant.startswith("yeo_johnson"):
+    if variant.startswith("yeo_johnson"):
         options.update(outcome_transform="yeo-johnson", arm_outcomes=variant == "yeo_johnson")
     elif variant == "prognostic":  # one pooled "arm": out-of-bag E[Y | x] on the training rows
         pooled = ArmOutcomeCovariates(random_state=random_state)
@@ -150,12 +156,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--datasets", nargs="+", default=["acic_like", "psid", "ihdp"], choices=sorted(SELECTION))
     parser.add_argument("--variants", nargs="+", default=[*COVARIATE_VARIANTS, *FINAL_STAGES],
                         choices=[*COVARIATE_VARIANTS, *FINAL_STAGES])
+    parser.add_argument("--realizations", nargs="+", default=None, metavar="A-B",
+                        help="realizations (single ones or inclusive ranges) instead of the selection ones")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "inference_variants.csv")
     parser.add_argument("--data-home", default=None)
     args = parser.parse_args(argv)
     rows = []
     for dataset in args.datasets:
-        for i in SELECTION[dataset]:
+        for i in SELECTION[dataset] if args.realizations is None else parse_realizations(args.realizations):
             rows += evaluate(dataset, i, args.variants, args.data_home)
             print(pd.DataFrame(rows).tail(len(args.variants)).to_string(header=False, index=False), flush=True)
     frame = add_rows(args.out, pd.DataFrame(rows), key=("variant", "dataset", "realization"))

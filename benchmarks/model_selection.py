@@ -45,6 +45,17 @@ SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14),
 LOADERS = {**{name: loader for name, (_, loader) in run.DATASETS.items()}, "acic_like": acic_like}
 
 
+def parse_realizations(values: list[str]) -> list[int]:
+    """``["0-9", "30", "40-41"]`` -> [0, ..., 9, 30, 40, 41]."""
+    out = []
+    for value in values:
+        first, _, last = value.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise argparse.ArgumentTypeError(f"--realizations takes numbers or ranges like 0-9; got {value!r}")
+        out.extend(range(int(first), int(last or first) + 1))
+    return out
+
+
 def evaluate_model(path: str, label: str, data_home: str | None, method: str = SELECTION_METHOD,
                    datasets: list[str] | None = None) -> pd.DataFrame:
     """sqrt(PEHE) of ``method`` with the weights at ``path`` on every selection realization

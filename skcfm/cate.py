@@ -34,7 +34,7 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
-from .econml_results import DoublyRobustSummary, ensemble_inference, ensemble_population_summary
+from .econml_results import DoublyRobustSummary, ensemble_inference, ensemble_population_summary, member_spread
 from .final_stages import BLENDS, FinalStageChoice, auto_candidates, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
@@ -885,7 +885,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         if self._uses_doubly_robust(T0, T1):
             result = self._doubly_robust_ate(X)
             members = self._member_effects(X, T0, T1)
-            return DoublyRobustSummary(result.estimate, result.stderr, members.mean(axis=0), members.std(axis=0),
+            return DoublyRobustSummary(result.estimate, result.stderr, members.mean(axis=0), member_spread(members),
                                        outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
         return ensemble_population_summary(self._ensemble_spread(self._member_effects, X, T0, T1),
                                            outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])

@@ -27,11 +27,28 @@ def _d_t(values: np.ndarray) -> int | None:
     return None if values.ndim == 1 else values.shape[1]
 
 
+def member_spread(member_values: np.ndarray) -> np.ndarray:
+    """The members' sample standard deviation along the first axis (ddof=1; 0 for one
+    member). Ensembles are small (4-16 members), where ddof=0 would shrink the spread by
+    sqrt((E - 1) / E), 0.87 at 4."""
+    return member_values.std(axis=0, ddof=1 if len(member_values) > 1 else 0)
+
+
+class EnsembleInferenceResults(EmpiricalInferenceResults):
+    """EconML's empirical results over ensemble members, with ``stderr`` their sample
+    standard deviation (:func:`member_spread`) as in the population summaries; EconML's
+    bootstrap, with its hundreds of resamples, uses ddof=0."""
+
+    @property
+    def stderr(self):
+        return member_spread(self.pred_dist)
+
+
 def ensemble_inference(member_values: np.ndarray, *, outcome_name, treatment_names,
                        feature_names=None) -> EmpiricalInferenceResults:
     """Per-row results from the members' estimates, shape (E, m) or (E, m, d_t): the point
     is their mean, the interval their quantiles, the stderr their spread."""
-    return EmpiricalInferenceResults(
+    return EnsembleInferenceResults(
         d_t=_d_t(member_values[0]), d_y=1, pred=member_values.mean(axis=0), pred_dist=member_values,
         inf_type="effect", feature_names=feature_names, **_names(outcome_name, treatment_names),
     )
@@ -42,10 +59,9 @@ def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,
     """Summary over the rows of the members' estimates (E, m) or (E, m, d_t): the mean's
     standard error is the spread of the members' means (a posterior spread, not a
     frequentist standard error)."""
-    ddof = 1 if len(member_values) > 1 else 0
     return PopulationSummaryResults(
-        pred=member_values.mean(axis=0), pred_stderr=member_values.std(axis=0, ddof=ddof),
-        mean_pred_stderr=member_values.mean(axis=1).std(axis=0, ddof=ddof), d_t=_d_t(member_values[0]), d_y=1,
+        pred=member_values.mean(axis=0), pred_stderr=member_spread(member_values),
+        mean_pred_stderr=member_spread(member_values.mean(axis=1)), d_t=_d_t(member_values[0]), d_y=1,
         **_names(outcome_name, treatment_names),
     )
 

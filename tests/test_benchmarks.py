@@ -636,10 +636,10 @@ def test_bar_sensitivity_reports_selection_and_held_out_rows_apart():
 
 
 def test_parse_realizations_takes_numbers_and_ranges():
-    choice = _load("final_stage_choice")
-    assert choice.parse_realizations(["0-2", "7", "9-10"]) == [0, 1, 2, 7, 9, 10]
+    selection = _load("model_selection")
+    assert selection.parse_realizations(["0-2", "7", "9-10"]) == [0, 1, 2, 7, 9, 10]
     with pytest.raises(argparse.ArgumentTypeError, match="--realizations"):
-        choice.parse_realizations(["3-x"])
+        selection.parse_realizations(["3-x"])
 
 
 # --- final_stage_rules.py ---------------------------------------------------------------------

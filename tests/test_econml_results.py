@@ -34,7 +34,9 @@ def test_effect_inference_is_the_ensemble_as_an_empirical_distribution(binary_es
     assert isinstance(result, EmpiricalInferenceResults)
     members = binary_est._member_effects(X, 0, 1)
     np.testing.assert_allclose(result.point_estimate, binary_est.effect(X))
-    np.testing.assert_allclose(result.stderr, members.std(axis=0))
+    # the members' sample standard deviation, as in the population summaries (small ensembles)
+    np.testing.assert_allclose(result.stderr, members.std(axis=0, ddof=1))
+    np.testing.assert_allclose(result.stderr, binary_est.const_marginal_ate_inference(X).pred_stderr.ravel())
     for got, want in zip(result.conf_int(alpha=0.1), binary_est.effect_interval(X, alpha=0.1), strict=True):
         np.testing.assert_allclose(got, want)
     frame = result.summary_frame()
@@ -51,6 +53,7 @@ def test_ate_inference_carries_the_doubly_robust_estimate_and_interval(binary_es
     np.testing.assert_allclose(result.conf_int_mean(alpha=0.1), binary_est.ate_interval(X, alpha=0.1))
     assert result.stderr_mean > 0 and 0 <= result.pvalue() <= 1
     assert "Uncertainty of Mean Point Estimate" in str(result)
+    np.testing.assert_allclose(result.pred_stderr, binary_est.effect_inference(X).stderr)
     population = binary_est.ate_inference()  # X None: the population ATE on the training rows
     assert np.isclose(population.mean_point, binary_est.ate())
 
