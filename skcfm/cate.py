@@ -10,7 +10,7 @@ import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
 from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
@@ -66,9 +66,30 @@ def _content_key(*arrays: np.ndarray) -> bytes:
     return digest.digest()
 
 
+def _level_codes(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The index in ``levels`` of each value (all of them levels), as floats: the model's T."""
+    codes = np.empty(len(values))
+    for code, level in enumerate(levels):
+        codes[values == level] = code
+    return codes
+
+
+def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, np.ndarray | None, list]]) -> None:
+    """Raise where a column of X or W (``blocks``: name, values, column names) repeats T or
+    Y: conditioning on the outcome or on the treatment itself leaves no effect to estimate,
+    and the answer would silently be near 0."""
+    numeric_t = T.astype(np.float64) if np.issubdtype(T.dtype, np.number) or T.dtype == bool else None
+    for block, values, columns in blocks:
+        for j in range(0 if values is None else values.shape[1]):
+            for variable, role, target in (("Y", "outcome", Y), ("T", "treatment", numeric_t)):
+                if target is not None and np.array_equal(values[:, j], target):
+                    raise ValueError(f"{block}'s column {columns[j]!r} is {variable} itself; the {role} cannot be "
+                                     f"a covariate: remove it from {block}")
+
+
 def _check_alpha(alpha: float) -> float:
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}")
     return alpha
 
 
@@ -115,6 +136,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         1.97 -> 1.67.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
+    categories : "auto" or list, default="auto"
+        The levels of a discrete treatment, in order: the first is the baseline (control)
+        that ``const_marginal_effect``, ``summary`` and the doubly robust ATE compare the
+        others with, as in EconML. "auto": the sorted distinct values of T (so with labels
+        "treated" and "untreated" the baseline is "treated"; pass
+        ``categories=["untreated", "treated"]``).
     cv : int, default=5
         Folds for the cross-fitted nuisances of the doubly robust ATE interval.
     model_propensity : classifier or None, default=None
@@ -255,6 +282,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         context_size: int = 256,
         contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
+        categories: str | list = "auto",
         cv: int = 5,
         model_propensity=None,
         final_model=None,
@@ -273,6 +301,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.context_size = context_size
         self.contexts = contexts
         self.treatment_kind = treatment_kind
+        self.categories = categories
         self.cv = cv
         self.model_propensity = model_propensity
         self.final_model = final_model
@@ -296,6 +325,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
         check_outcome_transform(self.outcome_transform)
+        final_model = self.final_model
+        if final_model is not None and (not hasattr(final_model, "fit") or not hasattr(final_model, "predict")
+                                        or is_classifier(final_model)):
+            raise TypeError(f"final_model={final_model!r}; expected None or an unfitted regressor with fit and predict")
         if self.model_propensity is not None and not (
                 hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
             raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
@@ -313,17 +346,36 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             raise TypeError(f"treatment_kind='continuous' needs a numeric T; got dtype {T_raw.dtype}")
         self.treatment_kind_ = kind
         if kind == "continuous":
+            if not (isinstance(self.categories, str) and self.categories == "auto"):
+                raise ValueError(f"categories={self.categories!r} applies to a discrete treatment; T is continuous")
             self.categories_ = None
             return T_raw.astype(np.float64)
         if len(levels) > 50:
             raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 "
                              "(use treatment_kind='continuous')")
+        levels = self._ordered_levels(levels)
         counts = np.array([(T_raw == level).sum() for level in levels])
         if (counts < 2).any():
             rare = levels.tolist()[np.argmin(counts)]
             raise ValueError(f"T level {rare!r} has fewer than two rows; every arm needs at least two")
         self.categories_ = levels
-        return np.searchsorted(levels, T_raw).astype(np.float64)
+        return _level_codes(T_raw, levels)
+
+    def _ordered_levels(self, observed: np.ndarray) -> np.ndarray:
+        """The treatment levels in ``categories``' order: the observed ones sorted for "auto"."""
+        if isinstance(self.categories, str) and self.categories == "auto":
+            return observed
+        if isinstance(self.categories, str) or not np.iterable(self.categories):
+            raise ValueError(f"categories={self.categories!r}; expected 'auto' or a list of treatment levels")
+        given = np.asarray(list(self.categories))
+        if len(set(given.tolist())) != len(given):
+            raise ValueError(f"categories={self.categories!r} repeats a level")
+        missing = [level for level in observed.tolist() if not np.isin(level, given)]
+        if missing or len(given) != len(observed):
+            extra = [level for level in given.tolist() if not np.isin(level, observed)]
+            raise ValueError(f"categories={list(self.categories)!r} must list each level of T once; T's levels are "
+                             f"{observed.tolist()} (missing {missing}, never observed {extra})")
+        return given
 
     def fit(self, X, T, Y, *, W=None, ancestors=None, inference: str | None = "auto"):
         """Keep the data as the model's context and align the PAM.
@@ -361,23 +413,25 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         W_arr = check_matrix(W, "W", n_rows=n, allow_none=True)
         T_raw = check_vector(T, "T", n_rows=n, numeric=False)
         Y_arr = check_vector(Y, "Y", n_rows=n)
+        x_names = column_names(X, X_arr.shape[1])
+        w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
+        _check_not_covariates(T_raw, Y_arr, [("X", X_arr, x_names), ("W", W_arr, w_names)])
         T_arr = self._encode_treatment(T_raw)
         if inference in ("haipw", "aipw") and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
-            raise ValueError(f"inference={inference!r} needs a binary treatment; T has kind {self.treatment_kind_}")
+            kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
+            raise ValueError(f"inference={inference!r} needs a binary treatment; T {kind}")
         if inference == "auto":
             binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
             inference = "haipw" if binary else "ensemble"
         self.inference_ = inference
         if self.final_stage != "cfm" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
-            raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T has "
-                             f"{self.treatment_kind_} kind")
+            kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
+            raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T {kind}")
         n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
         arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
-        x_names = column_names(X, X_arr.shape[1])
-        w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         self.feature_names_in_ = x_names
         self._frame_columns = x_names if isinstance(X, pd.DataFrame) else None  # checked against later frames
         self.n_features_in_ = X_arr.shape[1]
@@ -457,11 +511,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             return values
         unknown = ~np.isin(values, self.categories_)
         if unknown.any():
-            raise ValueError(
-                f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen in fit "
-                f"{self.categories_.tolist()}; a continuous treatment needs treatment_kind='continuous'"
-            )
-        return np.searchsorted(self.categories_, values).astype(np.float64)
+            numeric = np.issubdtype(self.categories_.dtype, np.number)
+            hint = ("a continuous treatment needs treatment_kind='continuous'" if numeric else
+                    "pass levels, e.g. T0={!r}, T1={!r}".format(*self.categories_.tolist()[:2]))
+            raise ValueError(f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen "
+                             f"in fit {self.categories_.tolist()}; {hint}")
+        return _level_codes(values, self.categories_)
 
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -723,8 +778,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         import matplotlib.pyplot as plt
 
-        if not 0 < alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1); got {alpha}")
+        _check_alpha(alpha)
         grid, means = self._dose_means(X, t_grid)
         curves = means.mean(axis=2)  # (E, len(grid))
         ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
@@ -801,11 +855,23 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                 self._ate_result = hybrid_aipw_ate(self.Y_, self.T_, [standard, cfm], propensity)
         return self._ate_result
 
-    def _uses_doubly_robust(self, T0, T1) -> bool:
+    def _doubly_robust_sign(self, T0, T1) -> int:
+        """+1 where (T0, T1) asks for the doubly robust contrast (the second level against the
+        first), -1 for its reverse, 0 where the ATE is the members' (other arms, or inference
+        "ensemble"). Arrays holding one level throughout count as that level."""
         check_is_fitted(self, "model_")
-        default_arms = np.ndim(T0) == 0 and np.ndim(T1) == 0 and (T0, T1) == tuple(self.categories_[:2]) \
-            if self.treatment_kind_ == "discrete" else False
-        return self.inference_ in ("haipw", "aipw") and default_arms
+        if self.inference_ not in ("haipw", "aipw"):
+            return 0
+        arms = []
+        for value in (T0, T1):
+            values = np.ravel(np.asarray(value, dtype=object))
+            if len(values) == 0 or not (values == values[0]).all():
+                return 0
+            arms.append(values[0])
+        levels = list(self.categories_[:2])
+        if arms == levels:
+            return 1
+        return -1 if arms == levels[::-1] else 0
 
     def _doubly_robust_ate(self, X) -> AteResult:
         """The AIPW/H-AIPW result on the training rows (X None), or the scored outcome models'
@@ -841,16 +907,19 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def ate(self, X=None, *, T0=0, T1=1) -> float:
         """Average effect.
 
-        With doubly robust inference ("haipw"/"aipw", binary T, the default arms): without
-        X the AIPW/H-AIPW estimate on the training rows; with X the mean effect over X of
+        With doubly robust inference ("haipw"/"aipw", binary T; T0 and T1 its two levels,
+        in either order, as scalars or constant arrays): without X the AIPW/H-AIPW
+        estimate on the training rows; with X the mean effect over X of
         the outcome models the scores weigh (the CFM for "aipw"; for "haipw" the standard
         model and the CFM with the hybrid weights, the CFM alone when there are controls W),
         corrected by their error on the training rows as the scores measure it (a linear
         regression of the residual scores on X, at X's mean; a constant with fewer than 10
-        training rows per covariate). Otherwise the mean of ``effect(X)``.
+        training rows per covariate), negated for the levels in reverse. Otherwise the mean
+        of ``effect(X)``.
         """
-        if self._uses_doubly_robust(T0, T1):
-            return self._doubly_robust_ate(X).estimate
+        sign = self._doubly_robust_sign(T0, T1)
+        if sign:
+            return sign * self._doubly_robust_ate(X).estimate
         return float(self.effect(X, T0=T0, T1=T1).mean())
 
     def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[float, float]:
@@ -864,10 +933,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         row and few rows in X. Otherwise the ensemble spread of the mean effect.
         """
         _check_alpha(alpha)
-        if self._uses_doubly_robust(T0, T1):
+        sign = self._doubly_robust_sign(T0, T1)
+        if sign:
             result = self._doubly_robust_ate(X)
             half = norm.ppf(1 - alpha / 2) * result.stderr
-            return result.estimate - half, result.estimate + half
+            return sign * result.estimate - half, sign * result.estimate + half
         member_ates = self._ensemble_spread(self._member_effects, X, T0, T1).mean(axis=1)
         lo, hi = np.quantile(member_ates, [alpha / 2, 1 - alpha / 2])
         return float(lo), float(hi)
@@ -875,18 +945,20 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def ate_inference(self, X=None, *, T0=0, T1=1) -> PopulationSummaryResults:
         """EconML's population summary of the effects over X (default: the training rows).
 
-        With doubly robust inference (binary T, the default arms) its mean, standard error,
+        With doubly robust inference (binary T, its two levels as T0 and T1) its mean, standard error,
         z statistic, p-value and ``conf_int_mean`` are those of :meth:`ate` and
         :meth:`ate_interval`; otherwise the mean effect with the spread of the members'
         means as its standard error (a normal interval, where :meth:`ate_interval` takes
         the members' quantiles). The distribution of the point estimates is the per-row
         effects with their ensemble spread (none for a single final-stage model).
         """
-        if self._uses_doubly_robust(T0, T1):
+        sign = self._doubly_robust_sign(T0, T1)
+        if sign:
             result = self._doubly_robust_ate(X)
             members = self._member_effects(X, T0, T1)
-            return DoublyRobustSummary(result.estimate, result.stderr, members.mean(axis=0), member_spread(members),
-                                       outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
+            return DoublyRobustSummary(sign * result.estimate, result.stderr, members.mean(axis=0),
+                                       member_spread(members), outcome_name=self.outcome_name_,
+                                       treatment_names=[self.treatment_name_])
         return ensemble_population_summary(self._ensemble_spread(self._member_effects, X, T0, T1),
                                            outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
@@ -988,6 +1060,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         training rows (its cross-fitted outcomes, no correction). Where over half the rows
         sit at the bound, the CFM's plain mean effect over test rows was the better ATE on
         LaLonde PSID and CPS (``benchmarks/overlap_ate.py``) and the intervals undercovered.
+        For a discrete T, columns ``T0`` and ``T1`` name the levels compared (the first two
+        of ``categories_``: T1 against the baseline T0).
         """
         check_is_fitted(self, "model_")
         arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
@@ -1004,4 +1078,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
             row = {"ate": self.ate(self._check_X(None), **arms), "stderr": np.nan, f"ci_lower_{alpha}": lo,
                    f"ci_upper_{alpha}": hi, "method": "ensemble spread"}
+        if arms:  # which level is compared with which: the first level (sorted) is the baseline
+            row.update(arms)
         return pd.DataFrame([row], index=[f"{self.outcome_name_} ~ do({self.treatment_name_})"])

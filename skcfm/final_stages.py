@@ -56,7 +56,11 @@ def causal_forest_stage(X: np.ndarray, T: np.ndarray, Y: np.ndarray, propensity:
 
     forest = CausalForest(n_estimators=CAUSAL_FOREST_TREES, min_samples_leaf=5, max_samples=0.45, honest=True,
                           inference=False, random_state=random_state)
-    return forest.fit(X, T - propensity, Y - (propensity * mu1 + (1 - propensity) * mu0))
+    forest.fit(X, T - propensity, Y - (propensity * mu1 + (1 - propensity) * mu0))
+    # parallel predictions add the trees up in whichever order the threads finish, so the
+    # same seed gave effects 1e-15 apart; fitting in parallel is deterministic
+    forest.n_jobs = 1
+    return forest
 
 
 @dataclass(frozen=True)

@@ -75,15 +75,30 @@ def load_model(
         The weights do not match the card's sha256 (corrupt or tampered file), or
         the file is not safetensors (e.g. a pickle).
     """
+    device = _check_device(device)
     if not isinstance(model, CausalFoundationModel):
+        if model is not None and not isinstance(model, (str, os.PathLike)):
+            raise TypeError(f"model={model!r}; expected None, a shipped model's name, a path to a .safetensors "
+                            "file or a CausalFoundationModel")
         weights, card = _resolve(DEFAULT_MODEL if model is None else model)
         stat = weights.stat()
         model = _load_cached(str(weights.resolve()), str(card.resolve()), stat.st_mtime_ns, stat.st_size)
-    device = torch.device(device)
     current = next(model.parameters()).device
     if current.type == device.type and device.index in (None, current.index):
         return model
     return copy.deepcopy(model).to(device)
+
+
+def _check_device(device) -> torch.device:
+    """``device`` as a torch device that this torch build can use, or a ValueError naming it."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device (e.g. 'cpu', 'cuda', 'cuda:1')") from error
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r}, but this torch build sees no CUDA device "
+                         "(torch.cuda.is_available() is False); use device='cpu'")
+    return parsed
 
 
 @lru_cache(maxsize=4)

@@ -90,6 +90,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts; None when every member reads all rows.
     treatment_kind_ : {"discrete", "continuous"}
+    treatment_levels_ : ndarray or None
+        The treatment values seen in fit for a discrete treatment (``predict`` accepts only
+        these); None for a continuous one.
     arm_outcomes_ : ArmOutcomeCovariates or None
         The per-level outcome forests, or None where ``arm_outcomes`` left them out.
     outcome_transform_ : YeoJohnsonOutcome or None
@@ -195,7 +198,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
-        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
         d = X_arr.shape[1]
         self.treatment_index_ = self._treatment_index(d)
         names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(d)]))
@@ -215,11 +218,16 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self._covariate_index = np.array([i for i in range(d) if i != self.treatment_index_], dtype=int)
         self.X_, self.y_ = X_arr, y_arr
         treatment = X_arr[:, self.treatment_index_]
+        levels = np.unique(treatment)
+        self._treatment_name = names[self.treatment_index_]
+        if len(levels) < 2:
+            raise ValueError(f"the treatment column {self._treatment_name!r} has no variation (every row is "
+                             f"{levels[0]:g}); an interventional prediction needs at least two treatment values")
         self.treatment_kind_ = self.treatment_kind
         if self.treatment_kind == "auto":
-            discrete = len(np.unique(treatment)) <= MAX_DISCRETE_LEVELS
-            self.treatment_kind_ = "discrete" if discrete else "continuous"
+            self.treatment_kind_ = "discrete" if len(levels) <= MAX_DISCRETE_LEVELS else "continuous"
         discrete = self.treatment_kind_ == "discrete"
+        self.treatment_levels_ = levels if discrete else None
         seed = int(check_random_state(self.random_state).randint(2**31))
         rng = np.random.default_rng(seed)
         self._covariates = X_arr[:, self._covariate_index]
@@ -252,6 +260,16 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
         covariates = X_arr[:, self._covariate_index]
         return covariates if self.arm_outcomes_ is None else self.arm_outcomes_.extend(covariates)
+
+    def _check_treatment_levels(self, values: np.ndarray) -> None:
+        """A discrete treatment is predicted at the levels seen in fit only."""
+        if self.treatment_levels_ is None:
+            return
+        unseen = ~np.isin(values, self.treatment_levels_)
+        if unseen.any():
+            raise ValueError(f"the treatment column {self._treatment_name!r} is {values[unseen][0]:g} in some rows, "
+                             f"not one of the levels seen in fit {self.treatment_levels_.tolist()}; a continuous "
+                             "treatment needs treatment_kind='continuous'")
 
     def predict(
         self,
@@ -288,6 +306,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if output_type != "mean" and (qs.size == 0 or (qs <= 0).any() or (qs >= 1).any()):
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
+        self._check_treatment_levels(X_arr[:, t])
         predictions = predict_with_plan(
             self.model_, self._covariates, self.X_[:, t], self.y_, self.pam_, self._context_plan,
             self._query_covariates(X_arr), [X_arr[:, t]],

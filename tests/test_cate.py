@@ -681,7 +681,7 @@ def test_continuous_treatment_kind_rejects_labels(tiny_model, data):
 @pytest.mark.parametrize("alpha", [0.0, 1.0, -0.1, 1.5])
 @pytest.mark.parametrize("method", ["ate_interval", "effect_interval"])
 def test_intervals_reject_alpha_out_of_range(binary_est, data, method, alpha):
-    with pytest.raises(ValueError, match="alpha must be in \\(0, 1\\)"):
+    with pytest.raises(ValueError, match="alpha must be a number in \\(0, 1\\)"):
         getattr(binary_est, method)(data[0][:3], alpha=alpha)
 
 
@@ -814,3 +814,91 @@ def test_fit_warns_when_the_pam_makes_the_treatment_cause_a_covariate(tiny_model
     pam.loc["t", "dose_taken"], pam.loc["dose_taken", "t"] = 1, -1  # a mediator
     with pytest.warns(PostTreatmentWarning, match=r"known ancestor of \['dose_taken'\]"):
         CFMCateEstimator(model=tiny_model, n_estimators=1).fit(X, T, Y, ancestors=pam)
+
+
+# -- the doubly robust ATE however the arms are written; the baseline level ---------------------
+
+
+def test_doubly_robust_ate_does_not_depend_on_how_the_arms_are_written(binary_est, data):
+    X = data[0][:60]
+    forward, interval = binary_est.ate(), binary_est.ate_interval()
+    assert binary_est.ate(T0=1, T1=0) == pytest.approx(-forward)
+    assert binary_est.ate_interval(T0=1, T1=0) == pytest.approx((-interval[1], -interval[0]))
+    assert binary_est.ate_inference(T0=1, T1=0).mean_point == pytest.approx(-forward)
+    # constant arrays are the same question as scalars: the doubly robust answer, not the members' mean
+    assert binary_est.ate(X, T0=np.zeros(60), T1=np.ones(60)) == pytest.approx(binary_est.ate(X))
+    assert binary_est.ate(X) != pytest.approx(binary_est.effect(X).mean())
+    assert binary_est.ate_interval(X, T0=np.zeros(60), T1=np.ones(60)) == pytest.approx(binary_est.ate_interval(X))
+
+
+def test_categories_choose_the_baseline_level(tiny_model, data):
+    X, T, Y, _ = data
+    labels = np.where(T == 1, "treated", "untreated")
+    auto = _estimator(tiny_model).fit(X, labels, Y)
+    assert auto.categories_.tolist() == ["treated", "untreated"]  # sorted: "treated" is the baseline
+    assert auto.summary()[["T0", "T1"]].iloc[0].tolist() == ["treated", "untreated"]
+    assert auto.ate(T0="untreated", T1="treated") == pytest.approx(-auto.ate(T0="treated", T1="untreated"))
+    ordered = _estimator(tiny_model, categories=["untreated", "treated"]).fit(X, labels, Y)
+    assert ordered.categories_.tolist() == ["untreated", "treated"]
+    assert ordered.summary()[["T0", "T1"]].iloc[0].tolist() == ["untreated", "treated"]
+    # the model reads the same arms as with 0/1 coded T (untreated 0, treated 1)
+    np.testing.assert_allclose(ordered.effect(X[:5], T0="untreated", T1="treated"),
+                               _estimator(tiny_model).fit(X, T, Y).effect(X[:5]))
+    with pytest.raises(ValueError, match=r"pass levels, e.g. T0='treated', T1='untreated'"):
+        auto.effect(X[:5])
+
+
+@pytest.mark.parametrize(("categories", "match"), [
+    (["a", "b"], r"must list each level of T once; T's levels are \[0, 1\]"),
+    ([0, 1, 2], r"never observed \[2\]"),
+    ([1, 1], "repeats a level"),
+    ("sorted", "expected 'auto' or a list"),
+])
+def test_fit_rejects_categories_that_do_not_match_t(tiny_model, data, categories, match):
+    X, T, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        _estimator(tiny_model, categories=categories).fit(X, T, Y)
+
+
+def test_categories_need_a_discrete_treatment(tiny_model, data):
+    X, _, Y, _ = data
+    with pytest.raises(ValueError, match="applies to a discrete treatment"):
+        _estimator(tiny_model, categories=[0, 1]).fit(X, np.linspace(0, 1, N), Y)
+
+
+@pytest.mark.parametrize("block", ["X", "W"])
+@pytest.mark.parametrize("variable", ["T", "Y"])
+def test_fit_rejects_t_or_y_among_the_covariates(tiny_model, data, block, variable):
+    X, T, Y, W = data
+    values = {"X": X, "W": W}
+    values[block] = np.column_stack([values[block], {"T": T, "Y": Y}[variable]])
+    with pytest.raises(ValueError, match=rf"{block}'s column .* is {variable} itself"):
+        _estimator(tiny_model).fit(values["X"], T, Y, W=values["W"])
+
+
+@pytest.mark.parametrize(("params", "error", "match"), [
+    ({"final_model": LogisticRegression(), "final_stage": "dr"}, TypeError, "expected None or an unfitted regressor"),
+    ({"final_model": "rf"}, TypeError, "final_model='rf'"),
+    ({"device": "gpu0"}, ValueError, "device='gpu0' is not a torch device"),
+])
+def test_fit_rejects_bad_parameters_naming_them(tiny_model, data, params, error, match):
+    X, T, Y, _ = data
+    with pytest.raises(error, match=match):
+        _estimator(tiny_model, **params).fit(X, T, Y)
+
+
+def test_fit_rejects_a_model_that_is_not_a_name_path_or_model(data):
+    X, T, Y, _ = data
+    with pytest.raises(TypeError, match="model=3; expected None, a shipped model's name"):
+        CFMCateEstimator(model=3).fit(X, T, Y)
+
+
+def test_interval_rejects_an_alpha_that_is_not_a_number(binary_est):
+    with pytest.raises(ValueError, match="alpha must be a number in"):
+        binary_est.ate_interval(alpha=None)
+
+
+def test_final_stage_with_three_arms_names_the_levels(tiny_model, data):
+    X, _, Y, _ = data
+    with pytest.raises(ValueError, match="needs a binary treatment; T has 3 levels"):
+        _estimator(tiny_model, final_stage="dr").fit(X, np.arange(N) % 3, Y)

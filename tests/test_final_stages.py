@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skcfm import CFMCateEstimator
 from skcfm.final_stages import (
@@ -107,6 +108,9 @@ def test_causal_forest_stage_recovers_heterogeneity_with_an_untrained_model(tiny
     assert est.final_stage_ == "causal_forest" and est.final_stage_choice_ is None
     low, high = est.effect(np.array([[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]]))
     assert abs(low - 1) < 0.8 and abs(high - 3) < 0.8
+    # the same seed gives the same numbers, bit for bit (EconML's parallel predict did not)
+    assert np.array_equal(est.effect(X), est.effect(X))
+    assert np.array_equal(est.effect(X), clone(est).fit(X, T, Y).effect(X))
     # the sign follows the direction of the contrast
     np.testing.assert_allclose(est.effect(X[:5], T0=1, T1=0), -est.effect(X[:5]))
     with pytest.raises(ValueError, match="final_stage='causal_forest'"):

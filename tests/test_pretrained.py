@@ -119,3 +119,16 @@ def test_load_model_copies_a_model_to_another_device(tiny_model):
 def test_load_model_never_moves_the_cached_model(tiny_model_path):
     load_model(tiny_model_path, device="meta")
     assert next(load_model(tiny_model_path).parameters()).device.type == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error where torch sees no CUDA device")
+def test_load_model_on_a_missing_cuda_device_says_so():
+    with pytest.raises(ValueError, match=r"device='cuda', but this torch build sees no CUDA device"):
+        load_model(device="cuda")
+
+
+def test_load_model_rejects_what_is_not_a_device_or_a_model():
+    with pytest.raises(ValueError, match="device='tpu' is not a torch device"):
+        load_model(device="tpu")
+    with pytest.raises(TypeError, match="model=3; expected None"):
+        load_model(3)

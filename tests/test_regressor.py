@@ -430,3 +430,26 @@ def test_fit_warns_when_the_pam_makes_the_treatment_cause_a_covariate(tiny_model
     pam[0, 2] = 1  # the treatment column causes x2
     with pytest.warns(PostTreatmentWarning, match=r"known ancestor of \['x2'\]"):
         _regressor(tiny_model).fit(X, y, ancestors=pam)
+
+
+# -- the treatment column ----------------------------------------------------------------------
+
+
+def test_fit_rejects_a_treatment_column_without_variation(tiny_model):
+    X, y = _data()
+    X[:, 0] = 1.0
+    with pytest.raises(ValueError, match="the treatment column 'x0' has no variation"):
+        _regressor(tiny_model).fit(X, y)
+
+
+def test_predict_rejects_levels_of_a_discrete_treatment_not_seen_in_fit(tiny_model):
+    X, y = _data()
+    X[:, 0] = X[:, 0] > 0
+    reg = _regressor(tiny_model).fit(X, y)
+    assert reg.treatment_kind_ == "discrete" and reg.treatment_levels_.tolist() == [0.0, 1.0]
+    query = X[:5].copy()
+    query[0, 0] = 0.5
+    with pytest.raises(ValueError, match=r"treatment column 'x0' is 0.5 in some rows, not one of the levels"):
+        reg.predict(query)
+    continuous = _regressor(tiny_model, treatment_kind="continuous").fit(X, y)
+    assert continuous.treatment_levels_ is None and np.isfinite(continuous.predict(query)).all()
