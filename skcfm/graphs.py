@@ -775,6 +775,7 @@ def align_pam(
                 f"{d} columns of X, then T, then Y"
             )
         fit_order = [*covariates, treatment, outcome]
+        check_outcome_row(ancestors, fit_order, treatment=treatment, order="X's columns, then T, then Y")
         pam = pd.DataFrame(ancestors, index=fit_order, columns=fit_order)
         return pam_to_model_order(pam, treatment=treatment, outcome=outcome, covariates=covariates)
     try:
@@ -794,6 +795,21 @@ def align_pam(
     except ValueError as exc:
         raise ValueError(f"ancestors: {exc}") from exc
     return pam.to_numpy()
+
+
+def check_outcome_row(ancestors: np.ndarray, names: Sequence[Hashable], *, treatment: Hashable, order: str) -> None:
+    """Raise where an unlabelled PAM in fit's order (the outcome last) makes the outcome a
+    known ancestor of a covariate: most likely a PAM in the model's order [T, Y, X...]
+    (``unconfoundedness_pam``'s, ``pam_``), read position by position as something else.
+    (The outcome as an ancestor of the treatment is refused when the PAM is validated.)"""
+    caused = [str(name) for name, known in zip(names[:-1], np.asarray(ancestors)[-1, :-1] == 1, strict=True)
+              if known and name != treatment]
+    if caused:
+        raise ValueError(
+            f"ancestors makes the outcome (its last row) a known ancestor of {caused}. An array is read in fit's "
+            f"order ({order}); unconfoundedness_pam, ancestor_matrix and pam_ use the model's order [T, Y, X...]: "
+            "pass their labelled DataFrame, not its values. To state that the outcome causes a variable, "
+            "pass a labelled DataFrame too")
 
 
 class PostTreatmentWarning(UserWarning):

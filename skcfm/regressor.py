@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ._validation import check_integer_parameters, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
-from .graphs import align_pam, warn_post_treatment
+from .graphs import align_pam, check_outcome_row, warn_post_treatment
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 
@@ -210,6 +210,8 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
                     f"ancestors has shape {ancestors.shape}; expected {expected}: the {d} columns of X, then y "
                     "(a transformer that changes the columns before this step needs a PAM for its output)"
                 )
+            check_outcome_row(ancestors, names + [outcome], treatment=names[self.treatment_index_],
+                              order="X's columns, then y")
             ancestors = pd.DataFrame(ancestors, index=names + [outcome], columns=names + [outcome])
         covariates = [n for i, n in enumerate(names) if i != self.treatment_index_]
         self.pam_ = align_pam(ancestors, covariates=covariates, treatment=names[self.treatment_index_], outcome=outcome)

@@ -597,3 +597,13 @@ def test_pam_to_model_order_matches_align_pam():
     pam = unconfoundedness_pam(["a", "b"])
     kwargs = dict(covariates=["b", "a"], treatment="t", outcome="y")
     np.testing.assert_array_equal(pam_to_model_order(pam, **kwargs), align_pam(pam, **kwargs))
+
+
+def test_align_refuses_an_array_in_the_model_order():
+    """unconfoundedness_pam's values ([T, Y, X...]) read in fit's order ([X..., T, Y]) would make
+    the outcome an ancestor of covariates and T's effect on Y unknown: refused, not warned."""
+    pam = unconfoundedness_pam(["x0", "x1"], treatment="t", outcome="y")
+    with pytest.raises(ValueError, match=r"outcome \(its last row\) a known ancestor of \['x0', 'x1'\].*DataFrame"):
+        align_pam(pam.to_numpy(), covariates=["x0", "x1"], treatment="t", outcome="y")
+    aligned = align_pam(pam, covariates=["x0", "x1"], treatment="t", outcome="y")
+    np.testing.assert_array_equal(aligned, pam.to_numpy())

@@ -453,3 +453,11 @@ def test_predict_rejects_levels_of_a_discrete_treatment_not_seen_in_fit(tiny_mod
         reg.predict(query)
     continuous = _regressor(tiny_model, treatment_kind="continuous").fit(X, y)
     assert continuous.treatment_levels_ is None and np.isfinite(continuous.predict(query)).all()
+
+
+def test_fit_refuses_an_array_pam_that_makes_y_a_cause_of_a_covariate(tiny_model):
+    X, y = _data()
+    pam = np.zeros((D + 1, D + 1), dtype=np.int8)
+    pam[D, 2] = 1  # y's row (last in fit's order) says y causes x2: most likely a PAM in another order
+    with pytest.raises(ValueError, match=r"outcome \(its last row\) a known ancestor of \['x2'\]"):
+        _regressor(tiny_model).fit(X, y, ancestors=pam)
