@@ -241,6 +241,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         Every ensemble member (of every region), for inspection.
     n_features_in_ : int
     feature_names_in_ : list
+        X's column names, only when X is a DataFrame with string column names.
 
     See Also
     --------
@@ -432,8 +433,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
-        self.feature_names_in_ = x_names
         self._frame_columns = x_names if isinstance(X, pd.DataFrame) else None  # checked against later frames
+        if isinstance(X, pd.DataFrame) and all(isinstance(name, str) for name in X.columns):
+            self.feature_names_in_ = x_names  # scikit-learn's convention: string column names only
+        elif hasattr(self, "feature_names_in_"):  # a refit on an array forgets the last frame's names
+            del self.feature_names_in_
         self.n_features_in_ = X_arr.shape[1]
         self.treatment_name_, self.outcome_name_ = self._variable_names(T, Y, x_names + w_names)
         self.pam_ = align_pam(

@@ -28,9 +28,12 @@ def check_columns(estimator, frame_columns, columns: list | None) -> list:
     """The columns to pass as X: given, or the estimator's ``feature_names_in_``; all in the frame."""
     if columns is None:
         columns = list(getattr(estimator, "feature_names_in_", []))
+    if not columns:
+        raise ValueError("the estimator has no feature_names_in_ (it was fitted on an array, not a DataFrame with "
+                         "string column names); pass columns= explicitly")
     missing = [c for c in columns if c not in list(frame_columns)]
-    if not columns or missing:
-        raise ValueError(f"columns {missing or columns!r} are not all columns of frame; pass columns= explicitly")
+    if missing:
+        raise ValueError(f"columns {missing!r} are not all columns of frame; pass columns= explicitly")
     return list(columns)
 
 

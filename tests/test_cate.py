@@ -91,6 +91,8 @@ def test_fit_aligns_a_dataframe_pam_by_column_name(tiny_model, data):
     est = _estimator(tiny_model).fit(frame, pd.Series(T, name="treated"), pd.Series(Y, name="earnings"), ancestors=pam)
     assert est.feature_names_in_ == ["age", "income", "score"]
     assert est.pam_[2:, 0].tolist() == [1, 1, 0, 0, 0]  # the arm columns: not every covariate is an ancestor
+    est.fit(X, T, Y)  # scikit-learn's convention: feature names only from string column names
+    assert not hasattr(est, "feature_names_in_")
 
 
 def test_fit_accepts_econml_keywords(tiny_model, data):

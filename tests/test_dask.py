@@ -34,3 +34,15 @@ def test_map_partitions_rejects_unknown_method(fitted):
     est, X = fitted
     with pytest.raises(ValueError, match="method"):
         map_partitions(est, dd.from_pandas(X, npartitions=2), method="fit")
+
+
+def test_map_partitions_asks_for_columns_when_fitted_on_an_array(tiny_model, fitted):
+    from skcfm import CFMCateEstimator
+
+    _, X = fitted
+    rng = np.random.default_rng(0)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=1).fit(X.to_numpy(), rng.integers(0, 2, len(X)),
+                                                                   rng.normal(size=len(X)))
+    with pytest.raises(ValueError, match="no feature_names_in_ .* pass columns= explicitly"):
+        map_partitions(est, dd.from_pandas(X, npartitions=2))
+    assert len(map_partitions(est, dd.from_pandas(X, npartitions=2), columns=list(X.columns)).compute()) == len(X)
