@@ -251,10 +251,12 @@ class CFMDoWhyWrapper(DoWhyWrapper):
             if values is None:
                 names[prefix] = []
                 continue
-            values = np.asarray(values, dtype=float)
+            labels = prefix == "T" and not _is_numeric(values)  # labels stay labels, as DoWhy's categories
+            values = np.asarray(values, dtype=object if labels else float)
             values = values.reshape(len(values), -1)
             names[prefix] = list(given) if given is not None else get_input_columns(blocks[prefix][0], prefix=prefix)
-            frames.append(pd.DataFrame(values, columns=names[prefix]))
+            frame = pd.DataFrame(values, columns=names[prefix])
+            frames.append(frame.astype("category") if labels else frame)
         if len(names["Y"]) != 1 or len(names["T"]) != 1:
             raise ValueError(f"Y and T must be single columns; got {len(names['Y'])} and {len(names['T'])}")
         self.dowhy_ = CausalModel(
@@ -268,6 +270,11 @@ class CFMDoWhyWrapper(DoWhyWrapper):
             method_params={"init_params": self._cate_estimator.get_params(deep=False), "fit_params": kwargs},
         )
         return self
+
+
+def _is_numeric(values) -> bool:
+    kind = np.asarray(values).dtype
+    return np.issubdtype(kind, np.number) or np.issubdtype(kind, np.bool_)
 
 
 def _make_estimator(init_params: Mapping | None) -> cate.CFMCateEstimator:

@@ -214,3 +214,22 @@ def test_dowhy_wrapper_estimates_and_refutes(tiny_model):
 def test_estimator_dowhy_property_uses_the_skcfm_wrapper(tiny_model):
     est = skcfm.cate.CFMCateEstimator(model=tiny_model, n_estimators=2)
     assert isinstance(est.dowhy, CFMDoWhyWrapper)
+
+
+def test_dowhy_wrapper_takes_treatment_labels(tiny_model):
+    """Labels reach DoWhy as a categorical column (its placebo refuter draws categories) and
+    the estimator as labels: the same estimate as 0/1 coded T with the same level order."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(150, 2))
+    T = (rng.random(150) < 0.5).astype(int)
+    Y = X[:, 0] + EFFECT * T + rng.normal(size=150)
+
+    def wrapper():
+        return CFMDoWhyWrapper(skcfm.cate.CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0))
+
+    labelled = wrapper().fit(Y, np.where(T == 1, "treated", "control"), X=X, control_value="control",
+                             treatment_value="treated")
+    coded = wrapper().fit(Y, T, X=X)
+    assert labelled.estimate_.value == pytest.approx(coded.estimate_.value)
+    refutation = labelled.refute_estimate(method_name="placebo_treatment_refuter", num_simulations=2)
+    assert np.isfinite(refutation.new_effect)
