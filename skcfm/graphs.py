@@ -394,6 +394,8 @@ def unconfoundedness_pam(
     age        1     1    0     0
     educ       1     1    0     0
     """
+    if isinstance(covariates, (str, bytes)):  # list("age") would be three covariates
+        raise TypeError(f"covariates must be a list of names, e.g. [{covariates!r}]; got the string {covariates!r}")
     covariates = list(covariates)
     _check_labels(treatment, outcome, covariates)
     labels = [treatment, outcome, *covariates]
@@ -428,7 +430,8 @@ def tiered_pam(tiers: Sequence[Sequence[Hashable]]) -> pd.DataFrame:
     treat   -1      0     0
     re78    -1     -1     0
     """
-    if isinstance(tiers, (str, bytes)) or any(isinstance(t, (str, bytes)) for t in tiers):
+    tiers = [tiers] if isinstance(tiers, (str, bytes)) else list(tiers)  # an iterator is read once
+    if any(isinstance(t, (str, bytes)) for t in tiers):
         raise TypeError(
             "tiers must be a sequence of sequences of names, e.g. [['age'], ['t'], ['y']]; "
             "got a string where a tier was expected"

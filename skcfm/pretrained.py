@@ -131,7 +131,9 @@ def export_model(checkpoint: dict, path: str | os.PathLike, *, card: dict | None
     ``checkpoint`` is a dict loaded from a training ``last.pt``; ``card`` adds fields
     (training history, validation metrics) to the model card.
     """
-    path = Path(path).with_suffix(".safetensors")
+    path = Path(path)
+    if path.suffix != ".safetensors":  # "my-cfm-v1.2" keeps its dots: with_suffix would cut at the last one
+        path = path.with_name(path.name + ".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
     state = {name: t.detach().to(dtype).contiguous() for name, t in checkpoint["model"].items()}

@@ -201,7 +201,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
-        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64, ensure_min_samples=2)
+        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        if len(X_arr) < 2:
+            raise ValueError("X has 1 sample; fit needs at least two rows, with two treatment values")
         d = X_arr.shape[1]
         self.treatment_index_ = self._treatment_index(d)
         names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(d)]))
@@ -308,7 +310,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             qs = np.array([0.5])
         elif output_type == "full":  # the median is always part of "full"
             qs = np.union1d(requested, [0.5])
-        if output_type != "mean" and (qs.size == 0 or (qs <= 0).any() or (qs >= 1).any()):
+        if output_type != "mean" and (qs.size == 0 or not ((qs > 0) & (qs < 1)).all()):  # NaN fails both
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
         self._check_treatment_levels(X_arr[:, t])

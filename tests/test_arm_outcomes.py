@@ -109,14 +109,14 @@ def test_auto_adds_arm_outcomes_for_a_discrete_treatment_only(tiny_model, data):
     X, T, Y = data
     discrete = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
     assert discrete.arm_outcomes == "auto" and discrete.X_.shape == (N, D + 2)
-    continuous = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, X[:, 0], Y)
+    continuous = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, 2 * X[:, 0] + 1, Y)
     assert continuous.arm_outcomes_ is None and continuous.X_.shape == (N, D)
 
 
 def test_arm_outcomes_rejects_what_it_cannot_use(tiny_model, data):
     X, T, Y = data
     with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
-        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, X[:, 0], Y)
+        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, 2 * X[:, 0] + 1, Y)
     with pytest.raises(TypeError, match="arm_outcomes='yes'; expected 'auto', True or False"):
         CFMCateEstimator(model=tiny_model, arm_outcomes="yes").fit(X, T, Y)
 

@@ -607,3 +607,10 @@ def test_align_refuses_an_array_in_the_model_order():
         align_pam(pam.to_numpy(), covariates=["x0", "x1"], treatment="t", outcome="y")
     aligned = align_pam(pam, covariates=["x0", "x1"], treatment="t", outcome="y")
     np.testing.assert_array_equal(aligned, pam.to_numpy())
+
+
+def test_pam_helpers_read_names_not_characters_and_take_iterators():
+    with pytest.raises(TypeError, match=r"covariates must be a list of names, e.g. \['age'\]"):
+        unconfoundedness_pam("age", treatment="t", outcome="y")
+    from_iterator = tiered_pam(iter([["a"], ["t"], ["y"]]))
+    assert from_iterator.equals(tiered_pam([["a"], ["t"], ["y"]])) and from_iterator.shape == (3, 3)

@@ -461,3 +461,10 @@ def test_fit_refuses_an_array_pam_that_makes_y_a_cause_of_a_covariate(tiny_model
     pam[D, 2] = 1  # y's row (last in fit's order) says y causes x2: most likely a PAM in another order
     with pytest.raises(ValueError, match=r"outcome \(its last row\) a known ancestor of \['x2'\]"):
         _regressor(tiny_model).fit(X, y, ancestors=pam)
+
+
+def test_predict_rejects_nan_quantiles(fitted):
+    reg, X = fitted
+    for output_type in ("quantiles", "full"):
+        with pytest.raises(ValueError, match=r"quantiles must be in \(0, 1\)"):
+            reg.predict(X[:3], output_type=output_type, quantiles=[np.nan, 0.5])

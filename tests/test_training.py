@@ -274,6 +274,36 @@ def test_resume_can_lengthen_the_schedule_and_records_it(tmp_path, cheap_tiny):
     assert rates[2] == pytest.approx(training.learning_rate(config, 2))  # the old rate where the change starts
 
 
+def test_a_second_change_of_the_schedule_at_the_same_step_replaces_the_first(tmp_path, cheap_tiny):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    training.train("tiny", tmp_path, steps=2, progress=False, resume=True, total_steps=100)  # runs no step
+    training.train("tiny", tmp_path, steps=3, progress=False, resume=True, total_steps=300)
+    history = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)["schedule_history"]
+    assert history[1:] == [{"from_step": 2, "total_steps": 300}]
+    config = replace(CONFIGS["tiny"], total_steps=300)
+    only_300 = [history[0], {"from_step": 2, "total_steps": 300}]
+    assert training.learning_rate(config, 40, history) == training.learning_rate(config, 40, only_300)
+
+
+def test_a_fresh_run_refuses_to_overwrite_a_checkpoint(tmp_path, cheap_tiny, capsys):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    with pytest.raises(FileExistsError, match="pass resume=True"):
+        training.train("tiny", tmp_path, steps=1, progress=False)
+    with pytest.raises(SystemExit):
+        main(["train", "--config", "tiny", "--out", str(tmp_path), "--steps", "1"])
+    assert "pass --resume to continue that run" in capsys.readouterr().err
+    assert training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)["step"] == 2
+
+
+def test_commands_reject_counts_below_one_and_weights_for_checkpoints(tmp_path, cheap_tiny, capsys):
+    for argv in (["train", "--out", str(tmp_path), "--batch-size", "0"], ["eval", "x.pt", "--batches", "0"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "expected a positive integer" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="exported weights, not a training checkpoint"):
+        training.load_checkpoint(tmp_path / "cfm.safetensors")
+
+
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path, cheap_tiny):
     training.train("tiny", tmp_path / "fresh", steps=2, progress=False)
     training.train("tiny", tmp_path / "resumed", steps=2, progress=False, resume=True)
@@ -458,6 +488,12 @@ def test_export_command_writes_loadable_weights_with_the_run_history(tmp_path, c
     assert [entry["from_step"] for entry in card["prior_history"]] == [0]
     model = load_model(tmp_path / "weights" / "mine.safetensors")
     assert model.config.n_layers == CONFIGS["tiny"].model.n_layers
+    # a name with dots keeps them (with_suffix cut "v1.2" to "v1"), and loads by that name's path
+    main(["export", str(tmp_path / "run" / training.CHECKPOINT_NAME), "--name", "mine-v1.2",
+          "--out-dir", str(tmp_path / "weights")])
+    assert (tmp_path / "weights" / "mine-v1.2.safetensors").exists()
+    assert (tmp_path / "weights" / "mine-v1.2.json").exists()
+    assert load_model(tmp_path / "weights" / "mine-v1.2.safetensors").config.n_layers == model.config.n_layers
 
 
 def test_train_command_rejects_an_unknown_config(capsys):

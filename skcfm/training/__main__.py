@@ -10,6 +10,13 @@ from pathlib import Path
 from .configs import CONFIGS
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m skcfm.training", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -17,25 +24,28 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd.add_argument("--config", default="small", choices=sorted(CONFIGS))
     train_cmd.add_argument("--out", required=True, help="run directory (checkpoint and logs)")
     train_cmd.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if it exists")
-    train_cmd.add_argument("--steps", type=int, default=None, help="stop at this step (default: the schedule's end)")
+    train_cmd.add_argument("--steps", type=_positive_int, default=None,
+                           help="stop at this step (default: the schedule's end)")
     train_cmd.add_argument("--max-minutes", type=float, default=None, help="stop after this much wall time")
     train_cmd.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    train_cmd.add_argument("--batch-size", type=int, default=None, help="data sets per step and process")
+    train_cmd.add_argument("--batch-size", type=_positive_int, default=None, help="data sets per step and process")
     train_cmd.add_argument("--seed", type=int, default=0)
     train_cmd.add_argument("--compile", action="store_true", help="torch.compile the model")
-    train_cmd.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    train_cmd.add_argument("--threads", type=_positive_int, default=None,
+                           help="torch CPU threads (default: torch's choice)")
     train_cmd.add_argument("--no-progress", action="store_true")
-    train_cmd.add_argument("--total-steps", type=int, default=None,
+    train_cmd.add_argument("--total-steps", type=_positive_int, default=None,
                            help="length of the cosine schedule; on resume, lengthens it from the checkpoint's step")
     train_cmd.add_argument("--update-prior", action="store_true",
                            help="on --resume, train on the named config's current prior, not the checkpoint's")
     split_cmd = commands.add_parser("split-tails", help="split a checkpoint's outer bars into finer tail bars")
     split_cmd.add_argument("checkpoint")
     split_cmd.add_argument("--out", required=True, help="run directory for the split checkpoint (then train --resume)")
-    split_cmd.add_argument("--tail-bars", type=int, default=8, help="bars per tail (default: 8)")
+    split_cmd.add_argument("--tail-bars", type=_positive_int, default=8, help="bars per tail (default: 8)")
     eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
     eval_cmd.add_argument("checkpoint")
-    eval_cmd.add_argument("--batches", type=int, default=None, help="validation batches (default: the config's)")
+    eval_cmd.add_argument("--batches", type=_positive_int, default=None,
+                          help="validation batches (default: the config's)")
     eval_cmd.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     export_cmd = commands.add_parser("export", help="ship a checkpoint as safetensors + JSON model card")
     export_cmd.add_argument("checkpoint")
@@ -47,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     from . import train as training  # imported late: argparse errors stay fast
 
     if args.command == "train":
+        if not args.resume and (Path(args.out) / training.CHECKPOINT_NAME).exists():
+            parser.error(f"{Path(args.out) / training.CHECKPOINT_NAME} exists: pass --resume to continue that run, "
+                         "or choose a new --out")
         if args.threads:
             import torch
 

@@ -148,7 +148,12 @@ def save_checkpoint(payload: dict, path: Path) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a training checkpoint without unpickling code."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    if Path(path).suffix == ".safetensors":
+        raise ValueError(f"{path} holds exported weights, not a training checkpoint (a run's last.pt)")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or "train_config" not in checkpoint:
+        raise ValueError(f"{path} is not a training checkpoint (a run's last.pt): it has no train_config")
+    return checkpoint
 
 
 def model_from_checkpoint(checkpoint: dict) -> CausalFoundationModel:
@@ -252,6 +257,9 @@ def train(
     """
     # -- configuration and distributed setup
     out = Path(out)
+    if not resume and (out / CHECKPOINT_NAME).exists():  # a fresh run would overwrite it and mix the logs
+        raise FileExistsError(f"{out / CHECKPOINT_NAME} exists: pass resume=True (--resume) to continue that run, "
+                              "or choose a new out (--out)")
     out.mkdir(parents=True, exist_ok=True)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size > 1 and not dist.is_initialized():
@@ -277,7 +285,9 @@ def train(
         schedule_history = checkpoint.get("schedule_history", [{"from_step": 0, "total_steps": config.total_steps}])
         if total_steps is not None and total_steps != config.total_steps:
             config = replace(config, total_steps=total_steps)
-            schedule_history = [*schedule_history, {"from_step": checkpoint["step"], "total_steps": total_steps}]
+            # a second change at the same step replaces the first: the schedule has one length from there on
+            schedule_history = [*(entry for entry in schedule_history if entry["from_step"] != checkpoint["step"]),
+                                {"from_step": checkpoint["step"], "total_steps": total_steps}]
     else:
         config = CONFIGS[config_name]
         if batch_size is not None:
