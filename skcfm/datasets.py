@@ -167,6 +167,8 @@ def train_test_split_protocol(
         raise ValueError(f"n must be an integer >= 2; got {n!r}")
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}")
+    if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)) or realization < 0:
+        raise ValueError(f"realization must be a non-negative integer; got {realization!r}")
     perm = np.random.default_rng(42 + int(realization)).permutation(n)
     k = int((1 - test_size) * n)
     return perm[:k], perm[k:]

@@ -65,6 +65,8 @@ def test_split_protocol_sizes(n, n_train):
 def test_split_protocol_rejects_bad_test_size():
     with pytest.raises(ValueError, match="test_size"):
         train_test_split_protocol(100, 0, test_size=1.5)
+    with pytest.raises(ValueError, match="realization must be a non-negative integer; got -50"):
+        train_test_split_protocol(100, -50)
 
 
 # --- argument validation (no data needed) ----------------------------------------------
