@@ -280,6 +280,7 @@ def test_a_second_change_of_the_schedule_at_the_same_step_replaces_the_first(tmp
     training.train("tiny", tmp_path, steps=3, progress=False, resume=True, total_steps=300)
     history = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)["schedule_history"]
     assert history[1:] == [{"from_step": 2, "total_steps": 300}]
+    assert [row["step"] for row in read_log(tmp_path / training.VALIDATION_LOG)] == ["2", "3"]  # none for the empty run
     config = replace(CONFIGS["tiny"], total_steps=300)
     only_300 = [history[0], {"from_step": 2, "total_steps": 300}]
     assert training.learning_rate(config, 40, history) == training.learning_rate(config, 40, only_300)

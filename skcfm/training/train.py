@@ -347,6 +347,7 @@ def train(
 
     # -- loop; SIGTERM (a stopped session, torchrun, kill) ends it with a checkpoint of the last step
     metrics: dict[str, float] = {}
+    first_step = step
     with _sigterm_event() as terminated:
         last_save = time.monotonic()
         bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
@@ -378,7 +379,9 @@ def train(
                 save()
                 last_save = time.monotonic()
         bar.close()
-    if rank == 0 and step % config.validation_every_steps != 0 and not terminated.is_set():
+    if rank == 0 and step == first_step:  # nothing trained: report, but log no second row for this step
+        metrics = evaluate(model, validation, torch_device)
+    elif rank == 0 and step % config.validation_every_steps != 0 and not terminated.is_set():
         metrics = validate()
     save()
     if world_size > 1:
