@@ -247,6 +247,14 @@ def test_resume_keeps_the_checkpoint_prior_unless_asked_to_update_it(tmp_path, c
     assert updated["prior_history"][-1]["prior"]["backdoor_prob"] == 0.9
 
 
+def test_update_prior_warns_when_the_prior_is_wider_than_the_model(tmp_path, cheap_tiny, monkeypatch):
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    wider = replace(CONFIGS["tiny"], prior=replace(CONFIGS["tiny"].prior, max_covariates=16))
+    monkeypatch.setitem(CONFIGS, "wide", wider)
+    with pytest.warns(UserWarning, match="draws up to 16 covariates, more than the checkpoint's model was built for"):
+        training.train("wide", tmp_path, steps=3, progress=False, resume=True, update_prior=True)
+
+
 def test_resume_records_a_new_prior_code_version_even_with_the_same_settings(tmp_path, cheap_tiny, monkeypatch):
     training.train("tiny", tmp_path, steps=2, progress=False)
     first = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)

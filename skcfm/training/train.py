@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -279,6 +280,11 @@ def train(
         new_settings = update_prior and CONFIGS[config_name].prior != config.prior
         if new_settings:
             config = replace(config, prior=CONFIGS[config_name].prior)
+            if config.prior.max_covariates > config.model.max_covariates:
+                warnings.warn(f"--update-prior with config {config_name!r}: its prior draws up to "
+                              f"{config.prior.max_covariates} covariates, more than the checkpoint's model was "
+                              f"built for ({config.model.max_covariates}); is this the run's own config?",
+                              stacklevel=2)
         if new_settings or _prior_version(prior_history) != PRIOR_VERSION:
             entry = {"from_step": checkpoint["step"], "prior": asdict(config.prior), "prior_version": PRIOR_VERSION}
             prior_history = [*prior_history, entry]
