@@ -81,8 +81,12 @@ def load_model(
             raise TypeError(f"model={model!r}; expected None, a shipped model's name, a path to a .safetensors "
                             "file or a CausalFoundationModel")
         weights, card = _resolve(DEFAULT_MODEL if model is None else model)
-        stat = weights.stat()
-        model = _load_cached(str(weights.resolve()), str(card.resolve()), stat.st_mtime_ns, stat.st_size)
+        if not weights.exists():
+            raise FileNotFoundError(f"model weights {weights} not found")
+        if not card.exists():
+            raise FileNotFoundError(f"model card {card} is missing; it must sit beside {weights.name}")
+        # keyed by the files' contents (a few ms to hash), so every call checks the checksum
+        model = _load_cached(str(weights.resolve()), _sha256(weights), card.read_text())
     current = next(model.parameters()).device
     if current.type == device.type and device.index in (None, current.index):
         return model
@@ -102,12 +106,9 @@ def _check_device(device) -> torch.device:
 
 
 @lru_cache(maxsize=4)
-def _load_cached(weights: str, card: str, mtime_ns: int, size: int) -> CausalFoundationModel:
-    weights_path, card_path = Path(weights), Path(card)
-    if not card_path.exists():
-        raise FileNotFoundError(f"model card {card_path} is missing; it must sit beside {weights_path.name}")
-    meta = json.loads(card_path.read_text())
-    digest = _sha256(weights_path)
+def _load_cached(weights: str, digest: str, card_text: str) -> CausalFoundationModel:
+    weights_path = Path(weights)
+    meta = json.loads(card_text)
     if digest != meta.get("sha256"):
         raise ValueError(
             f"checksum mismatch for {weights_path}: sha256 {digest} but the model card says {meta.get('sha256')}; "

@@ -74,6 +74,22 @@ def test_tampered_weights_raise_a_checksum_error(tiny_model_path, tmp_path):
         load_model(weights)
 
 
+def test_a_file_modified_after_loading_is_checked_again(tiny_model_path, tmp_path):
+    """The cache is keyed by content: a rewrite that keeps the size and the modification
+    time is still caught."""
+    import os
+
+    weights = _copy_model(tiny_model_path, tmp_path)
+    load_model(weights)
+    stat = weights.stat()
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(ValueError, match="checksum"):
+        load_model(weights)
+
+
 def test_missing_card_raises_file_not_found(tiny_model_path, tmp_path):
     weights = _copy_model(tiny_model_path, tmp_path, card=False)
     with pytest.raises(FileNotFoundError, match="model card"):
