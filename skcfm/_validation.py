@@ -64,6 +64,12 @@ def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool 
     return array
 
 
+def is_numeric(values: np.ndarray) -> bool:
+    """Whether an array holds numbers (booleans count), not labels."""
+    kind = np.asarray(values).dtype
+    return np.issubdtype(kind, np.number) or np.issubdtype(kind, np.bool_)
+
+
 def column_names(values, n_columns: int, prefix: str = "x") -> list:
     """Column names of a DataFrame, else x0, x1, ..."""
     if isinstance(values, pd.DataFrame):

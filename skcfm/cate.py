@@ -23,6 +23,7 @@ from ._validation import (
     check_n_jobs,
     check_vector,
     column_names,
+    is_numeric,
     series_name,
 )
 from .arm_outcomes import ArmOutcomeCovariates, add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
@@ -78,7 +79,7 @@ def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, 
     """Raise where a column of X or W (``blocks``: name, values, column names) repeats T or
     Y: conditioning on the outcome or on the treatment itself leaves no effect to estimate,
     and the answer would silently be near 0."""
-    numeric_t = T.astype(np.float64) if np.issubdtype(T.dtype, np.number) or T.dtype == bool else None
+    numeric_t = T.astype(np.float64) if is_numeric(T) else None
     for block, values, columns in blocks:
         for j in range(0 if values is None else values.shape[1]):
             for variable, role, target in (("Y", "outcome", Y), ("T", "treatment", numeric_t)):
@@ -339,7 +340,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         levels = np.unique(T_raw)
         if len(levels) < 2:
             raise ValueError(f"T has no variation (every row is {levels.tolist()[0]!r}); an effect cannot be estimated")
-        numeric = np.issubdtype(T_raw.dtype, np.number) or T_raw.dtype == bool
+        numeric = is_numeric(T_raw)
         kind = self.treatment_kind
         if kind == "auto":
             kind = "discrete" if (not numeric or len(levels) <= MAX_DISCRETE_LEVELS) else "continuous"
@@ -515,8 +516,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             return values
         unknown = ~np.isin(values, self.categories_)
         if unknown.any():
-            numeric = np.issubdtype(self.categories_.dtype, np.number)
-            hint = ("a continuous treatment needs treatment_kind='continuous'" if numeric else
+            hint = ("a continuous treatment needs treatment_kind='continuous'" if is_numeric(self.categories_) else
                     "pass levels, e.g. T0={!r}, T1={!r}".format(*self.categories_.tolist()[:2]))
             raise ValueError(f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen "
                              f"in fit {self.categories_.tolist()}; {hint}")
@@ -1082,6 +1082,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
             row = {"ate": self.ate(self._check_X(None), **arms), "stderr": np.nan, f"ci_lower_{alpha}": lo,
                    f"ci_upper_{alpha}": hi, "method": "ensemble spread"}
-        if arms:  # which level is compared with which: the first level (sorted) is the baseline
+        if arms:  # which level is compared with which: the first of categories_ is the baseline
             row.update(arms)
         return pd.DataFrame([row], index=[f"{self.outcome_name_} ~ do({self.treatment_name_})"])

@@ -22,6 +22,7 @@ from econml.dowhy import DoWhyWrapper
 from econml.utilities import get_input_columns
 
 from . import cate
+from ._validation import is_numeric
 from .graphs import _as_digraph, ancestor_matrix
 
 __all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
@@ -251,7 +252,7 @@ class CFMDoWhyWrapper(DoWhyWrapper):
             if values is None:
                 names[prefix] = []
                 continue
-            labels = prefix == "T" and not _is_numeric(values)  # labels stay labels, as DoWhy's categories
+            labels = prefix == "T" and not is_numeric(values)  # labels stay labels, as DoWhy's categories
             values = np.asarray(values, dtype=object if labels else float)
             values = values.reshape(len(values), -1)
             names[prefix] = list(given) if given is not None else get_input_columns(blocks[prefix][0], prefix=prefix)
@@ -270,11 +271,6 @@ class CFMDoWhyWrapper(DoWhyWrapper):
             method_params={"init_params": self._cate_estimator.get_params(deep=False), "fit_params": kwargs},
         )
         return self
-
-
-def _is_numeric(values) -> bool:
-    kind = np.asarray(values).dtype
-    return np.issubdtype(kind, np.number) or np.issubdtype(kind, np.bool_)
 
 
 def _make_estimator(init_params: Mapping | None) -> cate.CFMCateEstimator:
