@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+
+from skcfm import CFMCateEstimator, unconfoundedness_pam
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -708,3 +711,30 @@ def test_rules_summary_regenerates_from_the_recorded_scores(tmp_path, capsys):
     pd.testing.assert_frame_equal(table, again)
     with pytest.raises(SystemExit):
         rules.main([])  # neither evidence nor scores
+
+
+# --- checkpoint_mixture.py --------------------------------------------------------------------
+
+
+def test_checkpoint_mixture_averages_half_the_members_from_each_model(tiny_model):
+    import copy
+
+    mixture = _load("checkpoint_mixture")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    T = (rng.random(120) < 0.5).astype(int)
+    Y = X[:, 0] + T + rng.normal(size=120)
+    other = copy.deepcopy(tiny_model)
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+    same = mixture.mixture_effects(tiny_model, tiny_model, X, T, Y, X[:7], random_state=3)
+    mixed = mixture.mixture_effects(tiny_model, other, X, T, Y, X[:7], random_state=3)
+    assert same.shape == mixed.shape == (7,)
+    assert not np.allclose(same, mixed)  # the second model's members count
+    # the first half is the first model's: 2 of the 4 members "auto" draws on 120 rows
+    first = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=3).fit(
+        X, T, Y, ancestors=unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y"))
+    second = CFMCateEstimator(model=other, n_estimators=2, random_state=3 + mixture.SECOND_SEED_OFFSET).fit(
+        X, T, Y, ancestors=unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y"))
+    np.testing.assert_allclose(mixed, (first.effect(X[:7]) + second.effect(X[:7])) / 2)
