@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_array
 
 from .graphs import default_names
@@ -110,6 +111,14 @@ def check_integer_parameters(estimator, minimums: dict[str, int]) -> None:
         if not isinstance(value, (int, np.integer)) or value < minimum:
             bound = f" >= {minimum}" if minimum > 1 else ""
             raise ValueError(f"{name} must be a positive integer{bound}; got {value!r}")
+
+
+def check_learner(value, name: str, *, kind: str, method: str) -> None:
+    """``value`` is None or an unfitted scikit-learn ``kind`` ("regressor" or "classifier")
+    with ``fit`` and ``method``; a classifier is refused where a regressor is expected."""
+    usable = hasattr(value, "fit") and hasattr(value, method) and not (kind == "regressor" and is_classifier(value))
+    if value is not None and not usable:
+        raise TypeError(f"{name}={value!r}; expected None or an unfitted {kind} with fit and {method}")
 
 
 def check_n_jobs(value) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
 from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
 from scipy.stats import norm
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 from ._validation import (
     check_column_names,
     check_integer_parameters,
+    check_learner,
     check_matrix,
     check_n_estimators,
     check_n_jobs,
@@ -327,14 +328,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
         check_outcome_transform(self.outcome_transform)
-        final_model = self.final_model
-        if final_model is not None and (not hasattr(final_model, "fit") or not hasattr(final_model, "predict")
-                                        or is_classifier(final_model)):
-            raise TypeError(f"final_model={final_model!r}; expected None or an unfitted regressor with fit and predict")
-        if self.model_propensity is not None and not (
-                hasattr(self.model_propensity, "fit") and hasattr(self.model_propensity, "predict_proba")):
-            raise TypeError(f"model_propensity={self.model_propensity!r}; expected None or an unfitted classifier "
-                            "with fit and predict_proba")
+        check_learner(self.final_model, "final_model", kind="regressor", method="predict")
+        check_learner(self.model_propensity, "model_propensity", kind="classifier", method="predict_proba")
 
     def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
         levels = np.unique(T_raw)
