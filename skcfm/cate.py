@@ -414,15 +414,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         _check_not_covariates(T_raw, Y_arr, [("X", X_arr, x_names), ("W", W_arr, w_names)])
         T_arr = self._encode_treatment(T_raw)
-        if inference in ("haipw", "aipw") and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
-            kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
+        binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
+        kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
+        if inference in ("haipw", "aipw") and not binary:
             raise ValueError(f"inference={inference!r} needs a binary treatment; T {kind}")
         if inference == "auto":
-            binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
             inference = "haipw" if binary else "ensemble"
         self.inference_ = inference
-        if self.final_stage != "cfm" and not (self.treatment_kind_ == "discrete" and len(self.categories_) == 2):
-            kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
+        if self.final_stage != "cfm" and not binary:
             raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T {kind}")
         n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
         arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
