@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
-from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
+from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
@@ -36,7 +36,13 @@ from .contexts import (
     plan_contexts,
     predict_with_plan,
 )
-from .econml_results import DoublyRobustSummary, ensemble_inference, ensemble_population_summary, member_spread
+from .econml_results import (
+    DoublyRobustSummary,
+    ensemble_inference,
+    ensemble_population_summary,
+    member_spread,
+    normal_inference,
+)
 from .final_stages import BLENDS, FinalStageChoice, auto_candidates, causal_forest_stage, choose_final_stage
 from .graphs import align_pam, warn_post_treatment
 from .intervals import (
@@ -961,30 +967,55 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                                            outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
     def effect_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-        """Ensemble-spread interval of each row's effect (quantiles over members).
+        """Interval of each row's effect: with ``final_stage="causal_forest"`` the forest's
+        normal confidence interval, with ``"cfm"`` the ensemble spread (see
+        :meth:`effect_inference`).
 
         Returns
         -------
         lower, upper : ndarrays of shape (m,)
         """
-        return self.effect_inference(X, T0=T0, T1=T1).conf_int(alpha=_check_alpha(alpha))
+        alpha = _check_alpha(alpha)
+        return self.effect_inference(X, T0=T0, T1=T1).conf_int(alpha=alpha)
 
-    def effect_inference(self, X=None, *, T0=0, T1=1) -> EmpiricalInferenceResults:
-        """EconML's per-row inference for :meth:`effect`: the ensemble members' effects as an
-        empirical distribution, like EconML's bootstrap (``conf_int`` gives the members'
-        quantiles, as :meth:`effect_interval`; ``stderr`` their spread). It describes how much
-        the model's answer moves with the context draw, not a frequentist standard error."""
+    def effect_inference(self, X=None, *, T0=0, T1=1) -> EmpiricalInferenceResults | NormalInferenceResults:
+        """EconML's per-row inference for :meth:`effect`.
+
+        With ``final_stage="causal_forest"`` the forest's normal inference (standard errors
+        from the bootstrap of little bags, as EconML's ``CausalForestDML``): confidence
+        intervals, z statistics and p-values. With ``"cfm"`` the ensemble members' effects as
+        an empirical distribution, like EconML's bootstrap (``conf_int`` gives the members'
+        quantiles, ``stderr`` their spread): how much the model's answer moves with the
+        context draw, not a confidence interval, so ``zstat`` and ``pvalue`` are NaN and an
+        :class:`~skcfm.econml_results.EnsembleSpreadWarning` is raised. Other final stages
+        raise a ``ValueError``.
+        """
+        if self.final_stage_ == "causal_forest":
+            return self._causal_forest_inference(X, T0, T1, [self.treatment_name_])
         return ensemble_inference(self._ensemble_spread(self._member_effects, X, T0, T1),
                                   outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
-    def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults:
+    def _causal_forest_inference(self, X, T0, T1, treatment_names: list[str]) -> NormalInferenceResults:
+        """Per-row normal inference of the causal forest final stage: its effects (as
+        :meth:`effect`) with the bootstrap-of-little-bags standard errors."""
+        X_arr = self._check_X(X)
+        m = X_arr.shape[0]
+        sign = np.sign(self._treatment_values(T1, m, "T1") - self._treatment_values(T0, m, "T0"))
+        point, variance = self._causal_forest_stage().predict_and_var(X_arr)
+        return normal_inference(sign * point.ravel(), np.abs(sign) * np.sqrt(variance.ravel()),
+                                outcome_name=self.outcome_name_, treatment_names=treatment_names)
+
+    def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`marginal_effect`."""
+        if self.final_stage_ == "causal_forest":  # binary T: the effect of the second level against the first
+            return self._causal_forest_inference(X, *self.categories_[:2], self._marginal_treatment_names())
         return ensemble_inference(self._ensemble_spread(self._member_marginal_effects, T, X),
                                   outcome_name=self.outcome_name_, treatment_names=self._marginal_treatment_names())
 
     def marginal_effect_interval(self, T, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`marginal_effect` (quantiles over members)."""
-        return self.marginal_effect_inference(T, X).conf_int(alpha=_check_alpha(alpha))
+        """Interval of :meth:`marginal_effect`, as :meth:`effect_interval`."""
+        alpha = _check_alpha(alpha)
+        return self.marginal_effect_inference(T, X).conf_int(alpha=alpha)
 
     def marginal_ate_inference(self, T, X=None) -> PopulationSummaryResults:
         """EconML's population summary of :meth:`marginal_effect` over X; the mean's standard
@@ -999,13 +1030,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         lo, hi = np.quantile(members, [_check_alpha(alpha) / 2, 1 - alpha / 2], axis=0)
         return lo, hi
 
-    def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults:
+    def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`const_marginal_effect` (discrete T)."""
         self._require_discrete("const_marginal_effect_inference")
         return self.marginal_effect_inference(None, X)
 
     def const_marginal_effect_interval(self, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`const_marginal_effect` (discrete T)."""
+        """Interval of :meth:`const_marginal_effect` (discrete T), as :meth:`effect_interval`."""
         self._require_discrete("const_marginal_effect_interval")
         return self.marginal_effect_interval(None, X, alpha=alpha)
 
@@ -1037,7 +1068,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_is_fitted(self, "model_")
         if self.final_stage_ != "cfm":
             raise ValueError(f"ensemble-spread intervals are not available with final_stage={self.final_stage_!r}; "
-                             "use final_stage='cfm', or ate_interval() for the doubly robust ATE")
+                             "use final_stage='causal_forest' for per-row confidence intervals, final_stage='cfm' "
+                             "for the ensemble spread, or ate_interval() for the doubly robust ATE")
         return member_values(*args)
 
     @property

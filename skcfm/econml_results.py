@@ -6,7 +6,11 @@ uncertainty, and each maps onto one of EconML's classes:
 
 - the spread of the ensemble members' estimates (context draws, covariate orders) is an
   empirical distribution, like EconML's bootstrap: :class:`econml.inference.EmpiricalInferenceResults`,
-  whose ``conf_int`` is the members' quantiles (so it equals ``effect_interval``);
+  whose ``conf_int`` is the members' quantiles (so it equals ``effect_interval``). It is
+  model uncertainty, not a sampling distribution: its z statistics and p-values are NaN,
+  and :class:`EnsembleSpreadWarning` says so;
+- the causal forest final stage has per-row normal standard errors (the bootstrap of
+  little bags, as in ``CausalForestDML``): :class:`econml.inference.NormalInferenceResults`;
 - the doubly robust ATE has a normal standard error: a
   :class:`econml.inference.PopulationSummaryResults` whose mean is that estimate
   (:class:`DoublyRobustSummary`), not the plain mean of the per-row effects.
@@ -14,8 +18,28 @@ uncertainty, and each maps onto one of EconML's classes:
 
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+
 import numpy as np
-from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
+from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
+
+class EnsembleSpreadWarning(UserWarning):
+    """Per-row intervals of the CFM final stage are the spread of a few ensemble members:
+    how much the model's answer moves with the context draw and covariate order, not a
+    confidence interval. They leave the model's own error out and cover the true effects
+    far less often than their nominal level; ``final_stage="causal_forest"`` gives per-row
+    confidence intervals."""
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside skcfm."""
+    package = str(Path(__file__).parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _names(outcome_name, treatment_names) -> dict:
@@ -43,15 +67,38 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
     def stderr(self):
         return member_spread(self.pred_dist)
 
+    def zstat(self, value=0):
+        """NaN: the members' spread is not a sampling distribution, so there is no test."""
+        return np.full(np.shape(self.point_estimate), np.nan)
+
+    def pvalue(self, value=0):
+        """NaN, as :meth:`zstat`."""
+        return np.full(np.shape(self.point_estimate), np.nan)
+
 
 def ensemble_inference(member_values: np.ndarray, *, outcome_name, treatment_names,
                        feature_names=None) -> EmpiricalInferenceResults:
     """Per-row results from the members' estimates, shape (E, m) or (E, m, d_t): the point
-    is their mean, the interval their quantiles, the stderr their spread."""
+    is their mean, the interval their quantiles, the stderr their spread; warns with
+    :class:`EnsembleSpreadWarning`."""
+    warnings.warn(
+        f"per-row intervals with final_stage='cfm' are the spread of {len(member_values)} ensemble members: they leave "
+        "the model's own error out and cover the true effects far less often than their nominal level, so zstat and "
+        "pvalue are NaN. For per-row confidence intervals use final_stage='causal_forest'; for the ATE, "
+        "ate_interval().",
+        EnsembleSpreadWarning, stacklevel=_user_stacklevel())
     return EnsembleInferenceResults(
         d_t=_d_t(member_values[0]), d_y=1, pred=member_values.mean(axis=0), pred_dist=member_values,
         inf_type="effect", feature_names=feature_names, **_names(outcome_name, treatment_names),
     )
+
+
+def normal_inference(point: np.ndarray, stderr: np.ndarray, *, outcome_name, treatment_names,
+                     feature_names=None) -> NormalInferenceResults:
+    """Per-row normal results, shape (m,): a point and a standard error for each row."""
+    return NormalInferenceResults(d_t=None, d_y=1, pred=point, pred_stderr=stderr, mean_pred_stderr=None,
+                                  inf_type="effect", feature_names=feature_names,
+                                  **_names(outcome_name, treatment_names))
 
 
 def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,

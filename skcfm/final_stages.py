@@ -51,11 +51,13 @@ POOR_OVERLAP_STAGE = "blend_tl"  # ... and "auto" hedges between the CFM's extra
 
 def causal_forest_stage(X: np.ndarray, T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,
                         mu1: np.ndarray, random_state: int):
-    """The R-learner forest fitted on the residuals of the cross-fitted nuisances."""
+    """The R-learner forest fitted on the residuals of the cross-fitted nuisances, with the
+    bootstrap of little bags (``inference=True``, as ``CausalForestDML``) for per-row
+    standard errors (``predict_and_var``)."""
     from econml.grf import CausalForest
 
     forest = CausalForest(n_estimators=CAUSAL_FOREST_TREES, min_samples_leaf=5, max_samples=0.45, honest=True,
-                          inference=False, random_state=random_state)
+                          inference=True, random_state=random_state)
     forest.fit(X, T - propensity, Y - (propensity * mu1 + (1 - propensity) * mu0))
     # parallel predictions add the trees up in whichever order the threads finish, so the
     # same seed gave effects 1e-15 apart; fitting in parallel is deterministic

@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from econml.inference import EmpiricalInferenceResults, PopulationSummaryResults
+from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
 
 from skcfm import CFMCateEstimator
+from skcfm.econml_results import EnsembleSpreadWarning
 
 N = 200
 
@@ -41,6 +42,40 @@ def test_effect_inference_is_the_ensemble_as_an_empirical_distribution(binary_es
         np.testing.assert_allclose(got, want)
     frame = result.summary_frame()
     assert list(frame.columns[:2]) == ["point_estimate", "stderr"] and len(frame) == 6
+    # the members' spread is no sampling distribution: no test statistics
+    assert frame["zstat"].isna().all() and frame["pvalue"].isna().all()
+
+
+def test_ensemble_intervals_warn_that_they_are_not_confidence_intervals(tiny_model, data):
+    est = _fit(tiny_model, *data)
+    message = "spread of 4 ensemble members.*final_stage='causal_forest'"
+    for method in (est.effect_interval, est.effect_inference, est.const_marginal_effect_interval):
+        with pytest.warns(EnsembleSpreadWarning, match=message) as record:
+            method(data[0].iloc[:3])
+        assert {warning.filename for warning in record} == {__file__}  # points at the caller, not inside skcfm
+
+
+def test_causal_forest_final_stage_gives_normal_per_row_inference(tiny_model, data):
+    est = _fit(tiny_model, *data, final_stage="causal_forest")
+    X = data[0].iloc[:8]
+    result = est.effect_inference(X)
+    assert isinstance(result, NormalInferenceResults)
+    np.testing.assert_allclose(result.point_estimate, est.effect(X))
+    assert np.all(result.stderr > 0)
+    lo, hi = est.effect_interval(X, alpha=0.1)
+    np.testing.assert_allclose(hi - lo, 2 * 1.6448536 * result.stderr, rtol=1e-6)
+    np.testing.assert_allclose(result.conf_int(alpha=0.1), (lo, hi))
+    frame = result.summary_frame()
+    assert frame["pvalue"].between(0, 1).all() and np.isfinite(frame["zstat"]).all()
+    # the true effect is 2 everywhere, with 200 rows the 95% intervals cover it in most rows
+    lo95, hi95 = est.effect_interval(data[0])
+    assert np.mean((lo95 <= 2) & (2 <= hi95)) > 0.8
+    swapped = est.effect_interval(X, T0=1, T1=0, alpha=0.1)
+    np.testing.assert_allclose(swapped, (-hi, -lo))
+    same = est.effect_inference(X, T0=1, T1=1)  # no contrast: zero effect, zero spread
+    assert np.all(same.point_estimate == 0) and np.all(same.stderr == 0)
+    np.testing.assert_allclose(est.const_marginal_effect_interval(X, alpha=0.1), (lo, hi))
+    np.testing.assert_allclose(est.marginal_effect_inference(None, X).point_estimate, est.effect(X))
 
 
 def test_ate_inference_carries_the_doubly_robust_estimate_and_interval(binary_est, data):
@@ -105,7 +140,7 @@ def test_ensemble_intervals_refuse_a_single_final_stage_model(tiny_model, data):
     est = _fit(tiny_model, *data, final_stage="dr")
     X = data[0].iloc[:5]
     for method in (lambda: est.effect_inference(X), lambda: est.effect_interval(X)):
-        with pytest.raises(ValueError, match="not available with final_stage='dr'"):
+        with pytest.raises(ValueError, match="not available with final_stage='dr'.*final_stage='causal_forest'"):
             method()
     assert np.isclose(est.ate_inference(X).mean_point, est.ate(X))  # the doubly robust summary still works
     lo, hi = est.ate_interval(X)

@@ -113,8 +113,9 @@ def test_causal_forest_stage_recovers_heterogeneity_with_an_untrained_model(tiny
     assert np.array_equal(est.effect(X), clone(est).fit(X, T, Y).effect(X))
     # the sign follows the direction of the contrast
     np.testing.assert_allclose(est.effect(X[:5], T0=1, T1=0), -est.effect(X[:5]))
-    with pytest.raises(ValueError, match="final_stage='causal_forest'"):
-        est.effect_interval(X[:5])
+    # per-row confidence intervals from the forest (bootstrap of little bags) cover the two true effects
+    lo, hi = est.effect_interval(np.array([[-1.5, 0.0, 0.0], [1.5, 0.0, 0.0]]))
+    assert np.all(lo < [1, 3]) and np.all(np.array([1, 3]) < hi) and np.all(hi - lo < 2)
 
 
 def test_auto_replaces_an_untrained_model_by_the_better_alternative(tiny_model):
