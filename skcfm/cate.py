@@ -162,14 +162,17 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor.
     final_stage : {"cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}, default="cfm"
-        "cfm": effects are the model's predictions. The others need a binary T, are slower
-        to fit, and ``effect_interval`` is not available with them. "dr": a DR-learner
+        "cfm": effects are the model's predictions; per-row intervals are the ensemble's
+        spread, not confidence intervals. The others need a binary T and are slower to
+        fit; only "causal_forest" has per-row intervals (confidence intervals), the
+        others none. "dr": a DR-learner
         final stage, doubly robust pseudo-outcomes from the CFM's cross-fitted
         predictions and a cross-fitted propensity regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
         the R-learner as a generalised random forest on the residuals of the same
         nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
-        trees), which splits on every covariate. "blend_dr": the mean of the CFM's
+        trees), which splits on every covariate; its ``effect_interval`` and
+        ``effect_inference`` are the forest's normal ones, as ``CausalForestDML``'s. "blend_dr": the mean of the CFM's
         effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
         T-learner's (a random forest per arm on X with "dr"'s settings, the benchmarks'
         T-learner). "auto": the CFM or one of the alternatives in

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
 
+
 class EnsembleSpreadWarning(UserWarning):
     """Per-row intervals of the CFM final stage are the spread of a few ensemble members:
     how much the model's answer moves with the context draw and covariate order, not a
