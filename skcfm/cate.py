@@ -993,6 +993,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         :class:`~skcfm.econml_results.EnsembleSpreadWarning` is raised. Other final stages
         raise a ``ValueError``.
         """
+        check_is_fitted(self, "model_")
         if self.final_stage_ == "causal_forest":
             return self._causal_forest_inference(X, T0, T1, [self.treatment_name_])
         return ensemble_inference(self._ensemble_spread(self._member_effects, X, T0, T1),
@@ -1010,6 +1011,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`marginal_effect`."""
+        check_is_fitted(self, "model_")
         if self.final_stage_ == "causal_forest":  # binary T: the effect of the second level against the first
             return self._causal_forest_inference(X, *self.categories_[:2], self._marginal_treatment_names())
         return ensemble_inference(self._ensemble_spread(self._member_marginal_effects, T, X),

@@ -414,7 +414,8 @@ def test_clone_and_get_params_round_trip(tiny_model, binary_est):
 
 
 @pytest.mark.parametrize(
-    "method", ["effect", "const_marginal_effect", "ate", "ate_interval", "effect_interval", "summary"])
+    "method", ["effect", "const_marginal_effect", "ate", "ate_interval", "effect_interval", "effect_inference",
+               "const_marginal_effect_interval", "summary"])
 def test_methods_need_fit(tiny_model, method):
     with pytest.raises(NotFittedError):
         getattr(_estimator(tiny_model), method)()

@@ -313,6 +313,22 @@ def test_commands_reject_counts_below_one_and_weights_for_checkpoints(tmp_path, 
         training.load_checkpoint(tmp_path / "cfm.safetensors")
 
 
+def test_resume_takes_a_new_batch_size_and_keeps_it(tmp_path, cheap_tiny):
+    batch = CONFIGS["tiny"].batch_size
+    training.train("tiny", tmp_path, steps=2, progress=False)
+    training.train("tiny", tmp_path, steps=4, progress=False, resume=True, batch_size=2 * batch)  # say, on a GPU
+    checkpoint = training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)
+    assert checkpoint["datasets_seen"] == 2 * batch + 2 * 2 * batch
+    assert checkpoint["train_config"]["batch_size"] == 2 * batch
+    # validation stays on the data sets the run was validated on, so its curve stays comparable
+    config = training.TrainConfig.from_dict(checkpoint["train_config"])
+    assert config.validation_batch_size == batch
+    before = training.validation_set(CONFIGS["tiny"])[0]
+    assert torch.equal(training.validation_set(config)[0].targets, before.targets)
+    training.train("tiny", tmp_path, steps=5, progress=False, resume=True)  # no --batch-size: the checkpoint's
+    assert training.load_checkpoint(tmp_path / training.CHECKPOINT_NAME)["datasets_seen"] == 8 * batch
+
+
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path, cheap_tiny):
     training.train("tiny", tmp_path / "fresh", steps=2, progress=False)
     training.train("tiny", tmp_path / "resumed", steps=2, progress=False, resume=True)

@@ -23,7 +23,10 @@ class TrainConfig:
     grad_clip: float = 1.0
     checkpoint_every_s: float = 180.0
     validation_every_steps: int = 250
-    validation_batches: int = 16  # fixed prior data sets: validation_batches * batch_size
+    validation_batches: int = 16  # fixed prior data sets: validation_batches * validation_batch_size
+    # data sets per validation batch; None: batch_size. A resume that changes batch_size sets
+    # it to the old one, so the run's validation metrics stay on the same data sets
+    validation_batch_size: int | None = None
     border_batches: int = 64  # prior batches used to fit the bar borders
 
     def to_dict(self) -> dict:

@@ -113,12 +113,11 @@ def fit_bar_borders(config: TrainConfig) -> tuple[float, ...]:
 def validation_set(
     config: TrainConfig, n_batches: int | None = None, prior: PriorConfig | None = None
 ) -> list[ModelInputs]:
-    """Fixed prior data sets, identical for every run with the same prior and batch size."""
+    """Fixed prior data sets, identical for every run with the same prior and validation batch size."""
     n_batches = config.validation_batches if n_batches is None else n_batches
-    return [
-        prepare(sample_batch(config.batch_size, step_generator(VALIDATION_SEED, i), prior or config.prior))
-        for i in range(n_batches)
-    ]
+    size = config.validation_batch_size or config.batch_size
+    return [prepare(sample_batch(size, step_generator(VALIDATION_SEED, i), prior or config.prior))
+            for i in range(n_batches)]
 
 
 @torch.no_grad()
@@ -252,7 +251,8 @@ def train(
     current prior instead (the change and its step are kept in the checkpoint's
     ``prior_history``, and the validation set follows the new prior). A resume under a
     newer prior code (``PRIOR_VERSION``) is recorded there too, with or without
-    ``update_prior``. ``total_steps``
+    ``update_prior``. ``batch_size`` applies on resume as well (validation keeps its data
+    sets). ``total_steps``
     sets the cosine schedule's length; on resume it lengthens (or shortens) the schedule
     from the checkpoint's step on, recorded in ``schedule_history``.
     """
@@ -288,6 +288,11 @@ def train(
         if new_settings or _prior_version(prior_history) != PRIOR_VERSION:
             entry = {"from_step": checkpoint["step"], "prior": asdict(config.prior), "prior_version": PRIOR_VERSION}
             prior_history = [*prior_history, entry]
+        if batch_size is not None and batch_size != config.batch_size:
+            # a GPU resumes a CPU run with larger batches: each step draws other data sets from
+            # then on, and validation keeps the data sets it had
+            config = replace(config, batch_size=batch_size,
+                             validation_batch_size=config.validation_batch_size or config.batch_size)
         schedule_history = checkpoint.get("schedule_history", [{"from_step": 0, "total_steps": config.total_steps}])
         if total_steps is not None and total_steps != config.total_steps:
             config = replace(config, total_steps=total_steps)
