@@ -2,13 +2,14 @@
 
 EconML's ``*_inference`` methods return result objects (``summary_frame()``, ``conf_int()``,
 ``pvalue()``, ``population_summary()``). :class:`skcfm.CFMCateEstimator` has two sources of
-uncertainty, and each maps onto one of EconML's classes:
+uncertainty, and three kinds of result, each mapped onto one of EconML's classes:
 
 - the spread of the ensemble members' estimates (context draws, covariate orders) is an
   empirical distribution, like EconML's bootstrap: :class:`econml.inference.EmpiricalInferenceResults`,
   whose ``conf_int`` is the members' quantiles (so it equals ``effect_interval``). It is
-  model uncertainty, not a sampling distribution: its z statistics and p-values are NaN,
-  and :class:`EnsembleSpreadWarning` says so;
+  model uncertainty, not a sampling distribution: its z statistics and p-values are NaN
+  (also in its population summary, :class:`EnsemblePopulationSummary`), and
+  :class:`EnsembleSpreadWarning` says so;
 - the causal forest final stage has per-row normal standard errors (the bootstrap of
   little bags, as in ``CausalForestDML``): :class:`econml.inference.NormalInferenceResults`;
 - the doubly robust ATE has a normal standard error: a
@@ -77,17 +78,34 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
         return np.full(np.shape(self.point_estimate), np.nan)
 
 
+def _warn_spread(what: str, n_members: int, alternative: str) -> None:
+    warnings.warn(
+        f"{what} from the CFM's ensemble are the spread of {n_members} members: they leave the model's own error out "
+        f"and cover the truth far less often than their nominal level, so zstat and pvalue are NaN. {alternative}",
+        EnsembleSpreadWarning, stacklevel=_user_stacklevel())
+
+
+class EnsemblePopulationSummary(PopulationSummaryResults):
+    """EconML's population summary of the members' estimates; its z statistic and p-value are
+    NaN, as :class:`EnsembleInferenceResults`' (the spread of the members' means is no
+    sampling distribution)."""
+
+    def zstat(self, value=0):
+        """NaN: the spread of the members' means is not a standard error, so there is no test."""
+        return np.full(np.shape(self.mean_point), np.nan)
+
+    def pvalue(self, value=0):
+        """NaN, as :meth:`zstat`."""
+        return np.full(np.shape(self.mean_point), np.nan)
+
+
 def ensemble_inference(member_values: np.ndarray, *, outcome_name, treatment_names,
                        feature_names=None) -> EmpiricalInferenceResults:
     """Per-row results from the members' estimates, shape (E, m) or (E, m, d_t): the point
     is their mean, the interval their quantiles, the stderr their spread; warns with
     :class:`EnsembleSpreadWarning`."""
-    warnings.warn(
-        f"per-row intervals with final_stage='cfm' are the spread of {len(member_values)} ensemble members: they leave "
-        "the model's own error out and cover the true effects far less often than their nominal level, so zstat and "
-        "pvalue are NaN. For per-row confidence intervals use final_stage='causal_forest'; for the ATE, "
-        "ate_interval().",
-        EnsembleSpreadWarning, stacklevel=_user_stacklevel())
+    _warn_spread("per-row intervals", len(member_values),
+                 "For per-row confidence intervals use final_stage='causal_forest'; for the ATE, ate_interval().")
     return EnsembleInferenceResults(
         d_t=_d_t(member_values[0]), d_y=1, pred=member_values.mean(axis=0), pred_dist=member_values,
         inf_type="effect", feature_names=feature_names, **_names(outcome_name, treatment_names),
@@ -103,11 +121,14 @@ def normal_inference(point: np.ndarray, stderr: np.ndarray, *, outcome_name, tre
 
 
 def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,
-                                treatment_names) -> PopulationSummaryResults:
+                                treatment_names) -> EnsemblePopulationSummary:
     """Summary over the rows of the members' estimates (E, m) or (E, m, d_t): the mean's
-    standard error is the spread of the members' means (a posterior spread, not a
-    frequentist standard error)."""
-    return PopulationSummaryResults(
+    standard error is the spread of the members' means (model uncertainty, not a
+    frequentist standard error: no z statistic or p-value); warns with
+    :class:`EnsembleSpreadWarning`."""
+    _warn_spread("ATE intervals", len(member_values),
+                 "For a binary treatment, ate_interval() and ate_inference() give the doubly robust ones.")
+    return EnsemblePopulationSummary(
         pred=member_values.mean(axis=0), pred_stderr=member_spread(member_values),
         mean_pred_stderr=member_spread(member_values.mean(axis=1)), d_t=_d_t(member_values[0]), d_y=1,
         **_names(outcome_name, treatment_names),

@@ -48,11 +48,16 @@ def test_effect_inference_is_the_ensemble_as_an_empirical_distribution(binary_es
 
 def test_ensemble_intervals_warn_that_they_are_not_confidence_intervals(tiny_model, data):
     est = _fit(tiny_model, *data)
-    message = "spread of 4 ensemble members.*final_stage='causal_forest'"
+    message = "per-row intervals .* spread of 4 members.*final_stage='causal_forest'"
     for method in (est.effect_interval, est.effect_inference, est.const_marginal_effect_interval):
         with pytest.warns(EnsembleSpreadWarning, match=message) as record:
             method(data[0].iloc[:3])
         assert {warning.filename for warning in record} == {__file__}  # points at the caller, not inside skcfm
+    # the population summary of the members: no test statistics either
+    with pytest.warns(EnsembleSpreadWarning, match="ATE intervals .* spread of 4 members.*doubly robust"):
+        summary = est.const_marginal_ate_inference(data[0])
+    assert np.isnan(summary.zstat()) and np.isnan(summary.pvalue()) and summary.stderr_mean > 0
+    assert "Uncertainty of Mean Point Estimate" in str(summary)
 
 
 def test_causal_forest_final_stage_gives_normal_per_row_inference(tiny_model, data):
