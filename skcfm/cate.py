@@ -957,8 +957,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         :meth:`ate_interval`; otherwise the mean effect with the spread of the members'
         means as its standard error (a normal interval, where :meth:`ate_interval` takes
         the members' quantiles; the z statistic and p-value are NaN, see
-        :class:`~skcfm.econml_results.EnsemblePopulationSummary`). The distribution of the point estimates is the per-row
-        effects with their ensemble spread (none for a single final-stage model).
+        :class:`~skcfm.econml_results.EnsemblePopulationSummary`). The distribution of the
+        point estimates is the per-row effects with their ensemble spread (none for a single
+        final-stage model).
         """
         sign = self._doubly_robust_sign(T0, T1)
         if sign:
