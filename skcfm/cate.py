@@ -164,16 +164,15 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     final_stage : {"cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}, default="cfm"
         "cfm": effects are the model's predictions; per-row intervals are the ensemble's
         spread, not confidence intervals. The others need a binary T and are slower to
-        fit; only "causal_forest" has per-row intervals (confidence intervals), the
-        others none. "dr": a DR-learner
-        final stage, doubly robust pseudo-outcomes from the CFM's cross-fitted
-        predictions and a cross-fitted propensity regressed on X (default: a random
+        fit; of them only "causal_forest" has per-row intervals (confidence intervals).
+        "dr": a DR-learner final stage, doubly robust pseudo-outcomes from the CFM's
+        cross-fitted predictions and a cross-fitted propensity regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
         the R-learner as a generalised random forest on the residuals of the same
         nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
         trees), which splits on every covariate; its ``effect_interval`` and
-        ``effect_inference`` are the forest's normal ones, as ``CausalForestDML``'s. "blend_dr": the mean of the CFM's
-        effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
+        ``effect_inference`` are the forest's normal ones, as ``CausalForestDML``'s.
+        "blend_dr": the mean of the CFM's effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
         T-learner's (a random forest per arm on X with "dr"'s settings, the benchmarks'
         T-learner). "auto": the CFM or one of the alternatives in
         :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the lowest DR-loss on

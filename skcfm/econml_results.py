@@ -19,6 +19,7 @@ uncertainty, and three kinds of result, each mapped onto one of EconML's classes
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -28,16 +29,17 @@ from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, 
 
 
 class EnsembleSpreadWarning(UserWarning):
-    """Per-row intervals of the CFM final stage are the spread of a few ensemble members:
+    """Intervals and standard errors from the CFM's ensemble are the spread of a few members:
     how much the model's answer moves with the context draw and covariate order, not a
-    confidence interval. They leave the model's own error out and cover the true effects
-    far less often than their nominal level; ``final_stage="causal_forest"`` gives per-row
-    confidence intervals."""
+    confidence interval. They leave the model's own error out, and per-row ones covered the
+    true effects far less often than their nominal level (``benchmarks/row_interval_coverage.py``);
+    ``final_stage="causal_forest"`` gives per-row confidence intervals, and ``ate_interval()``
+    a doubly robust ATE interval for a binary treatment."""
 
 
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside skcfm."""
-    package = str(Path(__file__).parent)
+    package = str(Path(__file__).parent) + os.sep
     frame, level = sys._getframe(1), 1
     while frame is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
