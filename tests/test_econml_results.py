@@ -58,6 +58,10 @@ def test_ensemble_intervals_warn_that_they_are_not_confidence_intervals(tiny_mod
         summary = est.const_marginal_ate_inference(data[0])
     assert np.isnan(summary.zstat()) and np.isnan(summary.pvalue()) and summary.stderr_mean > 0
     assert "Uncertainty of Mean Point Estimate" in str(summary)
+    with pytest.warns(EnsembleSpreadWarning):  # the per-row results' own summary is the same
+        rows = est.effect_inference(data[0]).population_summary()
+    assert np.isclose(rows.mean_point, summary.mean_point) and np.isclose(rows.stderr_mean, summary.stderr_mean)
+    assert np.isnan(rows.pvalue())
 
 
 def test_causal_forest_final_stage_gives_normal_per_row_inference(tiny_model, data):
