@@ -75,6 +75,10 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
         """NaN: the members' spread is not a sampling distribution, so there is no test."""
         return np.full(np.shape(self.point_estimate), np.nan)
 
+    def pvalue(self, value=0):
+        """NaN, as :meth:`zstat`."""
+        return np.full(np.shape(self.point_estimate), np.nan)
+
     def population_summary(self, alpha=0.05, value=0, decimals=3, tol=0.001, output_names=None,
                            treatment_names=None):
         """The summary over the rows, as the estimator's ``const_marginal_ate_inference``: the
@@ -82,13 +86,10 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
         rows' spreads as independent)."""
         return EnsemblePopulationSummary(
             pred=self.point_estimate, pred_stderr=self.stderr,
-            mean_pred_stderr=member_spread(self.pred_dist.mean(axis=1)), d_t=self.d_t, d_y=self.d_y, alpha=alpha, value=value, decimals=decimals, tol=tol,
+            mean_pred_stderr=member_spread(self.pred_dist.mean(axis=1)), d_t=self.d_t, d_y=self.d_y,
+            alpha=alpha, value=value, decimals=decimals, tol=tol,
             output_names=self.output_names if output_names is None else output_names,
             treatment_names=self.treatment_names if treatment_names is None else treatment_names)
-
-    def pvalue(self, value=0):
-        """NaN, as :meth:`zstat`."""
-        return np.full(np.shape(self.point_estimate), np.nan)
 
 
 def _warn_spread(what: str, n_members: int, alternative: str) -> None:
