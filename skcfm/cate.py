@@ -576,8 +576,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         m = X_arr.shape[0]
         t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
         if self.final_stage_ != "cfm" and not cfm_only:
-            sign = np.where(t1 > t0, 1.0, np.where(t1 < t0, -1.0, 0.0))
-            effects = sign * self._final_stage_effects(X_arr)
+            effects = np.sign(t1 - t0) * self._final_stage_effects(X_arr)  # level 1 against 0, or reversed, or none
             if self.final_stage_ not in BLENDS:
                 return effects[None]
             return (self._member_effects(X, T0, T1, cfm_only=True) + effects) / 2
