@@ -18,8 +18,8 @@ Per realization and estimator: the share of test rows whose true effect lies ins
 test rows, five standard normal covariates, P(T = 1 | x) = sigmoid(x0 / 2), a smooth
 effect 1 + x1 / 2 and unit noise (:func:`simulated`).
 
-Run: python benchmarks/row_interval_coverage.py [--datasets ihdp] [--realizations 0-19]
-[--data-home DIR]. Appends to benchmarks/results/row_interval_coverage.csv (finished
+Run: python benchmarks/row_interval_coverage.py [--datasets ihdp simulated acic]
+[--realizations 0-19] [--data-home DIR]. Appends to benchmarks/results/row_interval_coverage.csv (finished
 rows are skipped) and prints the summary.
 """
 
@@ -81,8 +81,9 @@ def intervals(method: str, X_train, T_train, Y_train, X_test, random_state: int)
     return est.effect(X_test), lo, hi
 
 
-def row(dataset: str, i: int, method: str, data_home) -> dict:
-    X_train, T_train, Y_train, X_test, tau = LOADERS[dataset](i, data_home)
+def row(dataset: str, i: int, method: str, split: tuple) -> dict:
+    """The metrics of ``method`` on realization ``i``'s ``split`` (X_train, T_train, Y_train, X_test, tau)."""
+    X_train, T_train, Y_train, X_test, tau = split
     start = time.perf_counter()
     effects, lo, hi = intervals(method, X_train, T_train, Y_train, X_test, i)
     half = np.maximum((hi - lo) / 2, 1e-12)
@@ -105,10 +106,10 @@ def main() -> None:
     finished = set(zip(done.dataset, done.realization, done.method, strict=True))
     for dataset in args.datasets:
         for i in parse_realizations(args.realizations):
-            for method in args.methods:
-                if (dataset, i, method) in finished:
-                    continue
-                result = row(dataset, i, method, args.data_home)
+            todo = [method for method in args.methods if (dataset, i, method) not in finished]
+            split = LOADERS[dataset](i, args.data_home) if todo else None
+            for method in todo:
+                result = row(dataset, i, method, split)
                 pd.DataFrame([result]).to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
                 print(result, flush=True)
     table = pd.read_csv(args.out)

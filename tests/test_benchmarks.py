@@ -738,3 +738,16 @@ def test_checkpoint_mixture_averages_half_the_members_from_each_model(tiny_model
     second = CFMCateEstimator(model=other, n_estimators=2, random_state=3 + mixture.SECOND_SEED_OFFSET).fit(
         X, T, Y, ancestors=unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y"))
     np.testing.assert_allclose(mixed, (first.effect(X[:7]) + second.effect(X[:7])) / 2)
+
+
+def test_row_interval_coverage_scores_each_row(monkeypatch):
+    coverage = _load("row_interval_coverage")
+    tau = np.array([0.0, 1.0, 2.0, 3.0])
+    effects, lower, upper = tau + [0, 0.5, -1, 2], tau - 1, tau + [1, 1, 1, -0.5]  # the last misses its truth
+    monkeypatch.setattr(coverage, "intervals", lambda *args: (effects, lower, upper))
+    row = coverage.row("simulated", 3, "skcfm_cfm", (None, None, None, None, tau))
+    assert row["coverage"] == 0.75 and row["mean_width"] == 1.625 and row["n_test"] == 4
+    assert math.isclose(row["sqrt_pehe"], math.sqrt((0 + 0.25 + 1 + 4) / 4))
+    first, again = coverage.simulated(0), coverage.simulated(0)  # seeded, 1,000 training and 200 test rows
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert first[0].shape == (1000, 5) and first[3].shape == (200, 5) and set(first[1]) == {0, 1}
