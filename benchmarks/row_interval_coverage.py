@@ -20,8 +20,9 @@ effect 1 + x1 / 2 and unit noise (:func:`simulated`).
 
 Run: python benchmarks/row_interval_coverage.py [--datasets ihdp simulated acic]
 [--realizations 0-19] [--data-home DIR]. The committed CSV holds IHDP 0-19, simulated 0-19
-(the defaults) and ACIC 1-10 (``--datasets acic --realizations 1-10``). Appends to benchmarks/results/row_interval_coverage.csv (finished
-rows are skipped) and prints the summary.
+(the defaults) and ACIC 1-10 (``--datasets acic --realizations 1-10``). Appends to
+benchmarks/results/row_interval_coverage.csv (finished rows are skipped) and prints the
+summary.
 """
 
 from __future__ import annotations
