@@ -84,10 +84,8 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
         """The summary over the rows, as the estimator's ``const_marginal_ate_inference``: the
         mean's standard error is the spread of the members' means (EconML's would treat the
         rows' spreads as independent)."""
-        return EnsemblePopulationSummary(
-            pred=self.point_estimate, pred_stderr=self.stderr,
-            mean_pred_stderr=member_spread(self.pred_dist.mean(axis=1)), d_t=self.d_t, d_y=self.d_y,
-            alpha=alpha, value=value, decimals=decimals, tol=tol,
+        return EnsemblePopulationSummary.of_members(
+            self.pred_dist, alpha=alpha, value=value, decimals=decimals, tol=tol,
             output_names=self.output_names if output_names is None else output_names,
             treatment_names=self.treatment_names if treatment_names is None else treatment_names)
 
@@ -103,6 +101,15 @@ class EnsemblePopulationSummary(PopulationSummaryResults):
     """EconML's population summary of the members' estimates; its z statistic and p-value are
     NaN, as :class:`EnsembleInferenceResults`' (the spread of the members' means is no
     sampling distribution)."""
+
+    @classmethod
+    def of_members(cls, member_values: np.ndarray, **options) -> EnsemblePopulationSummary:
+        """The summary of the members' estimates (E, m) or (E, m, d_t) over the rows: their
+        mean per row, its spread, and the spread of the members' means as the mean's
+        standard error; ``options`` go to :class:`~econml.inference.PopulationSummaryResults`."""
+        return cls(pred=member_values.mean(axis=0), pred_stderr=member_spread(member_values),
+                   mean_pred_stderr=member_spread(member_values.mean(axis=1)), d_t=_d_t(member_values[0]), d_y=1,
+                   **options)
 
     def zstat(self, value=0):
         """NaN: the spread of the members' means is not a standard error, so there is no test."""
@@ -142,11 +149,7 @@ def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,
     :class:`EnsembleSpreadWarning`."""
     _warn_spread("ATE intervals", len(member_values),
                  "For a binary treatment, ate_interval() and ate_inference() give the doubly robust ones.")
-    return EnsemblePopulationSummary(
-        pred=member_values.mean(axis=0), pred_stderr=member_spread(member_values),
-        mean_pred_stderr=member_spread(member_values.mean(axis=1)), d_t=_d_t(member_values[0]), d_y=1,
-        **_names(outcome_name, treatment_names),
-    )
+    return EnsemblePopulationSummary.of_members(member_values, **_names(outcome_name, treatment_names))
 
 
 class DoublyRobustSummary(PopulationSummaryResults):
