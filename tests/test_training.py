@@ -577,3 +577,85 @@ def test_split_tails_command_refuses_to_overwrite_a_run(tmp_path, cheap_tiny, ca
     with pytest.raises(SystemExit):
         main(["split-tails", str(tmp_path / "run" / training.CHECKPOINT_NAME), "--out", str(tmp_path / "run")])
     assert "exists; choose a new --out" in capsys.readouterr().err
+
+
+# -- weight averages of two models of one run
+def test_average_of_a_split_checkpoint_and_its_ancestor_spans_both(tmp_path, cheap_tiny):
+    from skcfm.model import CFMConfig
+    from skcfm.training.averaging import average_checkpoint
+    from skcfm.training.tails import split_tail_bars
+
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    ancestor = training.load_checkpoint(tmp_path / "run" / training.CHECKPOINT_NAME)
+    (tmp_path / "branch").mkdir()
+    training.save_checkpoint(split_tail_bars(ancestor, tail_bars=4, n_batches=60),
+                             tmp_path / "branch" / training.CHECKPOINT_NAME)
+    training.train("tiny", tmp_path / "branch", steps=4, progress=False, resume=True)
+    branch = training.load_checkpoint(tmp_path / "branch" / training.CHECKPOINT_NAME)
+    config = CFMConfig.from_dict(ancestor["train_config"]["model"])
+    batch = training.validation_set(training.TrainConfig.from_dict(ancestor["train_config"]), 1)[0]
+
+    def predict(checkpoint: dict) -> torch.Tensor:
+        return torch.softmax(training.model_from_checkpoint(checkpoint)(batch.context, batch.queries, batch.pam), -1)
+
+    # all weight on the ancestor: its distribution over the old bars, the tails shared evenly
+    only_ancestor = average_checkpoint(branch, ancestor["model"], config, 0.0, other_card={"steps": 2, "x": 1})
+    old, new = predict(ancestor), predict(only_ancestor)
+    torch.testing.assert_close(new[..., :4].sum(-1), old[..., 0])
+    torch.testing.assert_close(new[..., 4:-4], old[..., 1:-1])
+    assert only_ancestor["average_history"] == [{"at_step": 4, "weight": 0.0, "steps": 2}]
+    assert_same_weights(average_checkpoint(branch, ancestor["model"], config, 1.0)["model"], branch["model"])
+    halfway = average_checkpoint(branch, ancestor["model"], config, 0.5)["model"]
+    for name in ("head.bias", "cell_mlp.0.weight"):
+        torch.testing.assert_close(halfway[name], (branch["model"][name] + only_ancestor["model"][name]) / 2)
+    # everything but the model is the branch's, so the average resumes as the branch would
+    for key in ("step", "train_config", "head_history", "optimizer"):
+        assert only_ancestor[key] == branch[key]
+
+
+def test_average_refuses_models_of_other_runs_and_bad_weights(tmp_path, cheap_tiny):
+    from skcfm.model import CFMConfig
+    from skcfm.training.averaging import average_checkpoint
+
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    checkpoint = training.load_checkpoint(tmp_path / "run" / training.CHECKPOINT_NAME)
+    config = CFMConfig.from_dict(checkpoint["train_config"]["model"])
+    with pytest.raises(ValueError, match=r"weight=1.5; expected the checkpoint's share"):
+        average_checkpoint(checkpoint, checkpoint["model"], config, 1.5)
+    with pytest.raises(ValueError, match="architectures differ in d_model"):
+        average_checkpoint(checkpoint, checkpoint["model"], replace(config, d_model=64), 0.5)
+    shifted = replace(config, bar_borders=tuple(b + 0.1 for b in config.bar_borders))
+    with pytest.raises(ValueError, match="bar borders differ"):
+        average_checkpoint(checkpoint, checkpoint["model"], shifted, 0.5)
+    fewer = replace(config, n_bars=config.n_bars - 2, bar_borders=config.bar_borders[:-2])
+    with pytest.raises(ValueError, match="not the first with its outer bars split"):
+        average_checkpoint(checkpoint, checkpoint["model"], fewer, 0.5)
+
+
+def test_average_command_writes_a_run_that_exports_and_resumes(tmp_path, cheap_tiny, capsys):
+    training.train("tiny", tmp_path / "run", steps=2, progress=False)
+    main(["export", str(tmp_path / "run" / training.CHECKPOINT_NAME), "--name", "early",
+          "--out-dir", str(tmp_path / "weights")])
+    training.train("tiny", tmp_path / "run", steps=3, progress=False, resume=True)
+    capsys.readouterr()
+    main(["average", str(tmp_path / "run" / training.CHECKPOINT_NAME), str(tmp_path / "weights" / "early.safetensors"),
+          "--weight", "0.25", "--out", str(tmp_path / "soup")])
+    reported = json.loads(capsys.readouterr().out)
+    assert (reported["step"], reported["weight"]) == (3, 0.25)
+    rows = read_log(tmp_path / "soup" / training.VALIDATION_LOG)
+    assert [row["step"] for row in rows] == ["2", "3", "3"]  # the run's history, then the average
+    assert float(rows[-1]["nll"]) == pytest.approx(reported["nll"])
+    main(["export", str(tmp_path / "soup" / training.CHECKPOINT_NAME), "--name", "soup",
+          "--out-dir", str(tmp_path / "weights")])
+    card = json.loads((tmp_path / "weights" / "soup.json").read_text())
+    early = json.loads((tmp_path / "weights" / "early.json").read_text())
+    assert card["average_history"] == [{"at_step": 3, "weight": 0.25, "steps": 2,
+                                        "datasets_seen": early["datasets_seen"], "sha256": early["sha256"]}]
+    assert card["validation"]["nll"] == pytest.approx(reported["nll"])
+    training.train("tiny", tmp_path / "soup", steps=4, progress=False, resume=True)
+    resumed = training.load_checkpoint(tmp_path / "soup" / training.CHECKPOINT_NAME)
+    assert resumed["step"] == 4 and resumed["average_history"] == card["average_history"]
+    with pytest.raises(SystemExit):
+        main(["average", str(tmp_path / "run" / training.CHECKPOINT_NAME), str(tmp_path / "run" / "last.pt"),
+              "--weight", "0.5", "--out", str(tmp_path / "soup")])
+    assert "exists; choose a new --out" in capsys.readouterr().err

@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> None:
     split_cmd.add_argument("checkpoint")
     split_cmd.add_argument("--out", required=True, help="run directory for the split checkpoint (then train --resume)")
     split_cmd.add_argument("--tail-bars", type=_positive_int, default=8, help="bars per tail (default: 8)")
+    average_cmd = commands.add_parser("average", help="average a checkpoint's weights with another model of its run")
+    average_cmd.add_argument("checkpoint", help="a run's last.pt; the result keeps its step, optimiser and config")
+    average_cmd.add_argument("other", help="another model of the same run: a last.pt or exported .safetensors")
+    average_cmd.add_argument("--weight", type=float, required=True, help="the checkpoint's share, within [0, 1]")
+    average_cmd.add_argument("--out", required=True, help="run directory for the averaged checkpoint")
     eval_cmd = commands.add_parser("eval", help="validation metrics of a checkpoint, with and without the PAM")
     eval_cmd.add_argument("checkpoint")
     eval_cmd.add_argument("--batches", type=_positive_int, default=None,
@@ -80,6 +85,13 @@ def main(argv: list[str] | None = None) -> None:
         training.save_checkpoint(checkpoint, out / training.CHECKPOINT_NAME)
         metrics = {"checkpoint": str(out / training.CHECKPOINT_NAME), "step": checkpoint["step"],
                    "n_bars": checkpoint["head_history"][-1]["n_bars"]}
+    elif args.command == "average":
+        out = Path(args.out)
+        if (out / training.CHECKPOINT_NAME).exists():
+            parser.error(f"{out / training.CHECKPOINT_NAME} exists; choose a new --out")
+        from .averaging import average_run
+
+        metrics = average_run(args.checkpoint, args.other, args.weight, out)
     elif args.command == "export":
         from ..pretrained import WEIGHTS_DIR, export_model
 

@@ -45,6 +45,18 @@ def _expand_rows(tensor: torch.Tensor, tail_bars: int) -> torch.Tensor:
     return torch.cat([first, tensor[1:-1], last])
 
 
+def split_head(state: dict[str, torch.Tensor], tail_bars: int) -> dict[str, torch.Tensor]:
+    """A copy of a model ``state`` whose head's outer bars are each split into ``tail_bars``
+    bars of equal share, so it predicts the same distribution over the old bars."""
+    state = dict(state)
+    state["head.weight"] = _expand_rows(state["head.weight"], tail_bars)
+    bias = _expand_rows(state["head.bias"], tail_bars)
+    bias[:tail_bars] -= math.log(tail_bars)
+    bias[-tail_bars:] -= math.log(tail_bars)
+    state["head.bias"] = bias
+    return state
+
+
 def split_tail_bars(checkpoint: dict, tail_bars: int = 8, n_batches: int = TAIL_BATCHES) -> dict:
     """A copy of a training ``checkpoint`` whose outer bars are split (see module doc).
 
@@ -58,12 +70,7 @@ def split_tail_bars(checkpoint: dict, tail_bars: int = 8, n_batches: int = TAIL_
     new_borders = tail_borders(borders, targets, tail_bars)
     n_bars = len(new_borders) - 1
     model_config = replace(config.model, n_bars=n_bars, bar_borders=tuple(new_borders.tolist()))
-    state = dict(checkpoint["model"])
-    state["head.weight"] = _expand_rows(state["head.weight"], tail_bars)
-    bias = _expand_rows(state["head.bias"], tail_bars)
-    bias[:tail_bars] -= math.log(tail_bars)
-    bias[-tail_bars:] -= math.log(tail_bars)
-    state["head.bias"] = bias
+    state = split_head(checkpoint["model"], tail_bars)
     optimizer = {**checkpoint["optimizer"], "state": dict(checkpoint["optimizer"]["state"])}
     # the optimiser numbers parameters in the model's order
     names = [name for name, _ in CausalFoundationModel(config.model).named_parameters()]

@@ -346,6 +346,7 @@ def train(
                 "prior_history": prior_history,
                 "schedule_history": schedule_history,
                 "head_history": checkpoint.get("head_history", []) if checkpoint is not None else [],
+                "average_history": checkpoint.get("average_history", []) if checkpoint is not None else [],
             },
             checkpoint_path,
         )
@@ -415,6 +416,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "prior_history": checkpoint.get("prior_history", []),
         "schedule_history": checkpoint.get("schedule_history", []),
         "head_history": checkpoint.get("head_history", []),
+        "average_history": checkpoint.get("average_history", []),
         "validation_set": (f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, "
                            f"seed {VALIDATION_SEED}"),
     }
