@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -38,7 +39,9 @@ from .contexts import (
 )
 from .econml_results import (
     DoublyRobustSummary,
+    EnsembleSpreadWarning,
     ensemble_inference,
+    ensemble_mean_interval,
     ensemble_population_summary,
     member_spread,
     normal_inference,
@@ -935,7 +938,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         average of the conditional effect over X's rows (see :meth:`ate`), which also
         needs the CFM's row-by-row error to average out over X's rows as over the training
         rows: it leaves that spread out, so coverage falls with a CFM that is wrong row by
-        row and few rows in X. Otherwise the ensemble spread of the mean effect.
+        row and few rows in X. Otherwise the ensemble spread of the mean effect (quantiles of the
+        members' means), with an :class:`~skcfm.econml_results.EnsembleSpreadWarning`.
         """
         _check_alpha(alpha)
         sign = self._doubly_robust_sign(T0, T1)
@@ -943,8 +947,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             result = self._doubly_robust_ate(X)
             half = norm.ppf(1 - alpha / 2) * result.stderr
             return sign * result.estimate - half, sign * result.estimate + half
-        member_ates = self._ensemble_spread(self._member_effects, X, T0, T1).mean(axis=1)
-        lo, hi = np.quantile(member_ates, [alpha / 2, 1 - alpha / 2])
+        lo, hi = ensemble_mean_interval(self._ensemble_spread(self._member_effects, X, T0, T1), alpha)
         return float(lo), float(hi)
 
     def ate_inference(self, X=None, *, T0=0, T1=1) -> PopulationSummaryResults:
@@ -1030,10 +1033,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                                            treatment_names=self._marginal_treatment_names())
 
     def marginal_ate_interval(self, T, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`marginal_ate` (quantiles of the members' means)."""
-        members = self._ensemble_spread(self._member_marginal_effects, T, X).mean(axis=1)
-        lo, hi = np.quantile(members, [_check_alpha(alpha) / 2, 1 - alpha / 2], axis=0)
-        return lo, hi
+        """Ensemble-spread interval of :meth:`marginal_ate` (quantiles of the members' means;
+        an :class:`~skcfm.econml_results.EnsembleSpreadWarning` says so)."""
+        return ensemble_mean_interval(self._ensemble_spread(self._member_marginal_effects, T, X), _check_alpha(alpha))
 
     def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`const_marginal_effect` (discrete T)."""
@@ -1110,7 +1112,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
             row.update({"share_at_clip_bound": clipped_share(propensity), "cfm_mean_effect": float(np.mean(mu1 - mu0))})
         else:
-            lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
+            with warnings.catch_warnings():  # the "method" column says what the interval is
+                warnings.simplefilter("ignore", EnsembleSpreadWarning)
+                lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
             row = {"ate": self.ate(self._check_X(None), **arms), "stderr": np.nan, f"ci_lower_{alpha}": lo,
                    f"ci_upper_{alpha}": hi, "method": "ensemble spread"}
         if arms:  # which level is compared with which: the first of categories_ is the baseline

@@ -90,6 +90,9 @@ class EnsembleInferenceResults(EmpiricalInferenceResults):
             treatment_names=self.treatment_names if treatment_names is None else treatment_names)
 
 
+_ATE_ALTERNATIVE = "For a binary treatment, ate_interval() and ate_inference() give the doubly robust ones."
+
+
 def _warn_spread(what: str, n_members: int, alternative: str) -> None:
     warnings.warn(
         f"{what} from the CFM's ensemble are the spread of {n_members} members: they leave the model's own error out "
@@ -147,9 +150,16 @@ def ensemble_population_summary(member_values: np.ndarray, *, outcome_name,
     standard error is the spread of the members' means (model uncertainty, not a
     frequentist standard error: no z statistic or p-value); warns with
     :class:`EnsembleSpreadWarning`."""
-    _warn_spread("ATE intervals", len(member_values),
-                 "For a binary treatment, ate_interval() and ate_inference() give the doubly robust ones.")
+    _warn_spread("ATE intervals", len(member_values), _ATE_ALTERNATIVE)
     return EnsemblePopulationSummary.of_members(member_values, **_names(outcome_name, treatment_names))
+
+
+def ensemble_mean_interval(member_values: np.ndarray, alpha: float) -> tuple:
+    """Quantiles of the members' means over the rows, from their estimates (E, m) or
+    (E, m, d_t); warns with :class:`EnsembleSpreadWarning`, as the population summary."""
+    _warn_spread("ATE intervals", len(member_values), _ATE_ALTERNATIVE)
+    lo, hi = np.quantile(member_values.mean(axis=1), [alpha / 2, 1 - alpha / 2], axis=0)
+    return lo, hi
 
 
 class DoublyRobustSummary(PopulationSummaryResults):

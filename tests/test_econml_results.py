@@ -62,6 +62,14 @@ def test_ensemble_intervals_warn_that_they_are_not_confidence_intervals(tiny_mod
         rows = est.effect_inference(data[0]).population_summary()
     assert np.isclose(rows.mean_point, summary.mean_point) and np.isclose(rows.stderr_mean, summary.stderr_mean)
     assert np.isnan(rows.pvalue())
+    # the interval of the same mean warns the same way, from ate_interval (without doubly robust
+    # inference, as for a continuous treatment) and the marginal methods
+    ensemble = CFMCateEstimator(model=tiny_model, n_estimators=4, random_state=0).fit(*data, inference="ensemble")
+    for method in (lambda: ensemble.ate_interval(data[0]), lambda: est.const_marginal_ate_interval(data[0])):
+        with pytest.warns(EnsembleSpreadWarning, match="ATE intervals .* spread of 4 members") as record:
+            lo, hi = method()
+        assert {warning.filename for warning in record} == {__file__}
+        assert np.ravel(lo)[0] <= summary.mean_point <= np.ravel(hi)[0]
 
 
 def test_causal_forest_final_stage_gives_normal_per_row_inference(tiny_model, data):
