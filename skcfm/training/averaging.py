@@ -1,10 +1,10 @@
 """Weight averages of two trained models of one run's lineage (a "model soup").
 
 Two checkpoints of the same run that branched apart (another prior, a longer schedule)
-often sit in one basin: their weight average predicts about as well as the better one on
-each one's prior and blends what each learned, at the cost of one model. When the later
-checkpoint's outer bars were split (:mod:`.tails`), the earlier model's head is split the
-same way first, so both predict over the same bars.
+can sit in one basin, where the validation loss along the line between their weights has
+no barrier; their weight average is then one model between the two, at the cost of one.
+When the later checkpoint's outer bars were split (:mod:`.tails`), the earlier model's head
+is split the same way first, so both predict over the same bars.
 """
 
 from __future__ import annotations
