@@ -32,6 +32,8 @@ CHECKPOINT_NAME = "last.pt"
 VALIDATION_SEED = 2_147_483_647  # fixed and far from any training seed
 BORDER_SEED = 2_147_483_000
 TRAIN_LOG, VALIDATION_LOG = "train_log.csv", "validation_log.csv"
+# what other commands did to a checkpoint (split-tails, average): training carries it on, export shows it
+CARRIED_HISTORIES = ("head_history", "average_history")
 TRAIN_FIELDS = ["step", "datasets_seen", "elapsed_s", "loss", "learning_rate", "datasets_per_s"]
 VALIDATION_FIELDS = ["step", "datasets_seen", "elapsed_s", "nll", "nll_no_pam", "cate_mse", "cate_mse_no_pam"]
 
@@ -345,8 +347,7 @@ def train(
                 "train_config": config.to_dict(),
                 "prior_history": prior_history,
                 "schedule_history": schedule_history,
-                "head_history": checkpoint.get("head_history", []) if checkpoint is not None else [],
-                "average_history": checkpoint.get("average_history", []) if checkpoint is not None else [],
+                **{key: (checkpoint or {}).get(key, []) for key in CARRIED_HISTORIES},
             },
             checkpoint_path,
         )
@@ -415,8 +416,7 @@ def export_with_history(checkpoint_path: str | os.PathLike, weights_path: Path, 
         "validation_history": history,
         "prior_history": checkpoint.get("prior_history", []),
         "schedule_history": checkpoint.get("schedule_history", []),
-        "head_history": checkpoint.get("head_history", []),
-        "average_history": checkpoint.get("average_history", []),
+        **{key: checkpoint.get(key, []) for key in CARRIED_HISTORIES},
         "validation_set": (f"{TrainConfig.from_dict(checkpoint['train_config']).validation_batches} batches, "
                            f"seed {VALIDATION_SEED}"),
     }
