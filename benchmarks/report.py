@@ -317,6 +317,16 @@ def replace_summary_table(readme: Path, table: list[str]) -> None:
     readme.write_text("\n".join(lines[:start] + table + lines[end:]))
 
 
+def _models(df: pd.DataFrame) -> str:
+    """The weights the skcfm rows were made with, as their model_step/model_sha256 columns say."""
+    if "model_sha256" not in df:
+        return "not recorded"
+    rows = df[df["method"].astype(str).str.startswith("skcfm_")]
+    labels = [f"step {int(step)} (sha256 {sha}…)" if pd.notna(sha) else "not recorded"
+              for (step, sha), _ in rows.groupby(["model_step", "model_sha256"], dropna=False)]
+    return ", ".join(labels) or "—"
+
+
 def write_report(folder: Path, include_quick: bool = False, readme_summary: Path | None = None) -> Path:
     """Write README.md and the PNG plots into ``folder``; return the README's path. With
     ``readme_summary``, also put the summary table into that file (see
@@ -328,6 +338,7 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
 
     commits = ", ".join(sorted(df["git_commit"].astype(str).unique())) if len(df) else "—"
     machines = "; ".join(sorted(df["machine"].astype(str).unique())) if len(df) else "—"
+    models = _models(df)
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# skcfm benchmark results",
@@ -339,6 +350,7 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         f"- Runs made at git commit(s): {commits}",
         f"- Machine(s) of the runs: {machines}; report host: {platform.node() or '?'} "
         f"({os.cpu_count()} cores), {_versions()}",
+        f"- Weights of the skcfm rows: {models}",
         f"- Rows: {len(df)}" + (" (including --quick rows: small forests, not for "
                                 "comparison)" if include_quick else " (--quick rows left out)"),
         "",

@@ -21,8 +21,10 @@ Protocol (DESIGN.md section 7), the same splits and metric code for every method
 Each method gets ``random_state=i``. Metrics on the test rows: sqrt(PEHE), the absolute
 and relative error of the ATE over the test rows, whether the method's 95% ATE interval
 covers the true test ATE, and the fit+predict wall time; skcfm's methods also record
-the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit;
-empty for the baselines and for rows written before the column existed). Every finished
+the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit)
+and the weights they loaded: their training step and the first 12 hex digits of their
+sha256, from the model card (``SKCFM_BENCH_MODEL``, else the shipped model). These
+columns are empty for the baselines and for rows written before they existed. Every finished
 (realization, method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the
 command is run again, so a stopped run resumes where it was; delete rows (or the file) to
 redo them. Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
@@ -66,6 +68,7 @@ from skcfm.datasets import (  # noqa: E402
     load_lalonde,
     train_test_split_protocol,
 )
+from skcfm.pretrained import model_card  # noqa: E402
 
 try:
     import _skcfm_methods  # noqa: E402, F401  (registers the skcfm methods)
@@ -77,7 +80,7 @@ FIELDS = [
     "dataset", "realization", "method", "quick", "n_train", "n_test",
     "sqrt_pehe", "ate_true", "ate_hat", "ate_abs_err", "ate_rel_err",
     "ate_lo", "ate_hi", "ate_covered", "time_s", "final_stage",
-    "random_state", "git_commit", "machine", "finished_at",
+    "random_state", "git_commit", "machine", "finished_at", "model_step", "model_sha256",
 ]
 PSID_BALANCED_CONTROLS = 500
 
@@ -179,6 +182,12 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _model_columns() -> dict:
+    """Training step and sha256 (first 12 hex digits) of the weights the skcfm methods load."""
+    card = model_card(os.environ.get("SKCFM_BENCH_MODEL"))
+    return {"model_step": card["steps"], "model_sha256": card["sha256"][:12]}
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -207,7 +216,7 @@ def _done(path: Path) -> set[tuple[str, str, str]]:
 def _append(path: Path, row: dict) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        writer = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")  # as pandas writes them
         if new:
             writer.writeheader()
         writer.writerow(row)
@@ -263,6 +272,7 @@ def main(argv=None) -> int:
     quick = str(int(args.quick))
     args.out.mkdir(parents=True, exist_ok=True)
     commit, machine = _git_commit(), _machine()
+    weights = _model_columns() if any(m.startswith("skcfm_") for m in args.methods) else {}
 
     k, n = args.shard
     grid = [(name, list(DATASETS[name][0])[:n_real][k::n]) for name in args.datasets]
@@ -294,6 +304,7 @@ def main(argv=None) -> int:
                             "git_commit": commit, "machine": machine,
                             "finished_at": datetime.datetime.now(datetime.timezone.utc)
                             .isoformat(timespec="seconds"),
+                            **(weights if method.startswith("skcfm_") else {}),
                         })
                     bar.update(1)
     if failures:

@@ -3,7 +3,7 @@
 from importlib import import_module
 
 from .graphs import align_pam, ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam, validate_pam
-from .pretrained import available_models, load_model
+from .pretrained import available_models, load_model, model_card
 
 __version__ = "0.1.0"
 
@@ -16,6 +16,7 @@ __all__ = [
     "available_models",
     "load_model",
     "merge_pams",
+    "model_card",
     "tiered_pam",
     "unconfoundedness_pam",
     "validate_pam",

@@ -47,6 +47,33 @@ def available_models() -> list[str]:
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
+def model_card(model: str | os.PathLike | None = None) -> dict:
+    """The model card of a shipped model or of exported weights.
+
+    Parameters
+    ----------
+    model : str, path or None, default=None
+        As for :func:`load_model`: a shipped model's name (None means ``"cfm-small"``) or
+        a path to a ``.safetensors`` file (or its ``.json`` card).
+
+    Returns
+    -------
+    dict
+        The card: ``config``, ``prior``, ``steps``, ``datasets_seen``, the training and
+        validation histories and the weights' ``sha256`` (checked by :func:`load_model`,
+        not here).
+
+    Raises
+    ------
+    FileNotFoundError
+        The model card is missing.
+    """
+    _, card = _resolve(DEFAULT_MODEL if model is None else model)
+    if not card.exists():
+        raise FileNotFoundError(f"model card {card} not found")
+    return json.loads(card.read_text())
+
+
 def load_model(
     model: str | os.PathLike | CausalFoundationModel | None = None, *, device: str | torch.device = "cpu"
 ) -> CausalFoundationModel:

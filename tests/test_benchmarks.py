@@ -6,7 +6,9 @@ The benchmark modules are loaded by file path, so the tests never depend on sys.
 import argparse
 import csv
 import importlib.util
+import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,6 +197,20 @@ def test_quick_run_writes_rows_and_resumes(tmp_path):
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
+def test_skcfm_rows_name_the_weights_they_loaded(tmp_path, tiny_model_path):
+    cmd = [sys.executable, str(BENCH / "run.py"), "--datasets", "ihdp", "--methods", "t_learner", "skcfm_cfm",
+           "--quick", "--realizations", "1", "--out", str(tmp_path), "--data-home", str(DATA)]
+    env = {**os.environ, "SKCFM_BENCH_MODEL": str(tiny_model_path)}
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    card = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    rows = {r["method"]: r for r in _rows(tmp_path / "ihdp.csv")}
+    assert (rows["skcfm_cfm"]["model_step"], rows["skcfm_cfm"]["model_sha256"]) == (str(card["steps"]),
+                                                                                    card["sha256"][:12])
+    assert rows["t_learner"]["model_step"] == rows["t_learner"]["model_sha256"] == ""
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
 def test_shard_takes_every_nth_realization(tmp_path):
     cmd = [sys.executable, str(BENCH / "run.py"), "--datasets", "ihdp", "--methods", "diff_in_means",
            "--realizations", "5", "--data-home", str(DATA)]
@@ -282,6 +298,17 @@ def test_report_tables_from_tiny_csv(tmp_path, report):
     assert "| seed CFM, with ancestral info (Table 1) | 5.49 / 0.49 |" in readme
     assert (tmp_path / "pehe_ihdp.png").stat().st_size > 0
     assert (tmp_path / "time_vs_accuracy.png").stat().st_size > 0
+
+
+def test_report_names_the_weights_of_the_skcfm_rows(tmp_path, report):
+    _tiny_results(tmp_path)
+    rows = pd.read_csv(tmp_path / "ihdp.csv")
+    cfm = rows[rows["method"] == "t_learner"].assign(method="skcfm_cfm", model_step=31263, model_sha256="5e43be3ea9c5")
+    pd.concat([rows, cfm]).to_csv(tmp_path / "ihdp.csv", index=False)
+    readme = report.write_report(tmp_path).read_text()
+    assert "- Weights of the skcfm rows: step 31263 (sha256 5e43be3ea9c5…)\n" in readme
+    rows.to_csv(tmp_path / "ihdp.csv", index=False)
+    assert "- Weights of the skcfm rows: not recorded\n" in report.write_report(tmp_path).read_text()
 
 
 def test_time_vs_accuracy_plot_with_more_data_sets_than_a_row_holds(tmp_path, report):

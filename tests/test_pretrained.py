@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from skcfm.inference import plan_ensemble, predict_interventions
-from skcfm.pretrained import _sha256, available_models, load_model
+from skcfm.pretrained import _sha256, available_models, load_model, model_card
 
 
 class _Payload:
@@ -117,6 +117,23 @@ def test_pickle_renamed_safetensors_fails_without_unpickling(tiny_model_path, tm
     with pytest.raises(ValueError, match="not a valid safetensors file"):
         load_model(weights)
     assert not marker.exists()
+
+
+def test_model_card_reads_the_card_of_a_path_or_the_shipped_model(tiny_model_path):
+    card = model_card(tiny_model_path)
+    assert card == json.loads(tiny_model_path.with_suffix(".json").read_text())
+    assert card["sha256"] == _sha256(tiny_model_path)
+    assert model_card(tiny_model_path.with_suffix(".json")) == card
+    shipped = model_card()
+    assert shipped == model_card("cfm-small") and shipped["steps"] > 0
+
+
+def test_model_card_without_its_file_raises_file_not_found(tiny_model_path, tmp_path):
+    weights = _copy_model(tiny_model_path, tmp_path, card=False)
+    with pytest.raises(FileNotFoundError, match="model card"):
+        model_card(weights)
+    with pytest.raises(FileNotFoundError, match="no-such-model"):
+        model_card("no-such-model")
 
 
 def test_available_models_lists_names_without_suffix():
