@@ -4,12 +4,14 @@ Usage, from the repository root::
 
     python benchmarks/run.py --datasets ihdp --methods skcfm_cfm --out /tmp/rerun
     python benchmarks/merge_results.py /tmp/rerun            # into benchmarks/results
+    python benchmarks/merge_results.py /tmp/shard0 /tmp/shard1   # the --shard K/N folders of one rerun
     python benchmarks/report.py
 
-For every ``<dataset>.csv`` in the source folder and every method in it, the method's full
-(non ``--quick``) rows replace the destination's rows of that data set and method, but only
-when the source holds every realization of the protocol: a half-finished rerun never
-leaves a table that mixes two models. Incomplete pairs are listed and left alone.
+For every ``<dataset>.csv`` in the source folders and every method in them, the method's
+full (non ``--quick``) rows replace the destination's rows of that data set and method, but
+only when the sources together hold every realization of the protocol: a half-finished
+rerun never leaves a partial table. A (realization, method) found in several sources is
+taken from the first. Incomplete pairs are listed and left alone.
 """
 
 from __future__ import annotations
@@ -31,18 +33,20 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def merge(source: Path, into: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
-    """Merge ``source``'s complete (dataset, method) pairs into ``into``.
+def merge(sources: Path | list[Path], into: Path) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
+    """Merge the complete (dataset, method) pairs of ``sources`` (one folder, or the shard
+    folders of one rerun) into ``into``.
 
     Returns the pairs replaced and the incomplete pairs skipped (with their row count).
     """
+    sources = [sources] if isinstance(sources, Path) else list(sources)
     replaced, skipped = [], []
-    for path in sorted(source.glob("*.csv")):
-        dataset = path.stem
+    for name in sorted({path.name for source in sources for path in source.glob("*.csv")}):
+        dataset = Path(name).stem
         if dataset not in DATASETS:
             continue
-        fresh = _read(path)
-        fresh = fresh[fresh["quick"] == "0"]
+        fresh = pd.concat([_read(source / name) for source in sources if (source / name).exists()], ignore_index=True)
+        fresh = fresh[fresh["quick"] == "0"].drop_duplicates(["realization", "method"])
         protocol = {str(i) for i in DATASETS[dataset][0]}
         complete = []
         for method, rows in fresh.groupby("method", sort=True):
@@ -52,7 +56,7 @@ def merge(source: Path, into: Path) -> tuple[list[tuple[str, str]], list[tuple[s
                 skipped.append((dataset, method, len(rows)))
         if not complete:
             continue
-        target = into / path.name
+        target = into / name
         kept = _read(target) if target.exists() else pd.DataFrame(columns=FIELDS)
         kept = kept[~((kept["method"].isin(complete)) & (kept["quick"] == "0"))]
         merged = pd.concat([kept, fresh[fresh["method"].isin(complete)]], ignore_index=True)
@@ -63,12 +67,13 @@ def merge(source: Path, into: Path) -> tuple[list[tuple[str, str]], list[tuple[s
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Replace methods' rows with a complete rerun's.")
-    parser.add_argument("source", type=Path, help="folder of a run.py --out")
+    parser.add_argument("source", type=Path, nargs="+", help="folder(s) of a run.py --out: one rerun, or its shards")
     parser.add_argument("--into", type=Path, default=HERE / "results",
                         help="results folder to update (default: %(default)s)")
     args = parser.parse_args(argv)
-    if not args.source.is_dir():
-        parser.error(f"source must be a folder of run.py CSVs; got {args.source}")
+    for source in args.source:
+        if not source.is_dir():
+            parser.error(f"source must be a folder of run.py CSVs; got {source}")
     replaced, skipped = merge(args.source, args.into)
     for dataset, method in replaced:
         print(f"replaced {dataset} {method}")

@@ -263,6 +263,21 @@ def test_merge_replaces_only_complete_reruns(tmp_path):
     assert len(merged) == 22
 
 
+def test_merge_completes_a_rerun_from_its_shard_folders(tmp_path):
+    merge_results = _load("merge_results")
+    for folder in ("a", "b", "dst"):
+        (tmp_path / folder).mkdir()
+    _write(tmp_path / "dst" / "acic.csv", _acic_rows("skcfm_dr", range(1, 11), "2.0"))
+    _write(tmp_path / "a" / "acic.csv", _acic_rows("skcfm_dr", range(1, 11, 2), "1.0"))
+    _write(tmp_path / "b" / "acic.csv", _acic_rows("skcfm_dr", [1, *range(2, 11, 2)], "3.0"))  # 1 twice
+
+    assert merge_results.merge([tmp_path / "a"], tmp_path / "dst") == ([], [("acic", "skcfm_dr", 5)])
+    assert merge_results.merge([tmp_path / "a", tmp_path / "b"], tmp_path / "dst") == ([("acic", "skcfm_dr")], [])
+    merged = pd.read_csv(tmp_path / "dst" / "acic.csv", dtype=str)
+    assert len(merged) == 10 and dict(zip(merged["realization"], merged["sqrt_pehe"], strict=True)) == {
+        str(i): "1.0" if i % 2 else "3.0" for i in range(1, 11)}  # the first folder's row for realization 1
+
+
 # --- report.py ------------------------------------------------------------------------------
 
 
