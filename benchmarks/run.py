@@ -24,7 +24,9 @@ covers the true test ATE, and the fit+predict wall time; skcfm's methods also re
 the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit)
 and the weights they loaded: their training step and the first 12 hex digits of their
 sha256, from the model card (``SKCFM_BENCH_MODEL``, else the shipped model). These
-columns are empty for the baselines and for rows written before they existed. Every finished
+columns are empty for the baselines and for rows written before they existed; a run
+whose skcfm methods have rows of other weights in its CSVs stops before fitting, so no
+table mixes two models (archive the old rows first, see docs/benchmarks.md). Every finished
 (realization, method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the
 command is run again, so a stopped run resumes where it was; delete rows (or the file) to
 redo them. Quick rows (``--quick``: 2 realizations, small forests) are cached separately from full
@@ -199,8 +201,10 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()}"
 
 
-def _done(path: Path) -> set[tuple[str, str, str]]:
-    """(realization, method, quick) of the rows already in ``path``."""
+def _done(path: Path, methods: list[str], weights: dict) -> set[tuple[str, str, str]]:
+    """(realization, method, quick) of the rows already in ``path``; exits if rows of
+    ``methods`` there were made with other weights than ``weights`` (their skipped fits
+    would mix two models in one table)."""
     if not path.exists():
         return set()
     with open(path, newline="") as f:
@@ -210,7 +214,17 @@ def _done(path: Path) -> set[tuple[str, str, str]]:
                 f"{path} has columns {reader.fieldnames}; expected {FIELDS}. "
                 "Move it away to start afresh."
             )
-        return {(r["realization"], r["method"], r["quick"]) for r in reader}
+        rows = list(reader)
+    others = sorted({f"{r['method']} (step {r['model_step'] or '?'}, sha256 {r['model_sha256'] or 'not recorded'})"
+                     for r in rows if r["method"] in methods and r["method"].startswith("skcfm_")
+                     and r["model_sha256"] != weights["model_sha256"]})
+    if others:
+        raise SystemExit(
+            f"{path} holds rows made with other weights than these (step {weights['model_step']}, "
+            f"sha256 {weights['model_sha256']}): {', '.join(others)}. Move them away first (docs/benchmarks.md: "
+            "benchmarks/results/archive/) or write to another --out."
+        )
+    return {(r["realization"], r["method"], r["quick"]) for r in rows}
 
 
 def _append(path: Path, row: dict) -> None:
@@ -281,7 +295,7 @@ def main(argv=None) -> int:
     with tqdm(total=total, unit="fit", dynamic_ncols=True) as bar:
         for name, realizations in grid:
             path = args.out / f"{name}.csv"
-            done = _done(path)
+            done = _done(path, args.methods, weights)
             load = DATASETS[name][1]
             for i in realizations:
                 todo = [m for m in args.methods if (str(i), m, quick) not in done]

@@ -209,6 +209,17 @@ def test_skcfm_rows_name_the_weights_they_loaded(tmp_path, tiny_model_path):
                                                                                     card["sha256"][:12])
     assert rows["t_learner"]["model_step"] == rows["t_learner"]["model_sha256"] == ""
 
+    # the same folder, other weights: refused before any fit, naming the rows
+    card["sha256"] = "0" * 64
+    other = tmp_path / "other.safetensors"
+    other.write_bytes(tiny_model_path.read_bytes())
+    other.with_suffix(".json").write_text(json.dumps(card))
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env={**env, "SKCFM_BENCH_MODEL": str(other)})
+    assert again.returncode != 0
+    assert "other weights" in again.stderr and "skcfm_cfm (step" in again.stderr
+    assert len(_rows(tmp_path / "ihdp.csv")) == 2
+
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"shared benchmark data not found at {DATA}")
 def test_shard_takes_every_nth_realization(tmp_path):
