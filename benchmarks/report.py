@@ -372,18 +372,12 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "rows (CausalPFN fits a second time on all rows for its ATE).",
         "",
         "skcfm methods use the estimator's defaults (local contexts, n_estimators=\"auto\": "
-        "4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC). Rows made before commit "
-        "6282ca4 kept 4 members per region in the cross-fitted methods (skcfm_dr, "
-        "skcfm_haipw, skcfm_haipw_nopam, skcfm_auto), for time; that is the same on IHDP "
-        "and PSID; their ACIC and CPS rows (skcfm_haipw's ran on IHDP only) were rerun "
-        "with the default. From commit 6851075 on final_stage=\"auto\" "
-        "is a plain choice of the lowest DR-loss (before, an alternative also had to be "
-        "better at the 5 % level); from commit 3436b54 on its candidates include the two "
-        "blends (half CFM, half T-learner or DR-learner); from commit c06606b on it takes "
-        "the CFM-T-learner blend where more than half of the training rows have a propensity "
-        "at the clip bound (PSID and CPS; never IHDP, ACIC or PSID balanced). skcfm_auto's "
-        "rows on every data set were rerun at 3436b54 or later, those of PSID and CPS at "
-        "c06606b or later (the estimator unchanged since).",
+        "4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC; final_stage=\"auto\" "
+        "as of commit c06606b: the lowest DR-loss among the CFM, the causal forest over its "
+        "residuals, the DR-learner and the two blends, or the CFM-T-learner blend where more "
+        "than half of the training rows have a propensity at the clip bound). Each row "
+        "records the weights it was made with (model_step, model_sha256); rows of earlier "
+        "shipped weights are in archive/.",
         "",
     ]
     if datasets:
