@@ -184,6 +184,11 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def _loads_weights(method: str) -> bool:
+    """Whether ``method`` runs the CFM (skcfm's methods), so its rows name the weights."""
+    return method.startswith("skcfm_")
+
+
 def _model_columns() -> dict:
     """Training step and sha256 (first 12 hex digits) of the weights the skcfm methods load."""
     card = model_card(os.environ.get("SKCFM_BENCH_MODEL"))
@@ -216,7 +221,7 @@ def _done(path: Path, methods: list[str], weights: dict) -> set[tuple[str, str, 
             )
         rows = list(reader)
     others = sorted({f"{r['method']} (step {r['model_step'] or '?'}, sha256 {r['model_sha256'] or 'not recorded'})"
-                     for r in rows if r["method"] in methods and r["method"].startswith("skcfm_")
+                     for r in rows if r["method"] in methods and _loads_weights(r["method"])
                      and r["model_sha256"] != weights["model_sha256"]})
     if others:
         raise SystemExit(
@@ -286,7 +291,7 @@ def main(argv=None) -> int:
     quick = str(int(args.quick))
     args.out.mkdir(parents=True, exist_ok=True)
     commit, machine = _git_commit(), _machine()
-    weights = _model_columns() if any(m.startswith("skcfm_") for m in args.methods) else {}
+    weights = _model_columns() if any(map(_loads_weights, args.methods)) else {}
 
     k, n = args.shard
     grid = [(name, list(DATASETS[name][0])[:n_real][k::n]) for name in args.datasets]
@@ -318,7 +323,7 @@ def main(argv=None) -> int:
                             "git_commit": commit, "machine": machine,
                             "finished_at": datetime.datetime.now(datetime.timezone.utc)
                             .isoformat(timespec="seconds"),
-                            **(weights if method.startswith("skcfm_") else {}),
+                            **(weights if _loads_weights(method) else {}),
                         })
                     bar.update(1)
     if failures:
