@@ -1,6 +1,10 @@
-"""Loaders for the semi-synthetic causal benchmarks: IHDP-100, ACIC 2016, RealCause LaLonde.
+"""Loaders for causal data sets: the shipped NSW experiment and the semi-synthetic benchmarks.
 
-Each loader reads one realization from a local data folder and returns a
+:func:`load_nsw` reads the NSW experimental sample (LaLonde; Dehejia & Wahba), small
+enough to ship inside the package (``skcfm/data``), so examples run offline.
+
+The benchmark loaders (IHDP-100, ACIC 2016, RealCause LaLonde) read one realization
+from a local data folder and return a
 :class:`sklearn.utils.Bunch` in scikit-learn's style. What an estimator may see
 (``data``, ``treatment``, ``outcome``) is kept apart from the simulated ground truth
 (``truth``: potential outcomes and individual effects), so that benchmark code cannot
@@ -23,6 +27,7 @@ where it was expected and where to get it.
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -35,6 +40,7 @@ __all__ = [
     "load_acic2016",
     "load_ihdp",
     "load_lalonde",
+    "load_nsw",
     "make_confounded_treatment",
     "train_test_split_protocol",
 ]
@@ -99,6 +105,19 @@ covariates (age, education, black, hispanic, married, nodegree, re74, re75), bin
 treatment ``t`` (job training), outcome ``y`` (1978 earnings). The true individual
 effect is ``ite`` = y1 - y0. Upstream has samples 0-99. MIT License, (c) 2020 Brady Neal.
 Usual protocol: permutation ``np.random.default_rng(42 + sample)``, 90% train, 10% test.
+"""
+_NSW_COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegree", "re74", "re75"]
+_NSW_DESCR = """\
+NSW experimental sample (LaLonde 1986; Dehejia & Wahba 1999)
+-----------------------------------------------------------
+445 men of the National Supported Work Demonstration with 1974 earnings recorded; 185
+were randomly assigned to job training (``treat`` = 1), 260 to the control group. 8
+covariates measured before assignment: age, educ (years of schooling), black, hisp
+(Hispanic), married, nodegree (no high-school degree), re74 and re75 (real earnings in
+1974 and 1975, US dollars). Outcome: re78, real earnings in 1978. Treatment was
+randomized, so the difference in means, about 1,794 dollars, is the experimental
+benchmark for the average effect of training. Shipped from the ``causaldata`` package
+(MIT license, Nick Huntington-Klein); see ``skcfm/data/README.md``.
 """
 
 
@@ -412,6 +431,65 @@ def load_lalonde(
         ),
         sample=sample, group=group,
     )
+
+
+def load_nsw(*, as_frame: bool = False, return_X_y: bool = False):
+    """Load the NSW experimental sample (Dehejia-Wahba subsample of LaLonde's data).
+
+    The data ship with the package, so this works offline. Treatment was randomized:
+    the difference in mean 1978 earnings between trainees and controls (about 1,794
+    dollars) is the benchmark an observational estimate is judged against, and an
+    adjusted estimate should land near it.
+
+    Parameters
+    ----------
+    as_frame : bool, default=False
+        If True, ``data`` is a DataFrame, ``treatment`` and ``outcome`` are Series, and
+        ``frame`` holds the covariates, ``treat`` and ``re78`` together.
+    return_X_y : bool, default=False
+        If True, return ``(data, treatment, outcome)`` instead of a Bunch.
+
+    Returns
+    -------
+    bunch : sklearn.utils.Bunch
+        data : ndarray of shape (445, 8) or DataFrame
+            age, educ, black, hisp, married, nodegree, re74, re75 (see ``DESCR``).
+        treatment : ndarray of shape (445,) or Series
+            Job training ``treat``, 0 or 1 (185 treated).
+        outcome : ndarray of shape (445,) or Series
+            1978 earnings ``re78`` in dollars.
+        truth : Bunch
+            Empty: the individual effects of real data are unknown.
+        frame : DataFrame or None
+            data, treatment and outcome together when ``as_frame=True``.
+        feature_names : list of str
+        experimental_ate : float
+            Difference in mean ``re78`` between the randomized arms.
+        DESCR : str
+    (data, treatment, outcome) : tuple
+        When ``return_X_y=True``.
+
+    Examples
+    --------
+    >>> from skcfm.datasets import load_nsw
+    >>> nsw = load_nsw(as_frame=True)
+    >>> nsw.frame.shape
+    (445, 10)
+    >>> round(nsw.experimental_ate)
+    1794
+    """
+    df = pd.read_csv(resources.files(__package__).joinpath("data", "nsw.csv"))
+    x = df[_NSW_COVARIATES]
+    treatment, outcome = df["treat"].to_numpy(), df["re78"].to_numpy(dtype=float)
+    experimental_ate = float(outcome[treatment == 1].mean() - outcome[treatment == 0].mean())
+    bunch = _make_bunch(
+        x if as_frame else x.to_numpy(dtype=float), list(_NSW_COVARIATES),
+        treatment, "treat", outcome, "re78", {},
+        as_frame=as_frame, DESCR=_NSW_DESCR, experimental_ate=experimental_ate,
+    )
+    if return_X_y:
+        return bunch.data, bunch.treatment, bunch.outcome
+    return bunch
 
 
 def _check_int_range(name: str, value: object, low: int, high: int) -> None:

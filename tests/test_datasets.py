@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import skcfm.datasets
 from skcfm.datasets import (
     get_data_home,
     load_acic2016,
     load_ihdp,
     load_lalonde,
+    load_nsw,
     train_test_split_protocol,
 )
 
@@ -342,3 +344,31 @@ def test_make_confounded_treatment_rejects_bad_arguments(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         make_confounded_treatment(10, **kwargs)
+
+
+def test_load_nsw_is_shipped_and_matches_the_experiment():
+    nsw = load_nsw()
+    assert nsw.data.shape == (445, 8) and nsw.data.dtype == float
+    assert nsw.feature_names == ["age", "educ", "black", "hisp", "married", "nodegree", "re74", "re75"]
+    assert nsw.treatment.sum() == 185
+    assert nsw.experimental_ate == pytest.approx(1794.34, abs=0.01)  # Dehejia & Wahba's experimental benchmark
+    assert not nsw.truth
+
+
+def test_load_nsw_as_frame_and_return_x_y():
+    frame = load_nsw(as_frame=True).frame
+    assert list(frame.columns) == ["age", "educ", "black", "hisp", "married", "nodegree", "re74", "re75", "treat",
+                                   "re78"]
+    assert not frame.isna().any().any()
+    X, t, y = load_nsw(return_X_y=True)
+    np.testing.assert_array_equal(X, frame.iloc[:, :8].to_numpy(dtype=float))
+    np.testing.assert_array_equal(t, frame["treat"])
+    np.testing.assert_array_equal(y, frame["re78"])
+
+
+def test_shipped_data_are_small_and_documented():
+    data = Path(skcfm.datasets.__file__).parent / "data"
+    assert (data / "nsw.csv").stat().st_size < 100_000
+    readme = (data / "README.md").read_text()
+    assert "nsw.csv" in readme and "MIT" in readme and "causaldata" in readme
+    assert "MIT License" in (data / "LICENSE").read_text()
