@@ -1,4 +1,5 @@
-"""DoWhy route: method name, PAM from the graph by name, refuters, clear errors."""
+"""DoWhy route: method name, the estimate is the estimator's ATE and interval, PAM from the graph by
+name, refuters, clear errors."""
 
 import copy
 
@@ -40,7 +41,8 @@ def estimand(causal_model):
 
 @pytest.fixture(scope="module")
 def method_params(tiny_model):
-    return {"init_params": {"model": tiny_model, "n_estimators": 2, "random_state": 0}, "fit_params": {}}
+    return {"graph": LALONDE_DOT, "init_params": {"model": tiny_model, "n_estimators": 2, "random_state": 0},
+            "fit_params": {}}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +83,48 @@ def test_estimate_effect_through_method_name_is_finite(estimate):
     assert isinstance(estimate.estimator, CFMCateEstimator)
     assert isinstance(estimate.estimator.estimator, skcfm.cate.CFMCateEstimator)
     assert np.isfinite(estimate.value)
+
+
+def test_value_is_the_estimators_doubly_robust_ate(estimate):
+    inner = estimate.estimator.estimator
+    assert inner.inference_ == "haipw"  # binary treatment: ate() is the hybrid AIPW estimate
+    assert estimate.value == pytest.approx(inner.ate(), abs=1e-12, rel=0)
+    assert estimate.value == pytest.approx(inner.ate(T0=0, T1=1), abs=1e-12, rel=0)
+    assert estimate.value != pytest.approx(estimate.cate_estimates.mean(), abs=1e-6)  # not the plain mean
+
+
+def test_cate_estimates_are_the_per_row_effects(estimate, lalonde):
+    inner = estimate.estimator.estimator
+    assert estimate.cate_estimates.shape == (len(lalonde), 1)
+    np.testing.assert_allclose(estimate.cate_estimates[:, 0], inner.effect(), rtol=0, atol=1e-12)
+
+
+def test_confidence_interval_is_the_ate_interval(causal_model, estimand, method_params):
+    estimate = causal_model.estimate_effect(
+        estimand, method_name=dowhy_method_name(), method_params=copy.deepcopy(method_params),
+        confidence_intervals=True,
+    )
+    inner = estimate.estimator.estimator
+    np.testing.assert_allclose(estimate.get_confidence_intervals(), inner.ate_interval(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(estimate.get_confidence_intervals(confidence_level=0.9),
+                               inner.ate_interval(alpha=0.1), rtol=0, atol=1e-12)
+    assert estimate.get_standard_error() == pytest.approx(inner.ate_result().stderr, abs=1e-12)
+    assert "95.0% confidence interval" in str(estimate)
+
+
+def test_interval_needs_no_flag_at_estimation(estimate):
+    np.testing.assert_allclose(estimate.get_confidence_intervals(), estimate.estimator.estimator.ate_interval(),
+                               rtol=0, atol=1e-12)
+
+
+def test_att_averages_over_the_treated_rows(causal_model, estimand, method_params, lalonde):
+    estimate = causal_model.estimate_effect(
+        estimand, method_name=dowhy_method_name(), method_params=copy.deepcopy(method_params), target_units="att",
+    )
+    inner = estimate.estimator.estimator
+    treated = lalonde.loc[lalonde["treat"] == 1, COVARIATES]
+    assert estimate.value == pytest.approx(inner.ate(treated), abs=1e-12, rel=0)
+    assert estimate.cate_estimates.shape == (len(treated), 1)
 
 
 def test_pam_is_built_from_the_graph_by_name(estimate):
@@ -134,13 +178,11 @@ def test_same_seed_gives_the_same_estimate(causal_model, estimand, method_params
     assert again.value == estimate.value
 
 
-def test_confidence_intervals_are_the_ensemble_spread(causal_model, estimand, method_params, lalonde):
-    estimate = causal_model.estimate_effect(
-        estimand, method_name=dowhy_method_name(), method_params=copy.deepcopy(method_params),
-        confidence_intervals=True,
-    )
-    lower, upper = np.asarray(estimate.get_confidence_intervals()).reshape(2, len(lalonde))
-    assert np.all(lower <= upper) and np.isfinite(lower).all()
+def test_graph_may_be_the_causal_model(causal_model, estimand, method_params, estimate):
+    params = {**copy.deepcopy(method_params), "graph": causal_model}
+    again = causal_model.estimate_effect(estimand, method_name=dowhy_method_name(), method_params=params)
+    pd.testing.assert_frame_equal(fitted_pam(again.estimator), fitted_pam(estimate.estimator))
+    assert again.value == estimate.value
 
 
 def test_effect_modifiers_are_x_and_other_common_causes_w(causal_model, estimand, method_params):
@@ -164,7 +206,7 @@ def test_categorical_dummies_inherit_their_variables_relations(tiny_model):
     model = CausalModel(df, treatment="t", outcome="y", graph=graph)
     estimate = model.estimate_effect(
         model.identify_effect(proceed_when_unidentifiable=True), method_name=dowhy_method_name(),
-        method_params={"init_params": {"model": tiny_model, "n_estimators": 2, "random_state": 0}},
+        method_params={"graph": model, "init_params": {"model": tiny_model, "n_estimators": 2, "random_state": 0}},
     )
     pam = fitted_pam(estimate.estimator)
     assert list(pam.index) == ["t", "y", "x", "race_b", "race_c"]
@@ -172,12 +214,31 @@ def test_categorical_dummies_inherit_their_variables_relations(tiny_model):
     assert list(pam.loc["race_c"]) == [1, 1, 0, 0, 0]
 
 
-def test_graph_can_be_passed_outside_a_causal_model(estimand, lalonde, method_params):
+def test_estimator_can_be_built_outside_a_causal_model(estimand, lalonde, method_params):
     estimator = CFMCateEstimator(estimand, init_params=method_params["init_params"], graph=LALONDE_DOT)
     estimator.fit(lalonde, effect_modifier_names=[])
-    assert np.isfinite(estimator.estimate_effect(lalonde).value)
-    with pytest.raises(ValueError, match="no causal graph"):
-        CFMCateEstimator(estimand, init_params=method_params["init_params"])
+    estimate = estimator.estimate_effect(lalonde)
+    assert estimate.value == pytest.approx(estimator.estimator.ate(), abs=1e-12, rel=0)
+    pam = fitted_pam(estimator)
+    pd.testing.assert_frame_equal(pam, expected_pam().loc[pam.index, pam.columns], check_dtype=False)
+
+
+def test_without_a_graph_the_pam_holds_what_identification_implies(causal_model, estimand, method_params, lalonde):
+    params = {k: v for k, v in copy.deepcopy(method_params).items() if k != "graph"}
+    with pytest.warns(UserWarning, match="no causal graph in method_params"):
+        estimate = causal_model.estimate_effect(estimand, method_name=dowhy_method_name(), method_params=params)
+    pam = fitted_pam(estimate.estimator)
+    expected = pd.DataFrame(0, index=pam.index, columns=pam.columns)
+    expected.loc["treat", "re78"], expected.loc["re78", "treat"] = 1, -1
+    expected.loc[["treat", "re78"], COVARIATES] = -1  # a backdoor set holds no descendant of the treatment
+    pd.testing.assert_frame_equal(pam, expected, check_dtype=False)
+
+    new_estimand = copy.deepcopy(estimand)  # a refuter's placebo treatment learns nothing
+    new_estimand.treatment_variable = ["placebo"]
+    data = lalonde.assign(placebo=np.random.default_rng(1).permutation(lalonde["treat"].to_numpy()))
+    refit = estimate.estimator.get_new_estimator_object(new_estimand)
+    refit.fit(data, effect_modifier_names=[])
+    assert (fitted_pam(refit).to_numpy() == 0).all()
 
 
 @pytest.mark.parametrize(
@@ -194,6 +255,7 @@ def test_bad_method_params_get_a_clear_error(causal_model, estimand, tiny_model,
     params = copy.deepcopy(params)
     if isinstance(params.get("init_params"), dict):
         params["init_params"]["model"] = tiny_model
+    params["graph"] = LALONDE_DOT
     with pytest.raises(error, match=match):
         causal_model.estimate_effect(estimand, method_name=dowhy_method_name(), method_params=params)
 
@@ -205,7 +267,8 @@ def test_dowhy_wrapper_estimates_and_refutes(tiny_model):
     Y = X[:, 0] + W[:, 0] + EFFECT * T + rng.normal(size=150)
     est = skcfm.cate.CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0)
     wrapper = CFMDoWhyWrapper(est).fit(Y, T, X=X, W=W)
-    assert np.isfinite(wrapper.estimate_.value)
+    assert wrapper.estimate_.value == pytest.approx(wrapper.estimate_.estimator.estimator.ate(), abs=1e-12, rel=0)
+    assert (wrapper.estimate_.estimator.estimator.pam_[2:5, :2] == 1).all()  # the wrapper's graph: X, W cause T, Y
     assert wrapper.effect(X[:3]).shape == (3,)
     refutation = wrapper.refute_estimate(method_name="random_common_cause", num_simulations=2, random_state=0)
     assert np.isfinite(refutation.new_effect)
