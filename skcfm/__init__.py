@@ -2,6 +2,8 @@
 
 from importlib import import_module
 
+from ._config import config_context, get_config, set_config
+from ._optional import defer_econml_imports
 from .graphs import align_pam, ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam, validate_pam
 from .pretrained import available_models, load_model, model_card
 
@@ -14,16 +16,23 @@ __all__ = [
     "align_pam",
     "ancestor_matrix",
     "available_models",
+    "config_context",
+    "get_config",
     "load_model",
     "merge_pams",
     "model_card",
+    "set_config",
     "tiered_pam",
     "unconfoundedness_pam",
     "validate_pam",
 ]
 
-# the estimators import EconML (and through it DoWhy), seconds of start-up that the
-# pretraining command line does not need: load them on first access
+# EconML imports DoWhy (and with it matplotlib, statsmodels, sympy) whenever DoWhy is
+# installed, and sparse (numba); defer both to first use so `import skcfm` stays light
+defer_econml_imports()
+
+# the estimators import EconML, start-up that the pretraining command line does not need:
+# load them on first access
 _LAZY = {"CFMCateEstimator": ".cate", "GraphConditionedCFMRegressor": ".regressor"}
 
 

@@ -1,12 +1,19 @@
 """Shared fixtures: a tiny randomly initialised model so estimator tests stay fast."""
 
+import os
 from pathlib import Path
 
-import pytest
-import torch
+# no progress bars in test output, here and in the subprocesses tests start (examples, CLI)
+os.environ["SKCFM_PROGRESS"] = "0"
 
-from skcfm.model import CausalFoundationModel
-from skcfm.training.configs import CONFIGS
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import skcfm  # noqa: E402
+from skcfm.model import CausalFoundationModel  # noqa: E402
+from skcfm.training.configs import CONFIGS  # noqa: E402
+
+skcfm.set_config(progress=False)
 
 # one thread: tiny models gain nothing from more, and oversubscribed cores stall torch
 torch.set_num_threads(1)

@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     train_cmd.add_argument("--compile", action="store_true", help="torch.compile the model")
     train_cmd.add_argument("--threads", type=_positive_int, default=None,
                            help="torch CPU threads (default: torch's choice)")
-    train_cmd.add_argument("--no-progress", action="store_true")
+    train_cmd.add_argument("--no-progress", action="store_true",
+                           help="no progress bar (also off with SKCFM_PROGRESS=0, or without tqdm)")
     train_cmd.add_argument("--total-steps", type=_positive_int, default=None,
                            help="length of the cosine schedule; on resume, lengthens it from the checkpoint's step")
     train_cmd.add_argument("--update-prior", action="store_true",

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from tqdm.auto import tqdm
 
+from .._config import progress_bar
 from ..model import CausalFoundationModel, bar_distribution
 from ..preprocessing import fit_scaling
 from .configs import CONFIGS, TrainConfig
@@ -363,7 +363,8 @@ def train(
     first_step = step
     with _sigterm_event() as terminated:
         last_save = time.monotonic()
-        bar = tqdm(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
+        # a bar on rank 0 only, and only while skcfm.set_config(progress=...) allows it
+        bar = progress_bar(total=stop, initial=step, disable=not progress or rank != 0, desc=f"pretrain {config_name}")
         def should_stop() -> bool:
             return _any_rank(time.monotonic() >= deadline or terminated.is_set(), world_size, torch_device)
 

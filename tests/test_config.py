@@ -1,0 +1,97 @@
+"""The global configuration (skcfm.set_config) and the progress bars it governs."""
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import skcfm
+from skcfm._config import _env_flag, progress_bar
+
+tqdm_auto = pytest.importorskip("tqdm.auto", reason="the [train] extra (tqdm) is not installed")
+
+
+def test_get_config_is_a_copy():
+    config = skcfm.get_config()
+    config["progress"] = "changed"
+    assert skcfm.get_config()["progress"] in (True, False)
+
+
+def test_set_config_and_context():
+    before = skcfm.get_config()["progress"]
+    try:
+        skcfm.set_config(progress=True)
+        assert skcfm.get_config() == {"progress": True}
+        with skcfm.config_context(progress=False):
+            assert skcfm.get_config()["progress"] is False
+            with skcfm.config_context(progress=True):
+                assert skcfm.get_config()["progress"] is True
+            assert skcfm.get_config()["progress"] is False
+        assert skcfm.get_config()["progress"] is True
+        skcfm.set_config(progress=None)  # None leaves the value alone, as in scikit-learn
+        assert skcfm.get_config()["progress"] is True
+        skcfm.set_config(progress=False)
+        assert skcfm.get_config()["progress"] is False
+    finally:
+        skcfm.set_config(progress=before)
+
+
+def test_context_restores_on_exception():
+    before = skcfm.get_config()
+    with pytest.raises(RuntimeError):
+        with skcfm.config_context(progress=not before["progress"]):
+            raise RuntimeError
+    assert skcfm.get_config() == before
+
+
+def test_context_is_per_thread():
+    seen = {}
+    with skcfm.config_context(progress=True):
+        with skcfm.config_context(progress=False):
+            thread = threading.Thread(target=lambda: seen.update(skcfm.get_config()))
+            thread.start()
+            thread.join()
+    # a new thread starts from the process-wide value that set_config sets, not the context's
+    assert seen["progress"] == skcfm.get_config()["progress"]
+
+
+def test_progress_bar_off_returns_the_iterable_or_a_silent_bar():
+    items = [1, 2, 3]
+    with skcfm.config_context(progress=False):
+        assert progress_bar(items, desc="x") is items
+        with progress_bar(total=5, desc="manual", initial=1) as bar:
+            bar.update(2)
+            bar.set_postfix(loss="0.1")
+            bar.set_description("y")
+    assert not isinstance(bar, tqdm_auto.tqdm)
+
+
+def test_progress_bar_on_is_tqdm(capsys):
+    with skcfm.config_context(progress=True):
+        bar = progress_bar(range(4), desc="rows", file=sys.stderr)
+        assert isinstance(bar, tqdm_auto.tqdm)
+        assert list(bar) == [0, 1, 2, 3]
+        assert progress_bar(range(4), disable=True) == range(4)
+    assert "rows" in capsys.readouterr().err
+
+
+def test_progress_bar_without_tqdm(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm...` raise ImportError
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    with skcfm.config_context(progress=True):
+        assert progress_bar([1], desc="x") == [1]
+        progress_bar(total=3).update(1)
+
+
+@pytest.mark.parametrize("value, expected", [("0", False), ("off", False), ("False", False), ("1", True), ("", True)])
+def test_environment_flag(monkeypatch, value, expected):
+    monkeypatch.setenv("SKCFM_PROGRESS", value)
+    assert _env_flag("SKCFM_PROGRESS", True) is expected
+
+
+def test_environment_variable_sets_the_default():
+    code = "import skcfm; print(skcfm.get_config()['progress'])"
+    env = {"SKCFM_PROGRESS": "0", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
