@@ -143,7 +143,7 @@ def _graph_from_dot(text: str) -> nx.DiGraph:
         import pydot
     except ImportError as exc:
         raise ImportError(
-            "graph: reading a DOT string needs pydot (pip install pydot); or pass a "
+            "graph: reading a DOT string needs pydot: pip install skcfm[dowhy] (or pydot); or pass a "
             "networkx DiGraph, a GML string or an edge list"
         ) from exc
 
