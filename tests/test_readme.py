@@ -16,6 +16,17 @@ TEST_COMMAND = (
 )
 
 
+def _run(code: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    script = tmp_path / "snippets.py"
+    script.write_text(code)
+    # one torch thread: on a shared, busy CPU more threads stall rather than help
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SKCFM_PROGRESS": "0"}
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def python_blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
 
@@ -53,12 +64,15 @@ def test_readme_code_runs(tmp_path):
     blocks = python_blocks(README)
     assert len(blocks) >= 3  # the quickstart, the DoWhy and the scikit-learn snippets
     assert "CFMCateEstimator" in blocks[0] and "unconfoundedness_pam" in blocks[0]
-    script = tmp_path / "readme_snippets.py"
-    script.write_text("\n".join(blocks))
-    # one torch thread: on a shared, busy CPU more threads stall rather than help
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "SKCFM_PROGRESS": "0"}
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = _run("\n".join(blocks), tmp_path)
     numbers = [float(x) for x in re.findall(r"-?\d+\.\d+", result.stdout)]
     assert len(numbers) >= 5 + 3 + 3 + 3  # effects, ATE and interval, DoWhy value and interval, CV scores
+
+
+@pytest.mark.slow
+def test_column_transformer_recipe_runs(tmp_path):
+    guide = (ROOT / "docs" / "guide" / "regressor.md").read_text()
+    section = guide.split("## With a ColumnTransformer", 1)[1].split("\n## ", 1)[0]
+    (code,) = python_blocks(section)
+    assert "verbose_feature_names_out=False" in code and "get_feature_names_out()" in code
+    _run(code + "\nassert 1 < effect.mean() < 3, effect.mean()\n", tmp_path)
