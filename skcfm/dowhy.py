@@ -265,19 +265,17 @@ class CFMCateEstimator(Econml):
         dowhy.causal_estimator.CausalEstimate
             ``value``: ``ate(X, T0=control_value, T1=treatment_value)`` (X None for all
             fitted rows, so it is the doubly robust ATE of a binary treatment);
-            ``cate_estimates``: the per-row effects, of shape (n_rows, n_treatment_values).
+            ``cate_estimates``: the per-row effects, of shape (n_rows, n_treatment_values),
+            computed when first read.
         """
         self._target_units = target_units
         self._control_value = control_value
         self._treatment_value = parse_state(treatment_value)
         self._ate_rows = self._target_rows(data, target_units)
         est = self.estimator
-        cate_estimates = np.stack(
-            [est.effect(self._ate_rows, T0=control_value, T1=level) for level in self._treatment_value], axis=1
-        )
         value = np.array([est.ate(self._ate_rows, T0=control_value, T1=level) for level in self._treatment_value])
         self.effect_intervals = None  # the estimate's interval is the ATE's (get_confidence_intervals)
-        estimate = CausalEstimate(
+        estimate = _CFMCausalEstimate(
             data=data,
             treatment_name=self._target_estimand.treatment_variable,
             outcome_name=self._target_estimand.outcome_variable,
@@ -286,10 +284,10 @@ class CFMCateEstimator(Econml):
             treatment_value=treatment_value,
             target_estimand=self._target_estimand,
             realized_estimand_expr=self.symbolic_estimator,
-            cate_estimates=cate_estimates,
             effect_intervals=None,
             _estimator_object=est,
         )
+        estimate._per_row = (est, self._ate_rows, control_value, self._treatment_value)
         estimate.add_estimator(self)
         return estimate
 
@@ -344,6 +342,25 @@ class CFMCateEstimator(Econml):
         """p-value of ``value`` against no effect, from ``ate_inference``."""
         pvalue = self._ate_inference("pvalue")
         return {"p_value": pvalue[0] if len(pvalue) == 1 else pvalue}
+
+
+class _CFMCausalEstimate(CausalEstimate):
+    """DoWhy's estimate whose ``cate_estimates`` (the per-row effects) are computed when first
+    read: a pass of the model over the rows that refuters, which read only ``value``, skip."""
+
+    _per_row = None
+
+    @property
+    def cate_estimates(self) -> np.ndarray:
+        """Per-row effects, of shape (n_rows, n_treatment_values)."""
+        if "_cate_estimates" not in self.__dict__:
+            est, rows, control, levels = self._per_row
+            self._cate_estimates = np.stack([est.effect(rows, T0=control, T1=level) for level in levels], axis=1)
+        return self._cate_estimates
+
+    @cate_estimates.setter
+    def cate_estimates(self, value) -> None:
+        self._cate_estimates = value
 
 
 class CFMDoWhyWrapper(DoWhyWrapper):

@@ -64,3 +64,19 @@ def test_cate_interpretation_prints_both_trees_and_saves_them(tiny_model_path, t
     assert re.search(r"policy treats \d+% of units", out)
     assert f"saved the trees to {png}" in out
     assert_png(png)
+
+
+def test_dowhy_lalonde_runs_offline_on_the_shipped_nsw_data(tiny_model_path, tmp_path):
+    out = run_example("dowhy_lalonde.py", "--model", tiny_model_path, "--simulations", 4, "--refuters",
+                      "placebo_treatment_refuter", "random_common_cause", cwd=tmp_path)
+    assert "NSW experimental sample: 445 men, 185 trained" in out
+    assert re.search(r"skcfm doubly robust ATE:\s+-?\d+\s+95% interval \[-?\d+, -?\d+\]", out)
+    assert "experimental benchmark:           1794" in out
+    assert len(re.findall(r"^  p-value \d\.\d{3}: ", out, flags=re.MULTILINE)) == 2
+    assert "(4 simulations," in out
+
+
+def test_dowhy_lalonde_quick_prints_no_p_values(tiny_model_path, tmp_path):
+    out = run_example("dowhy_lalonde.py", "--quick", "--model", tiny_model_path, cwd=tmp_path)
+    assert "p-value not shown: 3 simulations are too few" in out
+    assert not re.search(r"p-value \d", out)
