@@ -14,6 +14,7 @@ thread's configuration and the default that threads started afterwards begin wit
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -163,8 +164,9 @@ class _SilentBar:
         pass
 
     @staticmethod
-    def write(message: str, *args, **kwargs) -> None:
-        pass
+    def write(message: str, file=None, end: str = "\n", **kwargs) -> None:
+        """Print a message, as ``tqdm.write`` does (messages are not progress)."""
+        print(message, file=file if file is not None else sys.stdout, end=end)
 
 
 def progress_bar(iterable: Iterable | None = None, *, total: float | None = None, desc: str | None = None,
@@ -197,7 +199,8 @@ def progress_bar(iterable: Iterable | None = None, *, total: float | None = None
         A tqdm bar when ``get_config()["progress"]`` is true, ``disable`` is false and
         tqdm can be imported. Otherwise ``iterable`` itself when one was given, and an
         object with tqdm's ``update``, ``set_postfix``, ``set_description``, ``close`` and
-        context-manager methods that does nothing when none was.
+        context-manager methods that does nothing when none was (its ``write`` prints, as
+        ``tqdm.write`` does).
 
     Examples
     --------

@@ -67,6 +67,13 @@ def test_progress_bar_off_returns_the_iterable_or_a_silent_bar():
     assert not isinstance(bar, tqdm_auto.tqdm)
 
 
+def test_silent_bar_still_writes_messages(capsys):
+    with skcfm.config_context(progress=False):
+        bar = progress_bar(total=2)
+    bar.write("FAILED fold 1")
+    assert capsys.readouterr().out == "FAILED fold 1\n"
+
+
 def test_progress_bar_on_is_tqdm(capsys):
     with skcfm.config_context(progress=True):
         bar = progress_bar(range(4), desc="rows", file=sys.stderr)
