@@ -8,11 +8,24 @@ first in :func:`skcfm.inference.covariate_relevance`). Training rows get out-of-
 predictions for the arm they belong to (the trees whose bootstrap sample left the row out,
 as in scikit-learn's ``oob_prediction_``), so a row's own outcome never enters its
 covariates; one forest per arm serves both the training rows and the queries.
+
+The forests read covariates and outcomes standardised in float64 (scikit-learn's
+``StandardScaler``) and answer in the outcome's units. Trees cast covariates to float32
+and treat a feature that spans less than 1e-7 as constant, and the squared-error
+criterion loses its digits to an outcome offset of 1e8 or more: standardising first makes
+the columns the same, up to rounding, whatever the units and offsets of X and Y. The
+standardised outcomes are also rounded to a binary grid fine enough to lose nothing
+(about 1e-12 of their spread for a few hundred rows) and coarse enough that every sum the
+trees form is exact (:func:`exact_sum_grid`): splits on two features that separate a node
+into the same rows then tie exactly, and the tie goes to the same feature whatever the
+outcome's last bits. Without it a change of the outcome in its 16th digit, such as a
+change of units, moves the forests' predictions by a few percent of the outcome's spread.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.preprocessing import StandardScaler
 
 from .intervals import averaging_forest
 
@@ -71,18 +84,26 @@ class ArmOutcomeCovariates:
         """
         self.levels_ = np.unique(T)
         self.forests_ = []
+        self.x_scaler_ = StandardScaler().fit(X)
+        self.y_scaler_ = StandardScaler().fit(np.reshape(Y, (-1, 1)))
+        Z = self.x_scaler_.transform(X)
+        u = exact_sum_grid(self.y_scaler_.transform(np.reshape(Y, (-1, 1)))[:, 0])
         columns = np.empty((len(X), len(self.levels_)))
         for k, level in enumerate(self.levels_):
             rows = T == level
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
             forest = self._forest(int(rows.sum())).set_params(oob_score=out_of_bag, n_jobs=self.n_jobs)
-            self.forests_.append(forest.fit(X[rows], Y[rows]))
+            self.forests_.append(forest.fit(Z[rows], u[rows]))
             rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:
                 columns[rows, k] = forest.oob_prediction_
             if rest.any():  # empty for a single pooled arm, answered wholly out of bag
-                columns[rest, k] = forest.predict(X[rest])
-        return columns
+                columns[rest, k] = forest.predict(Z[rest])
+        return self._outcome_units(columns)
+
+    def _outcome_units(self, columns: np.ndarray) -> np.ndarray:
+        """Standardised predictions -> the outcome's units."""
+        return columns * self.y_scaler_.scale_[0] + self.y_scaler_.mean_[0]
 
     def _forest(self, n_rows: int):
         """The unfitted forest for an arm of ``n_rows`` rows (a bagged ensemble, for its
@@ -91,11 +112,29 @@ class ArmOutcomeCovariates:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """The full fits' predictions, one column per level."""
-        return np.column_stack([forest.predict(X) for forest in self.forests_])
+        Z = self.x_scaler_.transform(X)
+        return self._outcome_units(np.column_stack([forest.predict(Z) for forest in self.forests_]))
 
     def extend(self, X: np.ndarray) -> np.ndarray:
         """Query rows X followed by their columns, as the model reads them."""
         return np.hstack([X, self.transform(X)])
+
+
+def exact_sum_grid(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to the finest binary grid 2**-k on which any sum of them with
+    nonnegative integer weights totalling ``len(values)`` (a bootstrap sample) is exact in
+    float64.
+
+    A tree's squared-error criterion compares sums of outcomes over candidate splits; with
+    exact sums, splits that separate the same rows score exactly the same, so the choice
+    among them does not depend on the order of summation.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    bound = len(values) * float(np.abs(values).max(initial=0.0))
+    if not np.isfinite(bound) or bound == 0:
+        return values
+    exponent = np.finfo(np.float64).nmant - int(np.ceil(np.log2(bound)))
+    return np.ldexp(np.round(np.ldexp(values, exponent)), -exponent)
 
 
 def extend_pam(pam: np.ndarray, n_covariates: int, n_added: int) -> np.ndarray:
