@@ -168,7 +168,10 @@ class Predictions:
 
 
 def _model_rows(t: np.ndarray, y: np.ndarray, x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.column_stack([t, y, x]), dtype=torch.float32)
+    """Rows in the model's order [t, y, x], shape (n, 2 + d), in float64: they are scaled
+    (:mod:`skcfm.preprocessing`) before the cast to the model's float32, so the model's
+    input does not depend on the data's units or offset."""
+    return torch.as_tensor(np.column_stack([t, y, x]), dtype=torch.float64)
 
 
 def _distinct_arms(treatments: list[np.ndarray], queries: list[np.ndarray]) -> tuple[list[int], np.ndarray]:
