@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
@@ -10,18 +12,59 @@ from sklearn.utils.validation import check_array
 from .graphs import default_names
 
 MAX_CELLS = 200_000_000  # rows x columns beyond this would not fit the memory budget
+# the largest magnitude accepted: scikit-learn's trees and forests (the arm outcome
+# columns, the propensity and outcome models) cast covariates to float32
+MAX_ABS_INPUT = float(np.finfo(np.float32).max)
+
+
+def _column_label(values, column: int):
+    """How an error names column ``column``: the DataFrame's label, else its position."""
+    if isinstance(values, pd.DataFrame):
+        return f"column {values.columns[column]!r}"
+    return f"column {column}"
+
+
+def check_frame(values, name: str) -> None:
+    """Raise a clear error for a DataFrame ``values`` that no numeric check could read:
+    repeated column names (a column could not be told from its namesake) and columns that
+    are not numeric, named, with the fix. Anything else passes unchanged."""
+    if not isinstance(values, pd.DataFrame):
+        return
+    repeated = list(dict.fromkeys(values.columns[values.columns.duplicated()].tolist()))
+    if repeated:
+        raise ValueError(f"{name} has repeated column names {repeated}; give each column its own name "
+                         f"(e.g. {name}.columns = [...])")
+    non_numeric = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
+    if non_numeric:
+        raise TypeError(f"{name} has non-numeric columns {non_numeric} (dtypes "
+                        f"{[str(values[c].dtype) for c in non_numeric]}); encode them as numbers "
+                        "(e.g. one-hot with pandas.get_dummies) first")
+
+
+def check_magnitude(array: np.ndarray, name: str, values=None) -> None:
+    """Raise a ValueError naming the first entry of ``array`` (2-d, or 1-d for one column)
+    beyond ``MAX_ABS_INPUT`` and the fix; ``values`` (the user's input) names columns."""
+    too_large = np.abs(array) > MAX_ABS_INPUT
+    if not too_large.any():
+        return
+    where = np.argwhere(too_large)[0]
+    column = "" if array.ndim == 1 else f", {_column_label(values, int(where[1]))}"
+    raise ValueError(f"{name} holds {array[tuple(where)]:.3g} (row {where[0]}{column}), beyond the largest magnitude "
+                     f"the estimator computes with ({MAX_ABS_INPUT:.3g}, float32's range, which its forests use); "
+                     "rescale it (other units, a log transform) or clip it")
 
 
 def check_matrix(values, name: str, *, n_rows: int | None = None, allow_none: bool = False) -> np.ndarray | None:
-    """A finite, numeric 2-d float array; 1-d input is read as one column."""
+    """A finite, numeric 2-d float array; 1-d input is read as one column.
+
+    Errors name the argument, the row and the column (a DataFrame's label where there is
+    one) and say how to fix the input.
+    """
     if values is None:
         if allow_none:
             return None
         raise ValueError(f"{name} is required; got None")
-    if isinstance(values, pd.DataFrame):
-        non_numeric = [c for c in values.columns if not pd.api.types.is_numeric_dtype(values[c])]
-        if non_numeric:
-            raise TypeError(f"{name} has non-numeric columns {non_numeric}; encode them (e.g. one-hot) first")
+    check_frame(values, name)
     try:
         array = check_array(values, dtype=np.float64, ensure_2d=False, ensure_all_finite=False,
                             ensure_min_samples=0, ensure_min_features=0, input_name=name)
@@ -33,7 +76,9 @@ def check_matrix(values, name: str, *, n_rows: int | None = None, allow_none: bo
         raise ValueError(f"{name} must be 2-d (rows x columns); got shape {array.shape}")
     if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
-        raise ValueError(f"{name} contains NaN or infinity (first at row {bad[0]}, column {bad[1]}); impute or drop it")
+        raise ValueError(f"{name} contains NaN or infinity (first at row {bad[0]}, {_column_label(values, bad[1])}); "
+                         "impute or drop it")
+    check_magnitude(array, name, values)
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise ValueError(f"{name} is empty; got shape {array.shape}")
     if array.size > MAX_CELLS:
@@ -47,11 +92,17 @@ def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool 
     """A 1-d array (a single column is flattened) without missing or infinite values."""
     if values is None:
         raise ValueError(f"{name} is required; got None")
+    if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
+        values = values.iloc[:, 0]
+    if isinstance(values, (list, tuple)):  # numpy would turn [0, "1"] into the strings "0", "1"
+        _check_one_kind(pd.Series(values, dtype=object), name)
     array = np.asarray(values)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-d (one value per row); got shape {array.shape}")
+    if array.dtype == object:
+        _check_one_kind(array, name)
     if numeric:
         try:
             array = array.astype(np.float64)
@@ -59,10 +110,31 @@ def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool 
             raise TypeError(f"{name} must be numeric; got dtype {array.dtype}") from error
     missing = ~np.isfinite(array) if array.dtype.kind in "fc" else pd.isna(array)
     if missing.any():
-        raise ValueError(f"{name} contains NaN, None or infinity (first at row {int(np.argmax(missing))})")
+        raise ValueError(f"{name} contains NaN, None or infinity (first at row {int(np.argmax(missing))}); "
+                         "impute or drop those rows")
+    if array.dtype.kind in "fc":
+        check_magnitude(array, name)
     if n_rows is not None and len(array) != n_rows:
         raise ValueError(f"{name} has {len(array)} rows; expected {n_rows} (one per row of X)")
     return array
+
+
+def _check_one_kind(values, name: str) -> None:
+    """Raise a TypeError when ``values`` (1-d) mix numbers with strings or other objects:
+    their order, hence the treatment levels, would be undefined. Numbers of several types
+    (bool, int, float) are one kind."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
+        return
+    present = pd.Series(values, dtype=object).dropna()
+    number = present.map(lambda v: isinstance(v, (numbers.Number, np.number, np.bool_)))
+    kinds = present.map(lambda v: "number" if isinstance(v, (numbers.Number, np.number, np.bool_))
+                        else type(v).__name__)
+    if number.all() or kinds.nunique() == 1:
+        return
+    first = kinds.drop_duplicates()
+    examples = ", ".join(f"{present[i]!r} at row {i}" for i in first.index[:2])
+    raise TypeError(f"{name} mixes value types ({', '.join(first)}): {examples}; give every value the same type, "
+                    f"all numbers (e.g. np.asarray({name}, dtype=float)) or all strings (e.g. {name}.astype(str))")
 
 
 def is_numeric(values: np.ndarray) -> bool:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
 GraphMode = Literal["soft+gcn", "soft", "gcn", "hard", "none"]
 GRAPH_MODES = ("soft+gcn", "soft", "gcn", "hard", "none")
+# (least, largest) value of each integer field. The upper bounds are far above any model
+# this package trains (the shipped one: d_model 64, 4 layers) and keep a wrong or hostile
+# model card from allocating gigabytes before its weights are even read.
+INTEGER_BOUNDS = {
+    "d_model": (1, 2048),
+    "n_layers": (1, 48),
+    "n_heads": (1, 64),
+    "ffn_mult": (1, 16),
+    "n_sinks": (0, 256),
+    "n_bars": (2, 16384),
+    "gcn_layers": (0, 16),
+    "max_covariates": (1, 1000),
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +42,13 @@ class CFMConfig:
     bar_borders: tuple[float, ...] = field(default=(), repr=False)  # fitted to the prior
 
     def __post_init__(self) -> None:
-        if self.graph_mode not in GRAPH_MODES:
+        for name, (least, largest) in INTEGER_BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name}={value!r}; expected an integer in [{least}, {largest}]")
+            if not least <= value <= largest:
+                raise ValueError(f"{name}={value} is outside [{least}, {largest}], the sizes this package builds")
+        if not isinstance(self.graph_mode, str) or self.graph_mode not in GRAPH_MODES:
             raise ValueError(f"graph_mode={self.graph_mode!r}; expected one of {GRAPH_MODES}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
@@ -36,6 +56,10 @@ class CFMConfig:
             raise ValueError(
                 f"bar_borders has {len(self.bar_borders)} entries; expected n_bars + 1 = {self.n_bars + 1}"
             )
+        borders = self.bar_borders
+        increasing = all(b < c for b, c in zip(borders, borders[1:], strict=False))
+        if not all(math.isfinite(b) for b in borders) or not increasing:
+            raise ValueError("bar_borders must be finite and strictly increasing")
 
     @property
     def uses_soft_bias(self) -> bool:
@@ -52,6 +76,26 @@ class CFMConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> CFMConfig:
+        """The configuration a dict (a model card's or a checkpoint's "config") describes.
+
+        Raises
+        ------
+        TypeError
+            ``values`` is not a dict, or a field has the wrong type.
+        ValueError
+            ``values`` has keys that are not fields, or a field is out of its bounds
+            (``INTEGER_BOUNDS``).
+        """
+        if not isinstance(values, dict):
+            raise TypeError(f"a model configuration must be a dict of fields; got {type(values).__name__}")
         values = dict(values)
-        values["bar_borders"] = tuple(float(b) for b in values.get("bar_borders", ()))
+        known = [f.name for f in fields(cls)]
+        unknown = [key for key in values if key not in known]
+        if unknown:
+            raise ValueError(f"unknown configuration keys {unknown}; the fields are {known}")
+        borders = values.get("bar_borders", ())
+        if not isinstance(borders, (list, tuple)) or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) for b in borders):
+            raise TypeError(f"bar_borders must be a list of numbers; got {type(borders).__name__}")
+        values["bar_borders"] = tuple(float(b) for b in borders)
         return cls(**values)
