@@ -23,7 +23,7 @@ import warnings
 
 from dowhy import CausalModel
 
-from skcfm import load_model
+from skcfm import config_context, load_model
 from skcfm.datasets import load_nsw
 from skcfm.dowhy import dowhy_method_name
 
@@ -91,7 +91,8 @@ def main():
     num_simulations = 3 if args.quick else args.simulations
     for name in args.refuters:
         start = time.perf_counter()
-        with warnings.catch_warnings():
+        # one progress bar per refit would bury the results: the refuter's refits run quietly
+        with warnings.catch_warnings(), config_context(progress=False):
             warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)  # DoWhy's z-score when refits agree
             refutation = model.refute_estimate(
                 estimand, estimate, method_name=name, num_simulations=num_simulations, random_state=args.seed,
