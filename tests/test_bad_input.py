@@ -1,0 +1,78 @@
+"""Bad input gets an error that names the argument (and the column or row) and the fix."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skcfm import CFMCateEstimator
+from skcfm._validation import check_frame, check_matrix, check_vector
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    T = (rng.random(60) < 0.5).astype(int)
+    Y = X.a + T + rng.normal(size=60)
+    return X, T, Y
+
+
+def _fit(model, X, T, Y, **params):
+    return CFMCateEstimator(model=model, n_estimators=1, random_state=0, **params).fit(X, T, Y)
+
+
+def test_repeated_column_names_are_named_as_such(tiny_model, data):
+    # was: "X has non-numeric columns ['a', 'a']"
+    X, T, Y = data
+    repeated = X.set_axis(["a", "a", "c"], axis=1)
+    with pytest.raises(ValueError, match=r"X has repeated column names \['a'\]; give each column its own name"):
+        _fit(tiny_model, repeated, T, Y)
+
+
+@pytest.mark.parametrize("wrap", [list, lambda v: pd.Series(v, dtype=object), lambda v: np.array(v, dtype=object)])
+def test_a_treatment_mixing_numbers_and_strings_is_refused(tiny_model, data, wrap):
+    # was: numpy's "'<' not supported between instances of 'str' and 'int'"
+    X, T, Y = data
+    mixed = wrap([0, "1"] + T[2:].tolist())
+    with pytest.raises(TypeError, match=r"T mixes value types \(number, str\): 0 at row 0, '1' at row 1; give every"):
+        _fit(tiny_model, X, mixed, Y)
+
+
+def test_numbers_of_several_types_are_one_kind():
+    assert check_vector(np.array([0, 1.5, True], dtype=object), "T", numeric=False).tolist() == [0, 1.5, True]
+    assert check_vector(["a", "b"], "T", numeric=False).tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("arm_outcomes", [False, "auto"])
+def test_a_covariate_beyond_float32_is_refused_by_name(tiny_model, data, arm_outcomes):
+    # was: all NaN effects (arm_outcomes=False) or scikit-learn's "value too large for dtype('float32')"
+    X, T, Y = data
+    huge = X.copy()
+    huge.loc[3, "b"] = 1e300
+    with pytest.raises(ValueError, match=r"X holds 1e\+300 \(row 3, column 'b'\), beyond the largest magnitude"):
+        _fit(tiny_model, huge, T, Y, arm_outcomes=arm_outcomes)
+
+
+def test_an_outcome_beyond_float32_is_refused_by_name(tiny_model, data):
+    X, T, Y = data
+    with pytest.raises(ValueError, match=r"Y holds -1e\+200 \(row 5\), beyond .*rescale it"):
+        _fit(tiny_model, X, T, Y.where(Y.index != 5, -1e200))
+
+
+def test_nan_is_located_by_the_frame_s_column_label(tiny_model, data):
+    X, T, Y = data
+    missing = X.copy()
+    missing.loc[7, "c"] = np.nan
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at row 7, column 'c'\); impute or drop"):
+        _fit(tiny_model, missing, T, Y)
+
+
+def test_nan_in_an_array_is_located_by_position():
+    with pytest.raises(ValueError, match=r"row 1, column 0\)"):
+        check_matrix(np.array([[1.0, 2.0], [np.nan, 3.0]]), "W")
+
+
+def test_string_columns_are_named_with_their_dtype_and_the_fix():
+    frame = pd.DataFrame({"age": [1.0, 2.0], "city": ["x", "y"]})
+    with pytest.raises(TypeError, match=r"X has non-numeric columns \['city'\] .*pandas.get_dummies"):
+        check_frame(frame, "X")
