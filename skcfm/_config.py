@@ -1,10 +1,12 @@
 """Global configuration, in the style of :func:`sklearn.set_config`.
 
-One switch for now: ``progress``, whether long calls (pretraining, fits with cross-fitting,
+Two settings: ``progress``, whether long calls (pretraining, fits with cross-fitting,
 effects on many rows, benchmarks) show a tqdm progress bar. It is on by default, so a call
 that takes minutes says so; tests, logs and batch jobs turn it off with
 ``skcfm.set_config(progress=False)``, for a block with ``skcfm.config_context``, or for a
-whole process tree with the environment variable ``SKCFM_PROGRESS=0``.
+whole process tree with the environment variable ``SKCFM_PROGRESS=0``. ``n_threads``, how
+many threads the model's forward passes use (torch's intra-op threads, set for the
+duration of skcfm's own calls and restored after).
 
 Like scikit-learn's, the configuration is per thread: :func:`set_config` changes the calling
 thread's configuration and the default that threads started afterwards begin with;
@@ -20,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["config_context", "get_config", "progress_bar", "set_config"]
+__all__ = ["config_context", "get_config", "model_threads", "progress_bar", "set_config"]
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -30,7 +32,7 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in {"0", "false", "no", "off"}
 
 
-_global_config = {"progress": _env_flag("SKCFM_PROGRESS", True)}
+_global_config = {"progress": _env_flag("SKCFM_PROGRESS", True), "n_threads": "auto"}
 _threadlocal = threading.local()
 
 
@@ -53,12 +55,19 @@ def get_config() -> dict:
     --------
     >>> import skcfm
     >>> sorted(skcfm.get_config())
-    ['progress']
+    ['n_threads', 'progress']
     """
     return _get_threadlocal_config().copy()
 
 
-def set_config(progress: bool | None = None) -> None:
+def _check_n_threads(n_threads) -> None:
+    if n_threads is None or n_threads == "auto":
+        return
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"n_threads={n_threads!r}; expected a positive integer or 'auto'")
+
+
+def set_config(progress: bool | None = None, n_threads: int | str | None = None) -> None:
     """Set skcfm's global configuration.
 
     Parameters
@@ -69,6 +78,13 @@ def set_config(progress: bool | None = None) -> None:
         silently. ``None`` leaves the current value unchanged. The initial value is
         ``True`` unless the environment variable ``SKCFM_PROGRESS`` is ``0``, ``false``,
         ``no`` or ``off``.
+    n_threads : int or "auto", default=None
+        Threads for the model's forward passes. "auto" (the initial value) is half the
+        machine's cores, at least 1 and at most 4: the model's matrices are small, so more
+        threads gain little, and torch's threads wait on each other, so a call that asks
+        for every core slows down many times over when another process holds one (on 2
+        cores with the other busy, 2 threads ran a forward pass 5 to 10 times slower than
+        1). ``None`` leaves the current value unchanged.
 
     See Also
     --------
@@ -84,14 +100,18 @@ def set_config(progress: bool | None = None) -> None:
     False
     >>> skcfm.set_config(progress=before)
     """
+    _check_n_threads(n_threads)
     local_config = _get_threadlocal_config()
     if progress is not None:
         local_config["progress"] = bool(progress)
         _global_config["progress"] = bool(progress)
+    if n_threads is not None:
+        local_config["n_threads"] = n_threads
+        _global_config["n_threads"] = n_threads
 
 
 @contextmanager
-def config_context(*, progress: bool | None = None) -> Iterator[None]:
+def config_context(*, progress: bool | None = None, n_threads: int | str | None = None) -> Iterator[None]:
     """Context manager that changes skcfm's configuration for the enclosed block.
 
     The previous configuration is restored when the block exits, also on an exception.
@@ -100,6 +120,9 @@ def config_context(*, progress: bool | None = None) -> Iterator[None]:
     ----------
     progress : bool, default=None
         Whether long-running calls show a progress bar inside the block; ``None`` keeps the
+        current value. See :func:`set_config`.
+    n_threads : int or "auto", default=None
+        Threads for the model's forward passes inside the block; ``None`` keeps the
         current value. See :func:`set_config`.
 
     Yields
@@ -120,8 +143,11 @@ def config_context(*, progress: bool | None = None) -> Iterator[None]:
     """
     local_config = _get_threadlocal_config()
     old_config = local_config.copy()
+    _check_n_threads(n_threads)
     if progress is not None:
         local_config["progress"] = bool(progress)
+    if n_threads is not None:
+        local_config["n_threads"] = n_threads
     try:
         yield
     finally:
@@ -223,3 +249,29 @@ def progress_bar(iterable: Iterable | None = None, *, total: float | None = None
     if iterable is not None:
         return iterable
     return _SilentBar()
+
+
+def n_model_threads() -> int:
+    """The number of threads :func:`model_threads` sets: ``n_threads``, with "auto"
+    resolved for this machine."""
+    n_threads = get_config()["n_threads"]
+    if n_threads == "auto":
+        return int(min(4, max(1, (os.cpu_count() or 1) // 2)))
+    return int(n_threads)
+
+
+@contextmanager
+def model_threads() -> Iterator[None]:
+    """Run the enclosed forward passes on :func:`n_model_threads` torch threads, then
+    restore torch's setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = n_model_threads()
+    if wanted != before:
+        torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        if wanted != before:
+            torch.set_num_threads(before)

@@ -13,9 +13,11 @@ from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, 
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from ._config import progress_bar
 from ._validation import (
     check_column_names,
     check_integer_parameters,
@@ -59,7 +61,6 @@ from .intervals import (
     debiased_mean_effect,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
-    outcome_effect,
 )
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
@@ -98,6 +99,13 @@ def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, 
                                      f"a covariate: remove it from {block}")
 
 
+class _MemberProjections(list):
+    """One fitted regressor per ensemble member; ``predict`` stacks theirs, shape (E, m)."""
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.stack([regressor.predict(X) for regressor in self])
+
+
 def _check_alpha(alpha: float) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}")
@@ -134,17 +142,16 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     contexts : {"local", "global"}, default="local"
         Which training rows a member reads when there are more than
         ``2 * context_size``. "global": random draws from all rows, so each member sees
-        the whole covariate space coarsely. "local": the covariate space is split into up
-        to 8 regions (k-means on standardised covariates weighted by their correlation
-        with T, with Y or with Y within an arm); each region has its own ensemble reading
-        its nearest ``max(2 * context_size, n / regions)`` training rows (per-arm quotas
+        the whole covariate space coarsely. "local": the covariate space is split into
+        ``ceil(n / (2 * context_size))`` regions (k-means on standardised covariates weighted
+        by their correlation with T, with Y or with Y within an arm); each region has its
+        own ensemble reading its nearest ``2 * context_size`` training rows (per-arm quotas
         for discrete T; with more covariates than the model reads, members favour the
         covariates that correlate most within the region), a query is answered by the
-        region whose centre is nearest, and ``clip_to_observed`` uses the region's
-        outcome ranges. Chosen on the selection realizations (mean
-        sqrt(PEHE), step-11589 model, global -> local): IHDP 10-29 3.94 -> 3.88, PSID 10-19 23,707 -> 17,192, CPS 10-13
-        9,590 -> 9,869 (worse; 9,630 -> 9,554 with the shipped step 14600), ACIC-like set
-        1.97 -> 1.67.
+        region whose centre is nearest, and ``clip_to_observed`` uses the region's outcome
+        ranges. As data grow, regions shrink around their centres, so contexts come from
+        rows ever closer to the query while the cost per query row stays bounded
+        (``benchmarks/learning_curve.py``, ``benchmarks/scale.py``).
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
     categories : "auto" or list, default="auto"
@@ -386,7 +393,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return given
 
     def fit(self, X, T, Y, *, W=None, ancestors=None, inference: str | None = "auto"):
-        """Keep the data as the model's context and align the PAM.
+        """Keep the data as the model's context, align the PAM and fit what predictions read.
+
+        Trains no network. For a binary treatment with doubly robust inference it also
+        fits the cross-fitted nuisances (propensity, outcome models and the CFM's
+        out-of-fold predictions), the doubly robust ATE and the final stage, so that
+        ``effect``, ``ate`` and their intervals only predict.
 
         Parameters
         ----------
@@ -480,11 +492,31 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self._t_out_of_sample: np.ndarray | None = None
         self._propensity: np.ndarray | None = None
         self._standard: tuple[np.ndarray, np.ndarray] | None = None
+        self._standard_models = None
         self.final_stage_, self.final_stage_choice_ = self.final_stage, None
         if self.final_stage == "auto":
             self.final_stage_choice_ = self._choose_final_stage()
             self.final_stage_ = self.final_stage_choice_.chosen
+        self._fit_what_predictions_read()
         return self
+
+    def _fit_what_predictions_read(self) -> None:
+        """Fit now everything ``effect``, ``ate`` and their intervals read, so that they
+        only predict: with doubly robust inference the cross-fitted nuisances, the ATE and
+        the standard outcome model of ``ate(X)``; the final stage; with controls W, the
+        projections of a discrete treatment's level effects onto X."""
+        if self.inference_ in ("haipw", "aipw"):
+            self.ate_result()
+            if self.inference_ == "haipw":
+                covariates = self._user_covariates()
+                self._standard_models = [RidgeCV().fit(covariates[self.T_ == arm], self.Y_[self.T_ == arm])
+                                         for arm in (0, 1)]
+        if self.final_stage_ != "cfm":
+            stage = self.final_stage_.removeprefix("blend_")
+            {"tl": self._t_learner, "dr": self._dr_final_model, "causal_forest": self._causal_forest_stage}[stage]()
+        if self._n_controls and self.treatment_kind_ == "discrete":
+            for level in range(1, len(self.categories_)):
+                self._projection(0.0, float(level))
 
     @staticmethod
     def _variable_names(T, Y, covariates: list) -> tuple:
@@ -599,7 +631,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
 
     def _t_learner(self) -> ArmOutcomeCovariates:
         """A forest per arm on the user's X (the benchmarks' T-learner: leaves of 1 % of all
-        rows), fitted on first use; its out-of-bag effects on the training rows are cached."""
+        rows), fitted once (in ``fit``); its out-of-bag effects on the training rows are kept."""
         if self._t_forests is None:
             self._t_forests = ArmOutcomeCovariates(random_state=self._seed, n_jobs=self.n_jobs, leaf_rows=len(self.T_))
             arms = self._t_forests.fit_transform(self.X_[:, : self.n_features_in_], self.T_, self.Y_)
@@ -612,7 +644,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self._t_out_of_sample
 
     def _dr_final_model(self):
-        """The DR-learner final stage, fitted on first use.
+        """The DR-learner final stage, fitted once (in ``fit``).
 
         With hybrid inference the pseudo-outcomes combine the standard outcome model's
         and the CFM's AIPW scores with the H-AIPW weights, so a poor CFM gets little say.
@@ -637,7 +669,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                                  cv=folds).ravel()
 
     def _causal_forest_stage(self):
-        """The R-learner forest on the CFM's cross-fitted residuals, fitted on first use."""
+        """The R-learner forest on the CFM's cross-fitted residuals, fitted once (in ``fit``)."""
         if self._forest_stage is None:
             propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
             self._forest_stage = causal_forest_stage(self.X_[:, : self.n_features_in_], self.T_, self.Y_,
@@ -688,9 +720,27 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        """Per-member effects of ``t1`` against ``t0`` projected onto X, shape (E, m). For a
+        discrete T the projections of each level against the baseline are fitted in ``fit``:
+        the reverse pair is their negation (a forest on negated targets), and a pair of two
+        other levels the difference of theirs."""
         if np.ptp(t0) > 0 or np.ptp(t1) > 0:
             raise ValueError("with controls W, T0 and T1 must be scalars: effects are projected onto X per pair")
-        key = (float(t0[0]), float(t1[0]))
+        a, b = float(t0[0]), float(t1[0])
+        if self.treatment_kind_ != "discrete":
+            return self._projection(a, b).predict(X_arr)
+        effects = np.zeros((len(self._context_plan.ensembles[0]), len(X_arr)))
+        if b != a:
+            if b != 0:
+                effects += self._projection(0.0, b).predict(X_arr)
+            if a != 0:
+                effects -= self._projection(0.0, a).predict(X_arr)
+        return effects
+
+    def _projection(self, t0: float, t1: float):
+        """The members' effects of ``t1`` against ``t0`` on the training rows (which condition
+        on X and W) regressed on X, one clone of ``final_model`` per member, cached."""
+        key = (t0, t1)
         if key not in self._projections:
             n = len(self.T_)
             means = self._member_means(self.X_, [np.full(n, key[0]), np.full(n, key[1])])
@@ -699,8 +749,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             final = self.final_model
             if final is None:  # not `or`: an unfitted ensemble's len() raises
                 final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
-            self._projections[key] = [clone(final).fit(x_train, e) for e in effects]
-        return np.stack([model.predict(X_arr) for model in self._projections[key]])
+            self._projections[key] = _MemberProjections([clone(final).fit(x_train, e) for e in effects])
+        return self._projections[key]
 
     def effect(self, X=None, *, T0=0, T1=1) -> np.ndarray:
         """Heterogeneous effect E[Y | do(T1), x] - E[Y | do(T0), x] per row.
@@ -818,7 +868,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             mu = np.empty((2, n))
             rng = np.random.default_rng(self._seed + 1)
             folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
-            for train_rows, test_rows in folds.split(np.zeros((n, 1)), self.T_):
+            splits = progress_bar(folds.split(np.zeros((n, 1)), self.T_), total=self.cv, desc="skcfm: cross-fitting",
+                                  unit="fold", delay=2, leave=False)
+            for train_rows, test_rows in splits:
                 X_fold = self._fold_covariates(train_rows, test_rows)
                 plan = self._plan(train_rows, rng, X_fold)
                 arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
@@ -906,7 +958,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             weights = self.ate_result().weights
             _, standard, _ = self._nuisances(with_standard=True)
             effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * effect_train
-            standard_new = outcome_effect(self._user_covariates(), self.T_, self.Y_, X_new)
+            standard_new = self._standard_models[1].predict(X_new) - self._standard_models[0].predict(X_new)
             effect_new = weights[0] * standard_new + weights[1] * effect_new
         if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
             X_train = X_new = None

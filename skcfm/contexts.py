@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._config import model_threads, progress_bar
 from .inference import (
     EncodedContext,
     Member,
@@ -29,6 +30,7 @@ from .outcome_transform import YeoJohnsonOutcome
 
 CONTEXTS = ("local", "global")
 FIT_MODES = ("low_memory", "fit_with_cache")
+PROGRESS_PASSES = 20_000  # a prediction runs this many query rows through members before it shows a bar
 MAX_DISCRETE_LEVELS = 10  # "auto" treatment kind: at most this many distinct values is discrete
 
 
@@ -159,26 +161,30 @@ def predict_with_plan(
     if return_logits:
         logits = np.empty((n_members, n_arms, m, model.config.n_bars), np.float32)
         borders = np.empty((n_members, m, model.config.n_bars + 1))
-    for region in np.unique(regions):
-        queries = regions == region
-        arms = [t[queries] for t in treatments]
-        region_rows = plan.region_rows(region, rows)
-        X_arms = X_query[queries]
-        if clip:
-            X_arms = _clip_to_arm_boxes(X_arms, arms, X[region_rows], T[region_rows])
-        out = predict_interventions(
-            model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
-            return_logits=return_logits, chunk_size=chunk_size, device=device,
-            encodings=None if encodings is None else encodings[region], outcome_transform=outcome_transform,
-        )
-        if clip:
-            out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
-        means[:, :, queries] = out.means
-        if quantile_out is not None:
-            quantile_out[:, :, queries] = out.quantiles
-        if return_logits:
-            logits[:, :, queries] = out.logits
-            borders[:, queries] = out.borders[:, None]
+    answering = np.unique(regions)
+    bar = progress_bar(answering, desc="skcfm: predicting", unit="region", delay=2, leave=False,
+                       disable=m * n_members * n_arms < PROGRESS_PASSES)
+    with model_threads():
+        for region in bar:
+            queries = regions == region
+            arms = [t[queries] for t in treatments]
+            region_rows = plan.region_rows(region, rows)
+            X_arms = X_query[queries]
+            if clip:
+                X_arms = _clip_to_arm_boxes(X_arms, arms, X[region_rows], T[region_rows])
+            out = predict_interventions(
+                model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
+                return_logits=return_logits, chunk_size=chunk_size, device=device,
+                encodings=None if encodings is None else encodings[region], outcome_transform=outcome_transform,
+            )
+            if clip:
+                out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
+            means[:, :, queries] = out.means
+            if quantile_out is not None:
+                quantile_out[:, :, queries] = out.quantiles
+            if return_logits:
+                logits[:, :, queries] = out.logits
+                borders[:, queries] = out.borders[:, None]
     return Predictions(means, quantile_out, logits, borders)
 
 
@@ -202,8 +208,9 @@ def encode_plan(
     """
     if fit_mode != "fit_with_cache":
         return None
-    return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
-            for ensemble in plan.ensembles]
+    with model_threads():
+        return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
+                for ensemble in plan.ensembles]
 
 
 def _clip_to_arm_boxes(X_query: np.ndarray, treatments: list[np.ndarray], X_rows: np.ndarray,

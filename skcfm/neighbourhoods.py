@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import pairwise_distances_argmin
+from sklearn.neighbors import NearestNeighbors
 
 from .inference import arm_quotas
 
-MAX_NEIGHBOURHOODS = 8  # regions; more costs a context encoding per region and member
-ROWS_PER_CONTEXT = 2  # a region holds at least this many contexts' worth of its nearest rows
+EXACT_NEAREST_REGIONS = 8  # up to this many regions, each sorts every row by distance; beyond, a tree index
+KMEANS_ROWS = 20_000  # k-means sees at most this many rows (a random sample of larger data)
+ROWS_PER_CONTEXT = 2  # a region holds this many contexts' worth of its nearest rows
 
 
 @dataclass(frozen=True)
@@ -47,20 +49,19 @@ def plan_neighbourhoods(
     *,
     size: int,
     rng: np.random.Generator,
-    max_neighbourhoods: int = MAX_NEIGHBOURHOODS,
 ) -> Neighbourhoods | None:
-    """Up to ``max_neighbourhoods`` regions for ``X`` (n, d), each reading its nearest
-    ``max(size, n / regions)`` rows, or None when ``n <= size`` (one region would read
-    every row: the global context).
+    """``ceil(n / size)`` regions for ``X`` (n, d), each reading its nearest ``size`` rows,
+    or None when ``n <= size`` (one region would read every row: the global context).
 
-    ``arms`` (n,) are treatment labels for per-arm quotas (None for a continuous
-    treatment); ``relevance`` (d,) weights the standardised covariates.
+    The number of regions grows with n while each stays ``size`` rows, so a query's
+    context is drawn from rows ever closer to it as data grow, and the cost per query
+    stays bounded. ``arms`` (n,) are treatment labels for per-arm quotas (None for a
+    continuous treatment); ``relevance`` (d,) weights the standardised covariates.
     """
     n = len(X)
-    k = int(min(max_neighbourhoods, np.ceil(n / size)))
+    k = int(np.ceil(n / size))
     if k <= 1:
         return None
-    size = max(size, int(np.ceil(n / k)))  # the regions together read about every row
     location = X.mean(axis=0)
     spread = X.std(axis=0)
     weights = np.asarray(relevance, dtype=float)
@@ -70,9 +71,14 @@ def plan_neighbourhoods(
     scale = np.full(X.shape[1], np.inf)  # constant or irrelevant columns do not count
     scale[usable] = spread[usable] / weights[usable]
     Z = (X - location) / scale
-    kmeans = KMeans(k, n_init=3, random_state=int(rng.integers(2**31))).fit(Z)
-    rows = [_nearest_rows(Z, centre, arms, size) for centre in kmeans.cluster_centers_]
-    return Neighbourhoods(location, scale, kmeans.cluster_centers_, rows)
+    seed = int(rng.integers(2**31))
+    sample = Z if n <= KMEANS_ROWS else Z[np.sort(rng.choice(n, size=KMEANS_ROWS, replace=False))]
+    centres = KMeans(k, n_init=3, random_state=seed).fit(sample).cluster_centers_
+    if k <= EXACT_NEAREST_REGIONS:
+        rows = [_nearest_rows(Z, centre, arms, size) for centre in centres]
+    else:
+        rows = _nearest_rows_indexed(Z, centres, arms, size)
+    return Neighbourhoods(location, scale, centres, rows)
 
 
 def _nearest_rows(Z: np.ndarray, centre: np.ndarray, arms: np.ndarray | None, size: int) -> np.ndarray:
@@ -82,3 +88,15 @@ def _nearest_rows(Z: np.ndarray, centre: np.ndarray, arms: np.ndarray | None, si
     labels, quota = arm_quotas(arms, size)
     ordered_arms = arms[order]
     return np.sort(np.concatenate([order[ordered_arms == label][:q] for label, q in zip(labels, quota, strict=True)]))
+
+
+def _nearest_rows_indexed(Z: np.ndarray, centres: np.ndarray, arms: np.ndarray | None, size: int) -> list[np.ndarray]:
+    """:func:`_nearest_rows` for many centres at once, through one nearest-neighbour index
+    per arm: O(n log n) where sorting every row per centre would be O(n k)."""
+    groups = [(np.arange(len(Z)), size)] if arms is None else [
+        (np.flatnonzero(arms == label), q) for label, q in zip(*arm_quotas(arms, size), strict=True)]
+    found = []
+    for members, quota in groups:
+        index = NearestNeighbors(n_neighbors=int(quota)).fit(Z[members])
+        found.append(members[index.kneighbors(centres, return_distance=False)])
+    return [np.sort(np.concatenate([rows[c] for rows in found])) for c in range(len(centres))]

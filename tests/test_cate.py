@@ -905,3 +905,28 @@ def test_final_stage_with_three_arms_names_the_levels(tiny_model, data):
     X, _, Y, _ = data
     with pytest.raises(ValueError, match="needs a binary treatment; T has 3 levels"):
         _estimator(tiny_model, final_stage="dr").fit(X, np.arange(N) % 3, Y)
+
+
+@pytest.mark.parametrize("stage", ["cfm", "dr", "causal_forest", "blend_tl"])
+def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, monkeypatch):
+    X, T, Y, W = data
+    est = _estimator(tiny_model, final_stage=stage).fit(X, T, Y, W=W if stage == "cfm" else None)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a prediction fitted a model")
+
+    monkeypatch.setattr("sklearn.ensemble.RandomForestRegressor.fit", refuse)
+    monkeypatch.setattr("sklearn.ensemble.RandomForestClassifier.fit", refuse)
+    monkeypatch.setattr("sklearn.linear_model.RidgeCV.fit", refuse)
+    monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", refuse)
+    monkeypatch.setattr("skcfm.cate.crossfit_propensity", refuse)
+    monkeypatch.setattr("skcfm.cate.crossfit_outcome", refuse)
+    monkeypatch.setattr("skcfm.cate.plan_contexts", refuse)
+    est.effect(X[:5])
+    est.ate()
+    est.ate_interval()
+    est.ate(X[:20])
+    est.ate_interval(X[:20])
+    est.ate_inference(X[:20])
+    if stage == "causal_forest":
+        est.effect_interval(X[:5])

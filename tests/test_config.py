@@ -22,7 +22,7 @@ def test_set_config_and_context():
     before = skcfm.get_config()["progress"]
     try:
         skcfm.set_config(progress=True)
-        assert skcfm.get_config() == {"progress": True}
+        assert skcfm.get_config()["progress"] is True
         with skcfm.config_context(progress=False):
             assert skcfm.get_config()["progress"] is False
             with skcfm.config_context(progress=True):
@@ -102,3 +102,20 @@ def test_environment_variable_sets_the_default():
     env = {"SKCFM_PROGRESS": "0", "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_n_threads_sets_torch_threads_for_the_forward_passes_only():
+    import torch
+
+    from skcfm._config import model_threads, n_model_threads
+
+    assert skcfm.get_config()["n_threads"] == "auto"
+    assert 1 <= n_model_threads() <= 4
+    before = torch.get_num_threads()
+    with skcfm.config_context(n_threads=3):
+        assert n_model_threads() == 3
+        with model_threads():
+            assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="n_threads=0; expected a positive integer or 'auto'"):
+        skcfm.set_config(n_threads=0)
