@@ -9,14 +9,15 @@ predictions for the arm they belong to (the trees whose bootstrap sample left th
 as in scikit-learn's ``oob_prediction_``), so a row's own outcome never enters its
 covariates; one forest per arm serves both the training rows and the queries.
 
-The forests read covariates and outcomes standardised in float64 (scikit-learn's
-``StandardScaler``) and answer in the outcome's units. Trees cast covariates to float32
+The forests read covariates and outcomes standardised in float64 (covariates with
+scikit-learn's ``StandardScaler``; each arm's outcomes with the other arms' mean and
+spread) and answer in the outcome's units. Trees cast covariates to float32
 and treat a feature that spans less than 1e-7 as constant, and the squared-error
 criterion loses its digits to an outcome offset of 1e8 or more: standardising first makes
 the columns the same, up to rounding, whatever the units and offsets of X and Y. The
 standardised outcomes are also rounded to a binary grid fine enough to lose nothing
-(about 1e-12 of their spread for a few hundred rows) and coarse enough that every sum the
-trees form is exact (:func:`exact_sum_grid`): splits on two features that separate a node
+(1e-9 of their spread) and coarse enough that every sum the trees form is exact
+(:func:`exact_sum_grid`): splits on two features that separate a node
 into the same rows then tie exactly, and the tie goes to the same feature whatever the
 outcome's last bits. Without it a change of the outcome in its 16th digit, such as a
 change of units, moves the forests' predictions by a few percent of the outcome's spread.
@@ -85,15 +86,17 @@ class ArmOutcomeCovariates:
         self.levels_ = np.unique(T)
         self.forests_ = []
         self.x_scaler_ = StandardScaler().fit(X)
-        self.y_scaler_ = StandardScaler().fit(np.reshape(Y, (-1, 1)))
         Z = self.x_scaler_.transform(X)
-        u = exact_sum_grid(self.y_scaler_.transform(np.reshape(Y, (-1, 1)))[:, 0])
+        Y = np.asarray(Y, dtype=np.float64)
+        self.outcome_scales_ = []
         columns = np.empty((len(X), len(self.levels_)))
         for k, level in enumerate(self.levels_):
             rows = T == level
+            location, scale = _outcome_scale(Y, rows)
+            self.outcome_scales_.append((location, scale))
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
             forest = self._forest(int(rows.sum())).set_params(oob_score=out_of_bag, n_jobs=self.n_jobs)
-            self.forests_.append(forest.fit(Z[rows], u[rows]))
+            self.forests_.append(forest.fit(Z[rows], exact_sum_grid((Y[rows] - location) / scale)))
             rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:
                 columns[rows, k] = forest.oob_prediction_
@@ -102,8 +105,9 @@ class ArmOutcomeCovariates:
         return self._outcome_units(columns)
 
     def _outcome_units(self, columns: np.ndarray) -> np.ndarray:
-        """Standardised predictions -> the outcome's units."""
-        return columns * self.y_scaler_.scale_[0] + self.y_scaler_.mean_[0]
+        """Standardised predictions (one column per arm) -> the outcome's units."""
+        location, scale = np.array(self.outcome_scales_).T
+        return columns * scale + location
 
     def _forest(self, n_rows: int):
         """The unfitted forest for an arm of ``n_rows`` rows (a bagged ensemble, for its
@@ -120,21 +124,35 @@ class ArmOutcomeCovariates:
         return np.hstack([X, self.transform(X)])
 
 
-def exact_sum_grid(values: np.ndarray) -> np.ndarray:
-    """``values`` rounded to the finest binary grid 2**-k on which any sum of them with
-    nonnegative integer weights totalling ``len(values)`` (a bootstrap sample) is exact in
-    float64.
+GRID_EXPONENT = 30  # standardised outcomes are rounded to multiples of 2**-30 (1e-9 of their spread)
 
-    A tree's squared-error criterion compares sums of outcomes over candidate splits; with
-    exact sums, splits that separate the same rows score exactly the same, so the choice
-    among them does not depend on the order of summation.
+
+def _outcome_scale(Y: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
+    """Location and spread that standardise the outcomes of the arm ``rows`` for its forest.
+
+    They come from the other arms' outcomes, so a training row's own outcome cannot reach
+    its arm's column even through rounding; all rows serve where the other arms are
+    empty or constant, and 1 where every outcome is the same.
+    """
+    for pool in (Y[~rows], Y):
+        if len(pool):
+            location, scale = float(pool.mean()), float(pool.std())
+            if scale > 8 * np.finfo(np.float64).eps * abs(location):
+                return location, scale
+    return float(Y.mean()), 1.0
+
+
+def exact_sum_grid(values: np.ndarray) -> np.ndarray:
+    """Standardised ``values`` rounded to multiples of 2**-``GRID_EXPONENT``.
+
+    A tree's squared-error criterion compares sums of outcomes over candidate splits. On
+    this grid every sum with nonnegative integer weights (a bootstrap sample) is exact in
+    float64 while the weights times the largest magnitude stay below 2**22 (a million rows
+    within four spreads), so splits that separate the same rows score exactly the same and
+    the choice among them does not depend on the order of summation.
     """
     values = np.asarray(values, dtype=np.float64)
-    bound = len(values) * float(np.abs(values).max(initial=0.0))
-    if not np.isfinite(bound) or bound == 0:
-        return values
-    exponent = np.finfo(np.float64).nmant - int(np.ceil(np.log2(bound)))
-    return np.ldexp(np.round(np.ldexp(values, exponent)), -exponent)
+    return np.ldexp(np.round(np.ldexp(values, GRID_EXPONENT)), -GRID_EXPONENT)
 
 
 def extend_pam(pam: np.ndarray, n_covariates: int, n_added: int) -> np.ndarray:
