@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from typing import Literal
 
@@ -14,10 +15,12 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._config import progress_bar
+from ._fit_arguments import resolve_fit_arguments
+from ._optional import import_optional
 from ._validation import (
     check_column_names,
     check_integer_parameters,
@@ -56,6 +59,7 @@ from .intervals import (
     aipw_scores,
     averaging_forest,
     clipped_share,
+    crossfit_folds,
     crossfit_outcome,
     crossfit_propensity,
     debiased_mean_effect,
@@ -99,11 +103,30 @@ def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, 
                                      f"a covariate: remove it from {block}")
 
 
+class ExtrapolationWarning(UserWarning):
+    """A query beyond what the training rows cover (e.g. a dose outside the observed range)."""
+
+
 class _MemberProjections(list):
     """One fitted regressor per ensemble member; ``predict`` stacks theirs, shape (E, m)."""
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.stack([regressor.predict(X) for regressor in self])
+
+
+_CONTROL_WORDS = {"control", "controls", "untreated", "placebo", "none", "no", "not", "non", "false", "off", "0",
+                  "baseline", "reference"}
+
+
+def _level_hint(levels: list) -> str:
+    """How to name the levels to compare, with a level that reads as a control (e.g.
+    "untreated") as the reference T0: sorted labels can put "treated" first, and a hint
+    that followed the sorted order would flip the effect's sign."""
+    control = next((level for level in levels if _CONTROL_WORDS & set(re.split(r"[^a-z0-9]+", str(level).lower()))),
+                   levels[0])
+    other = next(level for level in levels if level != control)
+    return (f"pass the levels to compare: T0 is the reference, T1 the treatment, e.g. T0={control!r}, T1={other!r} "
+            f"for the effect of {other!r} against {control!r}")
 
 
 def _check_alpha(alpha: float) -> float:
@@ -392,7 +415,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                              f"{observed.tolist()} (missing {missing}, never observed {extra})")
         return given
 
-    def fit(self, X, T, Y, *, W=None, ancestors=None, inference: str | None = "auto"):
+    def fit(self, *args, X=None, T=None, Y=None, W=None, ancestors=None, inference: str | None = "auto",
+            groups=None, sample_weight=None, freq_weight=None, sample_var=None):
         """Keep the data as the model's context, align the PAM and fit what predictions read.
 
         Trains no network. For a binary treatment with doubly robust inference it also
@@ -400,8 +424,15 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         out-of-fold predictions), the doubly robust ATE and the final stage, so that
         ``effect``, ``ate`` and their intervals only predict.
 
+        Both the model card's call ``fit(X, T, Y, ancestors=pam)`` and EconML's
+        ``fit(Y, T, X=X, W=W)`` work: with X by keyword the positional arguments are
+        EconML's (Y, T); three positional arguments are told apart by shape (the 2-d one
+        is X), so ``fit(Y, T, X)`` works too.
+
         Parameters
         ----------
+        *args : array-likes
+            X, T, Y in this order, or EconML's Y, T (, X); see above.
         X : array-like of shape (n, d_x)
             Covariates (effect modifiers).
         T : array-like of shape (n,)
@@ -419,11 +450,24 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         inference : {"auto", "haipw", "aipw", "ensemble"} or None, default="auto"
             How ``ate_interval()`` is computed; "auto" is "haipw" for a binary
             treatment and "ensemble" otherwise.
+        groups : array-like of shape (n,), optional
+            Group labels (e.g. repeated measures of one unit): cross-fitting keeps each
+            group within one fold (``StratifiedGroupKFold``), as EconML's ``groups``.
+        sample_weight, freq_weight, sample_var : None
+            Not supported: the model reads the rows in context as they are and has no
+            notion of a row's weight. Refused with an error rather than ignored.
 
         Returns
         -------
         self
         """
+        for name, value in (("sample_weight", sample_weight), ("freq_weight", freq_weight),
+                            ("sample_var", sample_var)):
+            if value is not None:
+                raise ValueError(f"{name} is not supported: the causal foundation model reads the rows in context "
+                                 f"unweighted, so a weight would be silently ignored; resample the rows in "
+                                 f"proportion to their weights instead, or leave {name}=None")
+        X, T, Y = resolve_fit_arguments(args, X, T, Y)
         self._check_parameters()
         inference = "auto" if inference is None else inference
         if inference not in INFERENCE_OPTIONS:
@@ -433,6 +477,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         W_arr = check_matrix(W, "W", n_rows=n, allow_none=True)
         T_raw = check_vector(T, "T", n_rows=n, numeric=False)
         Y_arr = check_vector(Y, "Y", n_rows=n)
+        self._groups = None if groups is None else check_vector(groups, "groups", n_rows=n, numeric=False)
         x_names = column_names(X, X_arr.shape[1])
         w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         _check_not_covariates(T_raw, Y_arr, [("X", X_arr, x_names), ("W", W_arr, w_names)])
@@ -554,7 +599,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         unknown = ~np.isin(values, self.categories_)
         if unknown.any():
             hint = ("a continuous treatment needs treatment_kind='continuous'" if is_numeric(self.categories_) else
-                    "pass levels, e.g. T0={!r}, T1={!r}".format(*self.categories_.tolist()[:2]))
+                    _level_hint(self.categories_.tolist()))
             raise ValueError(f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen "
                              f"in fit {self.categories_.tolist()}; {hint}")
         return _level_codes(values, self.categories_)
@@ -664,9 +709,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         final = self._dr_final_model()
         if getattr(final, "oob_prediction_", None) is not None:
             return np.asarray(final.oob_prediction_).ravel()
-        folds = KFold(5, shuffle=True, random_state=self._seed)
+        folds = KFold(5, shuffle=True, random_state=self._seed) if self._groups is None else GroupKFold(5)
         return cross_val_predict(clone(final), self.X_[:, : self.n_features_in_], self._doubly_robust_scores(),
-                                 cv=folds).ravel()
+                                 cv=folds, groups=self._groups).ravel()
 
     def _causal_forest_stage(self):
         """The R-learner forest on the CFM's cross-fitted residuals, fitted once (in ``fit``)."""
@@ -713,10 +758,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         the same folds for all three."""
         if self._propensity is None:
             self._propensity = crossfit_propensity(self._user_covariates(), self.T_, classifier=self.model_propensity,
-                                                   cv=self.cv, random_state=self._seed)
+                                                   cv=self.cv, random_state=self._seed, groups=self._groups)
         if with_standard and self._standard is None:
             self._standard = crossfit_outcome(self._user_covariates(), self.T_, self.Y_, cv=self.cv,
-                                              random_state=self._seed)
+                                              random_state=self._seed, groups=self._groups)
         return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -824,6 +869,13 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         grid = check_vector(t_grid, "t_grid")
         if self._n_controls:
             raise ValueError("dose_response conditions on X only; fit without W to use it")
+        if self.treatment_kind_ == "continuous":
+            low, high = self.T_.min(), self.T_.max()
+            beyond = grid[(grid < low) | (grid > high)]
+            if beyond.size:
+                warnings.warn(f"t_grid holds {beyond.size} dose(s) outside the observed range [{low:g}, {high:g}] "
+                              f"(e.g. {beyond[0]:g}): the model extrapolates there, with no data to check it",
+                              ExtrapolationWarning, stacklevel=3)
         treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
         return grid, self._member_means(self._model_X(X_arr), treatments)
 
@@ -834,7 +886,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         -------
         matplotlib Axes
         """
-        import matplotlib.pyplot as plt
+        plt = import_optional("matplotlib.pyplot", extra="plot", purpose="CFMCateEstimator.plot_dose_response")
 
         _check_alpha(alpha)
         grid, means = self._dose_means(X, t_grid)
@@ -867,9 +919,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             n = len(self.T_)
             mu = np.empty((2, n))
             rng = np.random.default_rng(self._seed + 1)
-            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self._seed)
-            splits = progress_bar(folds.split(np.zeros((n, 1)), self.T_), total=self.cv, desc="skcfm: cross-fitting",
-                                  unit="fold", delay=2, leave=False)
+            folds = crossfit_folds(self.T_, self.cv, self._seed, self._groups)
+            splits = progress_bar(folds, desc="skcfm: cross-fitting", unit="fold", delay=2, leave=False)
             for train_rows, test_rows in splits:
                 X_fold = self._fold_covariates(train_rows, test_rows)
                 plan = self._plan(train_rows, rng, X_fold)

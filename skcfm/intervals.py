@@ -22,7 +22,7 @@ from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.utils.validation import check_array
 
 __all__ = [
@@ -86,6 +86,7 @@ def crossfit_propensity(
     cv: int = 5,
     clip: float = PROPENSITY_CLIP,
     random_state=None,
+    groups=None,
 ) -> np.ndarray:
     """Cross-fitted propensity scores ``P(T = 1 | X)``, clipped.
 
@@ -120,6 +121,8 @@ def crossfit_propensity(
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds. A given ``classifier`` keeps its own
         ``random_state``.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels; no group is split across folds (see :func:`crossfit_folds`).
 
     Returns
     -------
@@ -149,7 +152,7 @@ def crossfit_propensity(
     if classifier is None:
         classifier = LogisticRegression(solver="newton-cholesky")
     propensity = np.empty(len(T))
-    for train, test in _folds(T, cv, random_state):
+    for train, test in crossfit_folds(T, cv, random_state, groups):
         model = clone(classifier).fit(X[train], T[train])
         proba = model.predict_proba(X[test])
         propensity[test] = proba[:, list(model.classes_).index(1)]
@@ -185,6 +188,7 @@ def crossfit_outcome(
     regressor=None,
     cv: int = 5,
     random_state=None,
+    groups=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cross-fitted outcome predictions ``mu0(X)``, ``mu1(X)`` by a T-learner.
 
@@ -212,6 +216,8 @@ def crossfit_outcome(
     random_state : int, RandomState instance or None, default=None
         Shuffles the folds. A given ``regressor`` keeps its own
         ``random_state``.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels; no group is split across folds (see :func:`crossfit_folds`).
 
     Returns
     -------
@@ -240,7 +246,7 @@ def crossfit_outcome(
         regressor = RidgeCV()
     mu0 = np.empty(len(T))
     mu1 = np.empty(len(T))
-    for train, test in _folds(T, cv, random_state):
+    for train, test in crossfit_folds(T, cv, random_state, groups):
         for arm, mu in ((0, mu0), (1, mu1)):
             rows = train[T[train] == arm]
             mu[test] = clone(regressor).fit(X[rows], Y[rows]).predict(X[test])
@@ -763,10 +769,21 @@ def _normal_result(psi: np.ndarray, alpha: float, weights) -> AteResult:
     return AteResult(estimate, stderr, estimate - half, estimate + half, weights)
 
 
-def _folds(T: np.ndarray, cv: int, random_state):
-    return StratifiedKFold(cv, shuffle=True, random_state=random_state).split(
-        np.zeros((len(T), 1)), T
-    )
+def crossfit_folds(T: np.ndarray, cv: int, random_state, groups=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (train, test) row indices of cross-fitting: ``StratifiedKFold(cv, shuffle=True,
+    random_state=random_state)`` on ``T``, or with ``groups`` ``StratifiedGroupKFold``, so
+    that no group has rows on both sides of a split. Every cross-fitted nuisance of one
+    estimator uses the same folds."""
+    X = np.zeros((len(T), 1))
+    if groups is None:
+        return list(StratifiedKFold(cv, shuffle=True, random_state=random_state).split(X, T))
+    n_groups = len(np.unique(groups))
+    if n_groups < cv:
+        raise ValueError(f"groups has {n_groups} distinct groups; cross-fitting with cv={cv} needs at least cv groups")
+    return list(StratifiedGroupKFold(cv, shuffle=True, random_state=random_state).split(X, T, groups))
+
+
+_folds = crossfit_folds
 
 
 def _check_cv(cv, T: np.ndarray) -> None:

@@ -930,3 +930,71 @@ def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, mon
     est.ate_inference(X[:20])
     if stage == "causal_forest":
         est.effect_interval(X[:5])
+
+
+def test_econml_and_card_call_orders_give_identical_effects(tiny_model, data):
+    X, T, Y, W = data
+    card = _estimator(tiny_model).fit(X, T, Y, W=W).effect(X[:10])
+    econml_keywords = _estimator(tiny_model).fit(Y, T, X=X, W=W).effect(X[:10])
+    np.testing.assert_array_equal(card, econml_keywords)
+    card = _estimator(tiny_model).fit(X, T, Y).effect(X[:10])
+    for est in (_estimator(tiny_model).fit(Y, T, X), _estimator(tiny_model).fit(Y=Y, T=T, X=X)):
+        np.testing.assert_array_equal(card, est.effect(X[:10]))
+
+
+def test_fit_says_which_argument_is_missing_or_doubled(tiny_model, data):
+    X, T, Y, _ = data
+    with pytest.raises(TypeError, match="fit\\(\\) needs Y"):
+        _estimator(tiny_model).fit(X, T)
+    with pytest.raises(TypeError, match="two values for T"):
+        _estimator(tiny_model).fit(Y, T, X=X, T=T)
+
+
+@pytest.mark.parametrize("weight", ["sample_weight", "freq_weight", "sample_var"])
+def test_weights_are_refused_not_ignored(tiny_model, data, weight):
+    X, T, Y, _ = data
+    with pytest.raises(ValueError, match=f"{weight} is not supported: .* resample the rows"):
+        _estimator(tiny_model).fit(Y, T, X=X, **{weight: np.ones(len(Y))})
+
+
+def test_groups_stay_within_one_cross_fitting_fold(tiny_model, data, monkeypatch):
+    import skcfm.cate
+
+    X, T, Y, _ = data
+    groups = np.arange(len(Y)) // 4  # four rows per unit
+    seen = []
+    original = skcfm.cate.crossfit_folds
+
+    def recording(*args, **kwargs):
+        folds = original(*args, **kwargs)
+        seen.append(folds)
+        return folds
+
+    monkeypatch.setattr(skcfm.cate, "crossfit_folds", recording)
+    est = _estimator(tiny_model).fit(Y, T, X=X, groups=groups)
+    assert seen and np.isfinite(est.ate_interval()).all()
+    for train, test in seen[0]:
+        assert not set(groups[train]) & set(groups[test])
+    with pytest.raises(ValueError, match="groups has 3 distinct groups; cross-fitting with cv=5"):
+        _estimator(tiny_model).fit(X, T, Y, groups=np.arange(len(Y)) % 3)
+
+
+def test_level_hint_puts_the_control_first_so_following_it_keeps_the_sign(tiny_model, data):
+    X, T, Y, _ = data
+    labels = np.where(T == 1, "treated", "untreated")
+    est = _estimator(tiny_model).fit(X, labels, Y)
+    with pytest.raises(ValueError, match="T0='untreated', T1='treated' for the effect of 'treated' against"):
+        est.effect(X[:3])
+    assert est.ate(T0="untreated", T1="treated") > 0  # the simulated effect is +2
+
+
+def test_dose_response_warns_beyond_the_observed_doses(continuous_est, data):
+    from skcfm.cate import ExtrapolationWarning
+
+    X = data[0]
+    high = continuous_est.T_.max()
+    with pytest.warns(ExtrapolationWarning, match="outside the observed range"):
+        continuous_est.dose_response(X[:3], [0.0, high + 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ExtrapolationWarning)
+        continuous_est.dose_response(X[:3], [continuous_est.T_.min(), high])
