@@ -26,7 +26,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def _load(name: str, module_name: str | None = None):
-    module_name = module_name or name
+    module_name = module_name or Path(name).name  # "studies/overlap_ate" loads as overlap_ate
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, BENCH / f"{name}.py")
@@ -442,7 +442,7 @@ def test_noise_floor_scores_the_rows_the_benchmark_scores(dataset):
 
 def test_training_throughput_data_parallel_mode_counts_every_process(tmp_path):
     out = tmp_path / "throughput.csv"
-    command = [sys.executable, str(BENCH / "training_throughput.py"), "--configs", "tiny", "--steps", "1",
+    command = [sys.executable, str(BENCH / "training" / "training_throughput.py"), "--configs", "tiny", "--steps", "1",
                "--warmup", "0", "--out", str(out)]
     for extra in (["--threads", "1"], ["--processes", "2"]):
         subprocess.run([*command, *extra], check=True, capture_output=True, timeout=120)
@@ -458,7 +458,7 @@ def test_training_throughput_data_parallel_mode_counts_every_process(tmp_path):
 
 @pytest.fixture(scope="module")
 def graph_evidence():
-    return _load("graph_evidence")
+    return _load("studies/graph_evidence")
 
 
 def test_graph_evidence_rows_label_structure_from_the_true_pam(graph_evidence):
@@ -574,7 +574,7 @@ def test_acic_like_set_has_acic_shape_and_is_seeded():
 
 @pytest.fixture(scope="module")
 def overlap():
-    return _load("overlap_diagnostics")
+    return _load("studies/overlap_diagnostics")
 
 
 def _overlap_rows():
@@ -618,7 +618,7 @@ def test_bar_tails_reports_what_the_outer_bars_hold_and_the_centre_mean_uses():
 
     from skcfm.model import bar_distribution
 
-    bar_tails = _load("bar_tails")
+    bar_tails = _load("training/bar_tails")
     borders = torch.tensor([-20.0, -2.0, 0.0, 2.0, 40.0])
     targets = torch.tensor([-3.0, -5.0, -1.0, 0.5, 1.0, 3.0, 4.0, 5.0])
     table = bar_tails.outer_bars(targets, borders).set_index("bar")
@@ -651,7 +651,7 @@ def test_report_replaces_the_summary_table_of_a_readme(tmp_path, report):
 
 
 def test_bar_sensitivity_recomputes_the_choice_from_the_recorded_evidence():
-    choice = _load("final_stage_choice")
+    choice = _load("studies/final_stage_choice")
     frame = pd.DataFrame({
         "dataset": ["a", "a"], "members": ["4", "4"],
         "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
@@ -665,7 +665,7 @@ def test_bar_sensitivity_recomputes_the_choice_from_the_recorded_evidence():
 
 
 def test_bar_sensitivity_takes_extra_candidates_on_the_rows_that_record_them():
-    choice = _load("final_stage_choice")
+    choice = _load("studies/final_stage_choice")
     frame = pd.DataFrame({
         "dataset": ["a", "a"], "members": ["4", "4"],
         "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
@@ -679,7 +679,7 @@ def test_bar_sensitivity_takes_extra_candidates_on_the_rows_that_record_them():
 
 
 def test_bar_sensitivity_reports_selection_and_held_out_rows_apart():
-    choice = _load("final_stage_choice")
+    choice = _load("studies/final_stage_choice")
     frame = pd.DataFrame({
         "dataset": ["a", "a"], "members": ["4", "4"], "selection": [True, False],
         "sqrt_pehe_cfm": [1.0, 2.0], "sqrt_pehe_causal_forest": [0.5, 3.0], "sqrt_pehe_dr": [0.8, 1.0],
@@ -716,7 +716,7 @@ def _evidence(tmp_path, name="ihdp_40"):
 
 
 def test_rules_pick_the_candidate_with_the_lowest_dr_loss_and_stack_onto_it(tmp_path):
-    rules = _load("final_stage_rules")
+    rules = _load("studies/final_stage_rules")
     scores = rules.score_rules(_evidence(tmp_path), rules=("lowest(cfm, causal_forest, dr)",
                                                            "stack(cfm, causal_forest, dr)"))
     lowest, stack = scores.set_index("rule").loc[["lowest(cfm, causal_forest, dr)", "stack(cfm, causal_forest, dr)"]]\
@@ -728,7 +728,7 @@ def test_rules_pick_the_candidate_with_the_lowest_dr_loss_and_stack_onto_it(tmp_
 
 
 def test_rules_summary_pairs_each_rule_with_the_baseline(tmp_path):
-    rules = _load("final_stage_rules")
+    rules = _load("studies/final_stage_rules")
     _evidence(_evidence(tmp_path, "ihdp_40"), "ihdp_41")
     table = rules.summarise(rules.score_rules(tmp_path, rules=("lowest(cfm)", "lowest(cfm, dr)")), "lowest(cfm)")
     row = table.loc[("ihdp", False, "lowest(cfm, dr)")]
@@ -738,7 +738,7 @@ def test_rules_summary_pairs_each_rule_with_the_baseline(tmp_path):
 
 
 def test_overlap_aware_rules_read_the_rows_at_the_propensity_clip_bound(tmp_path):
-    rules = _load("final_stage_rules")
+    rules = _load("studies/final_stage_rules")
     with np.load(_evidence(tmp_path) / "ihdp_40.npz") as saved:
         evidence = dict(saved)
     gate = "if_clipped(0.5, cfm, lowest(cfm, dr))"
@@ -756,7 +756,7 @@ def test_overlap_aware_rules_read_the_rows_at_the_propensity_clip_bound(tmp_path
 
 
 def test_rules_summary_regenerates_from_the_recorded_scores(tmp_path, capsys):
-    rules = _load("final_stage_rules")
+    rules = _load("studies/final_stage_rules")
     _evidence(tmp_path)
     out = tmp_path / "scores.csv"
     table = rules.main([str(tmp_path), "--rules", "lowest(cfm, dr)", "--out", str(out)])
@@ -772,7 +772,7 @@ def test_rules_summary_regenerates_from_the_recorded_scores(tmp_path, capsys):
 def test_checkpoint_mixture_averages_half_the_members_from_each_model(tiny_model):
     import copy
 
-    mixture = _load("checkpoint_mixture")
+    mixture = _load("studies/checkpoint_mixture")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 3))
     T = (rng.random(120) < 0.5).astype(int)
@@ -795,7 +795,7 @@ def test_checkpoint_mixture_averages_half_the_members_from_each_model(tiny_model
 
 
 def test_row_interval_coverage_scores_each_row(monkeypatch):
-    coverage = _load("row_interval_coverage")
+    coverage = _load("studies/row_interval_coverage")
     tau = np.array([0.0, 1.0, 2.0, 3.0])
     effects, lower, upper = tau + [0, 0.5, -1, 2], tau - 1, tau + [1, 1, 1, -0.5]  # the last misses its truth
     monkeypatch.setattr(coverage, "intervals", lambda *args: (effects, lower, upper))

@@ -17,8 +17,8 @@ better than one two-thread process, whose small matrix products parallelise poor
 
 Usage, from the repository root with skcfm importable (``pip install -e .``)::
 
-    python benchmarks/training_throughput.py --steps 20 --configs tiny small base
-    python benchmarks/training_throughput.py --steps 20 --configs small --processes 2
+    python benchmarks/training/training_throughput.py --steps 20 --configs tiny small base
+    python benchmarks/training/training_throughput.py --steps 20 --configs small --processes 2
 
 Prints a table and writes one row per configuration to
 ``benchmarks/results/training_throughput.csv``.
@@ -44,7 +44,7 @@ from skcfm.training import CONFIGS
 from skcfm.training.prior import sample_batch
 from skcfm.training.train import learning_rate, optimisation_step, prepare, step_generator
 
-RESULTS = Path(__file__).parent / "results" / "training_throughput.csv"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "training_throughput.csv"
 
 
 def _sync(device: torch.device) -> None:

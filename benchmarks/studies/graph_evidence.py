@@ -16,7 +16,7 @@ intervention, as in the paper, so when T causes Y and no confounder is hidden th
 is close to an observational regression on every covariate and a PAM has little to
 add; where T does not cause Y, the PAM is what tells the model the effect is zero.
 
-Run: python benchmarks/graph_evidence.py --checkpoint runs/small/last.pt [--batches 16] [--ihdp 10]
+Run: python benchmarks/studies/graph_evidence.py --checkpoint runs/small/last.pt [--batches 16] [--ihdp 10]
 Writes benchmarks/results/graph_evidence.csv and .md. ``--seed S --name NAME`` draws other
 prior data sets, to check that a difference repeats, into NAME.csv and NAME.md.
 """
@@ -38,7 +38,7 @@ from skcfm.training.prior import sample_batch
 from skcfm.training.train import TrainConfig, load_checkpoint, model_from_checkpoint, prepare, step_generator
 
 EVIDENCE_SEED = 777_777
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def _hide_half(pam: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=EVIDENCE_SEED, help="seed of the prior data sets "
                         "(default: %(default)s; the linear-Gaussian ones use seed + 1)")
     parser.add_argument("--name", default="graph_evidence", help="output file stem under benchmarks/results/")
-    default_data = str(Path(__file__).resolve().parents[2] / "shared" / "data")
+    default_data = str(Path(__file__).resolve().parents[3] / "shared" / "data")
     parser.add_argument("--data-home", default=os.environ.get("SKCFM_DATA", default_data))
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -155,7 +155,7 @@ def main() -> None:
     table = summarise(frame)
     header = (f"# Graph evidence\n\ncheckpoint step {checkpoint['step']}, "
               f"{checkpoint['datasets_seen']} data sets seen; "
-              f"`python benchmarks/graph_evidence.py --checkpoint {args.checkpoint} --batches {args.batches} "
+              f"`python benchmarks/studies/graph_evidence.py --checkpoint {args.checkpoint} --batches {args.batches} "
               f"--ihdp {args.ihdp}" + (f" --model {args.model}" if args.model else "")
               + (f" --seed {args.seed} --name {args.name}" if args.seed != EVIDENCE_SEED else "")
               + "`\n\nMean ± SEM over data sets; 'vs no PAM' is the paired difference "

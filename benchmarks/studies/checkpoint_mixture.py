@@ -7,7 +7,7 @@ draw with ``random_state=i + 1000``. Compare its rows with the ``skcfm_cfm`` row
 ``results/<dataset>.csv`` (the shipped weights) and of
 ``results/candidates/<name>/<dataset>.csv`` (the second checkpoint alone).
 
-Run: python benchmarks/checkpoint_mixture.py SECOND.safetensors [--datasets ihdp cps psid acic]
+Run: python benchmarks/studies/checkpoint_mixture.py SECOND.safetensors [--datasets ihdp cps psid acic]
 [--realizations 0-9 ...] [--out results/checkpoint_mixture.csv]
 (appends; a rerun of a (dataset, realization) replaces its row).
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

@@ -30,11 +30,11 @@ hedges between the CFM's extrapolation and a forest's flat one.
 Candidates: ``cfm``, ``causal_forest``, ``dr`` (the estimator's), ``tl`` (a forest
 T-learner), ``blend_tl`` and ``blend_dr`` (half CFM, half the other).
 
-Run: python benchmarks/final_stage_rules.py runs/fsc/effects [--baseline "lowest(cfm, causal_forest, dr)"]
+Run: python benchmarks/studies/final_stage_rules.py runs/fsc/effects [--baseline "lowest(cfm, causal_forest, dr)"]
 [--rules R ...] [--out results/final_stage_rules.csv]
 Prints, per data set and selection / held-out realizations, each rule's mean sqrt(PEHE)
 and its paired difference to the baseline rule (mean +- SEM, better / worse), and writes
-the per-realization scores to ``--out``. ``python benchmarks/final_stage_rules.py
+the per-realization scores to ``--out``. ``python benchmarks/studies/final_stage_rules.py
 --scores results/final_stage_rules.csv`` prints the summary from those scores (the saved
 evidence is large and stays out of the repository).
 """
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.insert(0, str(HERE.parent))
 
 from skcfm.final_stages import pseudo_outcomes  # noqa: E402

@@ -34,7 +34,7 @@ robust estimate.* The selection realizations suggested it (PSID 10-19: mean abso
 the plain mean's error is lower than the hybrid's, paired, on both PSID 0-9 and 20-29
 and CPS 0-9; its interval is a separate question.
 
-Run: python benchmarks/overlap_ate.py [--datasets ihdp psid cps] [--realizations 0 1 ...]
+Run: python benchmarks/studies/overlap_ate.py [--datasets ihdp psid cps] [--realizations 0 1 ...]
 [--out results/overlap_ate.csv] (appends; a rerun of a realization replaces its row;
 default realizations: the selection set).
 """
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

@@ -19,7 +19,7 @@ the rule each row was fitted under; ``clipped_share`` (rows from commit c06606b 
 share of training rows at the propensity clip bound, above 0.5 of which ``auto`` takes
 ``blend_tl``.
 
-Run: python benchmarks/final_stage_choice.py --datasets ihdp psid cps acic_like
+Run: python benchmarks/studies/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
 replaces its row; ``members`` is part of the key). ``--members auto`` uses the estimator's
 default ensemble size. ``--realizations 0-9 30-99`` fits those realizations instead of the
@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

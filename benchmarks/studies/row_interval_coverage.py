@@ -18,7 +18,7 @@ Per realization and estimator: the share of test rows whose true effect lies ins
 test rows, five standard normal covariates, P(T = 1 | x) = sigmoid(x0 / 2), a smooth
 effect 1 + x1 / 2 and unit noise (:func:`simulated`).
 
-Run: python benchmarks/row_interval_coverage.py [--datasets ihdp simulated acic]
+Run: python benchmarks/studies/row_interval_coverage.py [--datasets ihdp simulated acic]
 [--realizations 0-19] [--data-home DIR]. The committed CSV holds IHDP 0-19, simulated 0-19
 (the defaults) and ACIC 1-10 (``--datasets acic --realizations 1-10``). Appends to
 benchmarks/results/row_interval_coverage.csv (finished rows are skipped) and prints the
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

@@ -13,7 +13,7 @@ eval``) with the outer bars counted at those half-normal means and at the prior'
 
 Usage, from the repository root with skcfm importable (``pip install -e .``)::
 
-    python benchmarks/bar_tails.py --batches 100
+    python benchmarks/training/bar_tails.py --batches 100
 
 Writes ``benchmarks/results/bar_tails.csv`` (the bars) and
 ``benchmarks/results/bar_tails_validation.csv`` (the CATE errors).
@@ -32,7 +32,7 @@ from skcfm.model import bar_distribution
 from skcfm.training.configs import CONFIGS
 from skcfm.training.train import prior_targets, validation_set
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 SEED = 777  # any seed away from the training, validation and border seeds
 
 

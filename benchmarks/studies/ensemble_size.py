@@ -8,7 +8,7 @@ Y, 90/10 split; ``_semisynthetic.py``). Reports sqrt(PEHE) on the test rows with
 spread over realizations, the paired difference to the largest ensemble, and the
 fit + effect wall time (one torch thread).
 
-Run: python benchmarks/ensemble_size.py [--ihdp 20] [--acic-like 10] [--members 4 8 16 32 auto]
+Run: python benchmarks/studies/ensemble_size.py [--ihdp 20] [--acic-like 10] [--members 4 8 16 32 auto]
 Writes benchmarks/results/ensemble_size.csv and prints a summary table.
 """
 
@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from _semisynthetic import acic_like
 
-from skcfm import CFMCateEstimator, unconfoundedness_pam
-from skcfm.datasets import load_ihdp
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
+sys.path.append(str(HERE))
+sys.path.insert(0, str(HERE.parent))
 
-RESULTS = Path(__file__).resolve().parent / "results"
-DATA_HOME = os.environ.get("SKCFM_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+from _semisynthetic import acic_like  # noqa: E402
+
+from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
+from skcfm.datasets import load_ihdp  # noqa: E402
+
+RESULTS = HERE / "results"
+DATA_HOME = os.environ.get("SKCFM_DATA", str(Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
 def _pam(d: int) -> np.ndarray:

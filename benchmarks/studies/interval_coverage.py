@@ -29,7 +29,7 @@ those rows (``true_ate`` holds each method's target).
 
 Usage, from the repository root with skcfm importable (``pip install -e .``)::
 
-    python benchmarks/interval_coverage.py --n-datasets 200 --seed 0 --jobs 2
+    python benchmarks/studies/interval_coverage.py --n-datasets 200 --seed 0 --jobs 2
 
 Writes one row per data set and method to ``benchmarks/results/coverage.csv``.
 """
@@ -219,7 +219,7 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "coverage.csv"
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "coverage.csv"
     )
     parser.add_argument("--cfm", action="store_true", help="also evaluate skcfm's CFM as the second model")
     parser.add_argument("--model", default=None, help="CFM weights (.safetensors); default: the shipped model")

@@ -33,7 +33,7 @@ Forests use the benchmark baselines' settings. By default only selection realiza
 used (``model_selection.SELECTION``; ACIC's own 10 are all reported); ``--realizations``
 runs others, to check a variant chosen on them.
 
-Run: python benchmarks/inference_variants.py --datasets acic_like psid ihdp
+Run: python benchmarks/studies/inference_variants.py --datasets acic_like psid ihdp
 [--variants ...] [--realizations 0-9 30-99] [--out results/inference_variants.csv]
 (appends; a rerun of a (variant, dataset, realization) replaces its row).
 """
@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

@@ -11,7 +11,7 @@ bias of the test ATE. On the RealCause data sets, whose true effects hold outcom
 also the true CATE (each row's mean effect over the other samples, ``noise_floor.py``) and
 the RMSE against it, less that mean's own sampling error: the error a method could remove.
 
-Run: python benchmarks/overlap_diagnostics.py --dataset psid [--realizations START STOP]
+Run: python benchmarks/studies/overlap_diagnostics.py --dataset psid [--realizations START STOP]
 [--methods skcfm_cfm t_learner] (default: every realization of the protocol). Writes
 benchmarks/results/overlap_<dataset>.csv (per row group) and
 overlap_<dataset>_realizations.csv, and prints both summaries.
@@ -29,7 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.append(str(HERE))
 sys.path.insert(0, str(HERE.parent))
 

@@ -3,7 +3,7 @@
 A CFMCateEstimator is fitted on 2,000 rows (10 covariates); effects are then computed
 for ``--rows`` rows of a Dask DataFrame split into ``--partitions`` partitions.
 
-Run: python benchmarks/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
+Run: python benchmarks/studies/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
 Writes benchmarks/results/dask_scaleout.csv (rows of other worker counts already there are kept).
 """
 
@@ -21,7 +21,7 @@ from distributed import Client, LocalCluster
 from skcfm import CFMCateEstimator
 from skcfm.dask import map_partitions
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ ranges). Writes benchmarks/results/scaling_study.csv (final metrics), the per-co
 validation curves in runs/scaling/<config>/validation_log.csv, and scaling_study.png
 (validation NLL against CPU-hours).
 
-Run: python benchmarks/scaling_study.py --configs tiny small base --minutes 10 [--threads 2]
+Run: python benchmarks/training/scaling_study.py --configs tiny small base --minutes 10 [--threads 2]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from skcfm.training.train import (  # noqa: E402
     validation_set,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
 def main() -> None:
