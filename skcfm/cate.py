@@ -65,11 +65,13 @@ from .intervals import (
     debiased_mean_effect,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
+    overlap_weighted_ate,
 )
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
+ESTIMANDS = ("ate", "overlap")  # the whole-population ATE, or the overlap-weighted ATE
 FINAL_STAGES = ("cfm", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
 ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term
 
@@ -550,8 +552,14 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         only predict: with doubly robust inference the cross-fitted nuisances, the ATE and
         the standard outcome model of ``ate(X)``; the final stage; with controls W, the
         projections of a discrete treatment's level effects onto X."""
+        self.overlap_result_ = None
         if self.inference_ in ("haipw", "aipw"):
-            self.ate_result()
+            result = self.ate_result()
+            propensity, standard, (mu0, mu1) = self._nuisances(with_standard=self.inference_ == "haipw")
+            if standard is not None:  # the outcome model the hybrid scores weigh
+                mu0 = result.weights[0] * standard[0] + result.weights[1] * mu0
+                mu1 = result.weights[0] * standard[1] + result.weights[1] * mu1
+            self.overlap_result_ = overlap_weighted_ate(self.Y_, self.T_, mu0, mu1, propensity)
             if self.inference_ == "haipw":
                 covariates = self._user_covariates()
                 self._standard_models = [RidgeCV().fit(covariates[self.T_ == arm], self.Y_[self.T_ == arm])
@@ -1015,7 +1023,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             X_train = X_new = None
         return debiased_mean_effect(self._doubly_robust_scores(), effect_train, effect_new, X=X_train, X_new=X_new)
 
-    def ate(self, X=None, *, T0=0, T1=1) -> float:
+    def ate(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> float:
         """Average effect.
 
         With doubly robust inference ("haipw"/"aipw", binary T; T0 and T1 its two levels,
@@ -1027,13 +1035,35 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         regression of the residual scores on X, at X's mean; a constant with fewer than 10
         training rows per covariate), negated for the levels in reverse. Otherwise the mean
         of ``effect(X)``.
+
+        ``estimand="overlap"`` (doubly robust inference, without X) is the overlap-weighted
+        ATE over the training rows (:func:`~skcfm.intervals.overlap_weighted_ate`): the
+        average effect among units that could have been in either arm, identified and with
+        a valid interval even where most propensities sit at the clip bound, when the
+        whole-population ATE rests on extrapolation.
         """
-        sign = self._doubly_robust_sign(T0, T1)
+        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
         if sign:
-            return sign * self._doubly_robust_ate(X).estimate
+            return sign * result.estimate
         return float(self.effect(X, T0=T0, T1=T1).mean())
 
-    def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[float, float]:
+    def _doubly_robust_result(self, X, T0, T1, estimand: str) -> tuple[int, AteResult | None]:
+        """The sign of the doubly robust contrast asked for (0: none) and its result for
+        ``estimand`` ("ate" or "overlap")."""
+        if estimand not in ESTIMANDS:
+            raise ValueError(f"estimand={estimand!r}; expected one of {ESTIMANDS}")
+        sign = self._doubly_robust_sign(T0, T1)
+        if estimand == "overlap":
+            if not sign:
+                raise ValueError("estimand='overlap' needs doubly robust inference (a binary T, inference 'haipw' "
+                                 "or 'aipw') and T0, T1 its two levels")
+            if X is not None:
+                raise ValueError("estimand='overlap' is defined on the training rows, whose propensities are "
+                                 "known; call it without X")
+            return sign, self.overlap_result_
+        return sign, self._doubly_robust_ate(X) if sign else None
+
+    def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05, estimand: str = "ate") -> tuple[float, float]:
         """Interval for the ATE.
 
         With doubly robust inference, normal intervals. Without X for the population ATE,
@@ -1043,17 +1073,17 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         rows: it leaves that spread out, so coverage falls with a CFM that is wrong row by
         row and few rows in X. Otherwise the ensemble spread of the mean effect (quantiles of the
         members' means), with an :class:`~skcfm.econml_results.EnsembleSpreadWarning`.
+        ``estimand="overlap"``: the interval of the overlap-weighted ATE (see :meth:`ate`).
         """
         _check_alpha(alpha)
-        sign = self._doubly_robust_sign(T0, T1)
+        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
         if sign:
-            result = self._doubly_robust_ate(X)
             half = norm.ppf(1 - alpha / 2) * result.stderr
             return sign * result.estimate - half, sign * result.estimate + half
         lo, hi = ensemble_mean_interval(self._ensemble_spread(self._member_effects, X, T0, T1), alpha)
         return float(lo), float(hi)
 
-    def ate_inference(self, X=None, *, T0=0, T1=1) -> PopulationSummaryResults:
+    def ate_inference(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> PopulationSummaryResults:
         """EconML's population summary of the effects over X (default: the training rows).
 
         With doubly robust inference (binary T, its two levels as T0 and T1) its mean, standard error,
@@ -1063,11 +1093,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         the members' quantiles; the z statistic and p-value are NaN, see
         :class:`~skcfm.econml_results.EnsemblePopulationSummary`). The distribution of the
         point estimates is the per-row effects with their ensemble spread (none for a single
-        final-stage model).
+        final-stage model). ``estimand="overlap"``: the overlap-weighted ATE's (see :meth:`ate`).
         """
-        sign = self._doubly_robust_sign(T0, T1)
+        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
         if sign:
-            result = self._doubly_robust_ate(X)
             members = self._member_effects(X, T0, T1)
             return DoublyRobustSummary(sign * result.estimate, result.stderr, members.mean(axis=0),
                                        member_spread(members), outcome_name=self.outcome_name_,
@@ -1201,7 +1230,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         sit at the bound, the CFM's plain mean effect over test rows was the better ATE on
         LaLonde PSID and CPS (``benchmarks/overlap_ate.py``) and the intervals undercovered.
         For a discrete T, columns ``T0`` and ``T1`` name the levels compared (the first two
-        of ``categories_``: T1 against the baseline T0).
+        of ``categories_``: T1 against the baseline T0). The ``overlap_*`` columns are the
+        overlap-weighted ATE (``ate(estimand="overlap")``), the estimand to report where
+        many rows sit at the clip bound.
         """
         check_is_fitted(self, "model_")
         arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
@@ -1214,6 +1245,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                 row.update({"weight_standard_model": result.weights[0], "weight_cfm": result.weights[1]})
             propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
             row.update({"share_at_clip_bound": clipped_share(propensity), "cfm_mean_effect": float(np.mean(mu1 - mu0))})
+            overlap = self.overlap_result_
+            half = norm.ppf(1 - alpha / 2) * overlap.stderr
+            row.update({"overlap_ate": overlap.estimate, "overlap_stderr": overlap.stderr,
+                        f"overlap_ci_lower_{alpha}": overlap.estimate - half,
+                        f"overlap_ci_upper_{alpha}": overlap.estimate + half})
         else:
             with warnings.catch_warnings():  # the "method" column says what the interval is
                 warnings.simplefilter("ignore", EnsembleSpreadWarning)

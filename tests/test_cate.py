@@ -998,3 +998,33 @@ def test_dose_response_warns_beyond_the_observed_doses(continuous_est, data):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ExtrapolationWarning)
         continuous_est.dose_response(X[:3], [continuous_est.T_.min(), high])
+
+
+def _poor_overlap(seed, n=600):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    e = 1 / (1 + np.exp(-4 * X[:, 0]))
+    T = (rng.random(n) < e).astype(int)
+    tau = 1 + X[:, 0]
+    Y = X[:, 0] + X[:, 1] + tau * T + rng.normal(size=n)
+    return X, T, Y, tau, e
+
+
+def test_overlap_estimand_is_the_weighted_mean_effect_with_an_interval(tiny_model):
+    X, T, Y, tau, e = _poor_overlap(0)
+    with pytest.warns(OverlapWarning, match="estimand='overlap'"):
+        est = _estimator(tiny_model).fit(X, T, Y)
+    estimate = est.ate(estimand="overlap")
+    lo, hi = est.ate_interval(estimand="overlap")
+    assert lo < estimate < hi
+    assert est.ate(estimand="overlap", T0=1, T1=0) == -estimate
+    truth = np.sum(e * (1 - e) * tau) / np.sum(e * (1 - e))
+    assert abs(estimate - truth) < 4 * est.overlap_result_.stderr
+    table = est.summary()
+    assert table["overlap_ate"].iloc[0] == estimate
+    summary = est.ate_inference(estimand="overlap")
+    assert summary.mean_point == pytest.approx(estimate)
+    with pytest.raises(ValueError, match="call it without X"):
+        est.ate(X, estimand="overlap")
+    with pytest.raises(ValueError, match="estimand='whole'; expected one of"):
+        est.ate(estimand="whole")
