@@ -51,8 +51,9 @@ CONFIGS: dict[str, TrainConfig] = {
         checkpoint_every_s=30.0, validation_every_steps=50, validation_batches=4, border_batches=16,
     ),
     # the shipped size: d_model 64, 4 layers, contexts of 16-192 rows, up to 16 covariates;
-    # binary covariates, two response surfaces and rarer arms since step 7600 (session 5);
-    # skewed outcomes since step 24000 of the run with split tails (session 22), headroom 1 since 26675
+    # its prior adds binary covariates, two response surfaces, rarer arms and skewed outcomes
+    # (with one standard deviation of headroom) to bring the prior closer to the benchmarks' data.
+    # A checkpoint's prior_history records which settings each of its steps was trained on.
     "small": TrainConfig(
         model=CFMConfig(max_covariates=16),
         prior=PriorConfig(
@@ -69,6 +70,7 @@ CONFIGS: dict[str, TrainConfig] = {
     ),
 }
 
-# an experiment on top of the shipped size: the treated response surface may ignore parents of
-# the control one (session 14, resumed from the split-tails run at step 28502)
+# the shipped model's prior: the small prior, and the treated response surface may ignore
+# parents of the control one (as in LaLonde PSID, whose treated earnings are flat in prior
+# earnings); checkpoints/small-armdrop/ is trained on it
 CONFIGS["small-armdrop"] = replace(CONFIGS["small"], prior=replace(CONFIGS["small"].prior, arm_parent_drop=1.0))
