@@ -6,12 +6,12 @@
 # and no network: the script runs skcfm from the working tree (PYTHONPATH), and training
 # needs nothing else. From the repository root, as the device tool's command:
 #
-#   RUN=small-tails CONFIG=small MINUTES=7 BATCH=64 bash checkpoints/gpu_session.sh
+#   RUN=small-armdrop CONFIG=small-armdrop MINUTES=7 BATCH=64 TOTAL_STEPS=36000 bash checkpoints/gpu_session.sh
 #
 # RUN       a folder of checkpoints/ to resume (copied to runs/RUN first)
 # CONFIG    the named config (python -m skcfm.training train --help)
 # MINUTES   training wall time; leave about 3 minutes of the call for start-up and export
-# BATCH     data sets per step (the CPU runs used 16; the learning rate is not rescaled)
+# BATCH     data sets per step (the CPU runs used 16 per process; the learning rate is not rescaled)
 # TOTAL_STEPS, UPDATE_PRIOR=1   passed on as --total-steps and --update-prior when set
 # DEVICE    cuda (default) or cpu, to try the script here first
 #
@@ -19,8 +19,8 @@
 # checkpoints/RUN (or a new folder), commit them, and judge the exported weights by the
 # shipping rule in docs/pretraining.md before replacing skcfm/weights/cfm-small.*.
 set -euo pipefail
-RUN=${RUN:-small-tails}
-CONFIG=${CONFIG:-small}
+RUN=${RUN:-small-armdrop}
+CONFIG=${CONFIG:-small-armdrop}
 MINUTES=${MINUTES:-7}
 BATCH=${BATCH:-64}
 DEVICE=${DEVICE:-cuda}
