@@ -25,7 +25,7 @@ Every method uses the estimator's defaults (local contexts, ``n_estimators="auto
 Before commit 6282ca4 the hybrid and DR methods kept 4 members per region, for time (their
 cross-fitted stage predicts every training row once per fold); on the ACIC-like selection
 set the default lowered ``skcfm_auto``'s mean sqrt(PEHE) from 0.788 to 0.710
-(``final_stage_choice.py --members auto``), so they use it too; every row made with the
+(``studies/final_stage_choice.py --members auto``), so they use it too; every row made with the
 shipped step 31263 does.
 
 The model is ``SKCFM_BENCH_MODEL`` (a .safetensors path) when set, else the shipped one.
