@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from ._validation import check_integer_parameters, check_n_estimators, check_n_jobs
+from ._validation import check_frame, check_integer_parameters, check_magnitude, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .graphs import align_pam, check_outcome_row, warn_post_treatment
@@ -201,7 +201,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
+        check_frame(X, "X")
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        check_magnitude(X_arr, "X", X)
+        check_magnitude(y_arr, "y")
         if len(X_arr) < 2:
             raise ValueError("X has 1 sample; fit needs at least two rows, with two treatment values")
         d = X_arr.shape[1]
@@ -303,7 +306,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type={output_type!r}; expected one of {OUTPUT_TYPES}")
+        check_frame(X, "X")
         X_arr = validate_data(self, X, reset=False, dtype=np.float64)
+        check_magnitude(X_arr, "X", X)
         requested = np.asarray(quantiles, dtype=float).ravel()
         qs = requested
         if output_type == "median":

@@ -76,3 +76,27 @@ def test_string_columns_are_named_with_their_dtype_and_the_fix():
     frame = pd.DataFrame({"age": [1.0, 2.0], "city": ["x", "y"]})
     with pytest.raises(TypeError, match=r"X has non-numeric columns \['city'\] .*pandas.get_dummies"):
         check_frame(frame, "X")
+
+
+def test_regressor_names_a_string_column_and_a_huge_value(tiny_model):
+    from skcfm import GraphConditionedCFMRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"t": rng.integers(0, 2, 40), "a": rng.normal(size=40), "city": ["x", "y"] * 20})
+    y = rng.normal(size=40)
+    reg = GraphConditionedCFMRegressor(model=tiny_model, treatment="t", n_estimators=1)
+    with pytest.raises(TypeError, match="city"):
+        reg.fit(X, y)
+    X = X.drop(columns="city").assign(a=lambda f: f.a.where(f.index != 3, 1e300))
+    with pytest.raises(ValueError, match="1e\\+300"):
+        reg.fit(X, y)
+
+
+def test_training_resume_names_a_truncated_checkpoint(tmp_path):
+    from skcfm.training.train import load_checkpoint
+
+    path = tmp_path / "last.pt"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match="last.pt could not be read as a training checkpoint") as error:
+        load_checkpoint(path)
+    assert "weights_only" not in str(error.value)

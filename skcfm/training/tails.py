@@ -30,8 +30,9 @@ def tail_borders(borders: torch.Tensor, targets: torch.Tensor, tail_bars: int) -
     if tail_bars < 2:
         raise ValueError(f"tail_bars={tail_bars}; expected at least 2")
     levels = torch.linspace(0, 1, tail_bars + 1, dtype=torch.float64)[1:-1]
-    left = targets[targets < borders[1]].double()
-    right = targets[targets > borders[-2]].double()
+    # targets beyond the outermost borders would put a new border outside the support
+    left = targets[(targets > borders[0]) & (targets < borders[1])].double()
+    right = targets[(targets > borders[-2]) & (targets < borders[-1])].double()
     if min(len(left), len(right)) < 4 * tail_bars:
         raise ValueError(f"{len(left)} and {len(right)} targets in the outer bars; too few for {tail_bars} bars each")
     inner_left = torch.quantile(left, levels).float()

@@ -25,6 +25,7 @@ import torch.distributed as dist
 from .._config import progress_bar
 from ..model import CausalFoundationModel, bar_distribution
 from ..preprocessing import fit_scaling
+from ..pretrained import read_checkpoint
 from .configs import CONFIGS, TrainConfig
 from .prior import PRIOR_VERSION, PriorBatch, PriorConfig, sample_batch
 
@@ -149,13 +150,9 @@ def save_checkpoint(payload: dict, path: Path) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a training checkpoint without unpickling code."""
-    if Path(path).suffix == ".safetensors":
-        raise ValueError(f"{path} holds exported weights, not a training checkpoint (a run's last.pt)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or "train_config" not in checkpoint:
-        raise ValueError(f"{path} is not a training checkpoint (a run's last.pt): it has no train_config")
-    return checkpoint
+    """Load a training checkpoint without unpickling code; a truncated, corrupt or foreign
+    file gets an error naming it (:func:`skcfm.pretrained.read_checkpoint`)."""
+    return read_checkpoint(path)
 
 
 def model_from_checkpoint(checkpoint: dict) -> CausalFoundationModel:
