@@ -151,11 +151,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     n_estimators : int or "auto", default="auto"
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
-        ``max_covariates`` covariates, between 4 and 16 (IHDP: 4 in each of 2 regions;
-        ACIC: 16), so that long and wide data are read about once. Chosen on the
-        selection realizations (``benchmarks/ensemble_size.py``: IHDP 10-29 and
-        the ACIC-like semi-synthetic set): members beyond 4 average out which rows and
-        covariates each one reads.
+        ``max_covariates`` covariates in each region, between 4 and 16, so that long and
+        wide data are read about once. Chosen on the selection realizations
+        (``benchmarks/studies/ensemble_size.py``): members beyond 4 average out which rows
+        and covariates each one reads.
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented. The shipped model was
@@ -233,12 +232,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         the box of covariates observed under t (flat extrapolation, as a forest's), and
         each member's E[Y | do(T = t), x] is clipped to the range of outcomes observed
         under t. Where no unit of arm t resembles x (poor overlap) the model would
-        otherwise extrapolate its response surface. On the model-selection realizations
-        (``benchmarks/model_selection.py``) outcome clipping lowered the step-3199
-        model's mean sqrt(PEHE) on IHDP 10-29 from 8.1 to 5.6 and on PSID 10-19 from
-        20,700 to 20,000; the covariate box lowered the step-14600 model's PSID 10-19 from
-        16,214 to 14,905 and CPS 10-13 from 9,554 to 9,462 (IHDP unchanged, ACIC-like set
-        1.649 -> 1.664). No effect on a continuous T.
+        otherwise extrapolate its response surface. Both clips lowered sqrt(PEHE) on the
+        selection realizations (``docs/decisions.md``). No effect on a continuous T.
     fit_mode : {"low_memory", "fit_with_cache"}, default="low_memory"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
@@ -1228,7 +1223,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         whose propensity sits at the clip bound, and the CFM's plain mean effect over the
         training rows (its cross-fitted outcomes, no correction). Where over half the rows
         sit at the bound, the CFM's plain mean effect over test rows was the better ATE on
-        LaLonde PSID and CPS (``benchmarks/overlap_ate.py``) and the intervals undercovered.
+        LaLonde PSID and CPS (``benchmarks/studies/overlap_ate.py``) and the intervals undercovered.
         For a discrete T, columns ``T0`` and ``T1`` name the levels compared (the first two
         of ``categories_``: T1 against the baseline T0). The ``overlap_*`` columns are the
         overlap-weighted ATE (``ate(estimand="overlap")``), the estimand to report where

@@ -32,7 +32,7 @@ class EnsembleSpreadWarning(UserWarning):
     """Intervals and standard errors from the CFM's ensemble are the spread of a few members:
     how much the model's answer moves with the context draw and covariate order, not a
     confidence interval. They leave the model's own error out, and per-row ones covered the
-    true effects far less often than their nominal level (``benchmarks/row_interval_coverage.py``);
+    true effects far less often than their nominal level (``benchmarks/studies/row_interval_coverage.py``);
     ``final_stage="causal_forest"`` gives per-row confidence intervals, and ``ate_interval()``
     a doubly robust ATE interval for a binary treatment."""
 

@@ -18,20 +18,20 @@ the PEHE plus a constant (the doubly robust "T-risk" of Mahajan et al., ICLR 202
 candidate is scored out of sample: the CFM's cross-fitted effects mu_1 - mu_0, the
 forests' out-of-bag effects (the T-learner's out of bag for a row's own arm) and for a
 blend the mean of its halves'. The candidate with the lowest mean loss wins, the selection
-rule of Mahajan et al.; the CFM is kept on a tie within float rounding. The blends joined
-the candidates on 6 December 2026, chosen on the selection realizations and confirmed
-outside them (``benchmarks/final_stage_rules.py``; the user guide has the numbers).
+rule of Mahajan et al.; the CFM is kept on a tie within float rounding. The blends are
+candidates because they won on the selection realizations and outside them
+(``benchmarks/studies/final_stage_rules.py``; the user guide has the numbers).
 Where overlap is poor the loss is not trusted: when more than half of the rows have a
 propensity at the clip bound, the inverse weights of most pseudo-outcomes are capped and
 their loss says little about which extrapolation is right, so ``"auto"`` takes
 ``"blend_tl"``, hedging between the CFM's extrapolation and the forests' flat one (LaLonde
 PSID has 56-69 % of its rows at the bound and CPS about 90 %; IHDP and ACIC under 1 %), and
 does not fit the causal forest or the DR-learner there.
-Before commit 6851075 an alternative also had to pass a one-sided paired z-test at the 5 %
-level; on the ACIC-like selection set dropping the test lowered the mean sqrt(PEHE) from
-0.710 to 0.646 (``benchmarks/final_stage_choice.py``). The R-loss (EconML's ``RScorer``) weighs
+No paired z-test gates an alternative: on the ACIC-like selection set requiring one at the
+5 % level raised the mean sqrt(PEHE) from 0.646 to 0.710
+(``benchmarks/studies/final_stage_choice.py``). The R-loss (EconML's ``RScorer``) weighs
 rows by e (1 - e) and, where most rows have a propensity near 0, chose the forest on PSID
-although its sqrt(PEHE) was 20-60 % worse (``benchmarks/final_stage_choice.py``).
+although its sqrt(PEHE) was 20-60 % worse (``benchmarks/studies/final_stage_choice.py``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Cross-fitted AIPW and hybrid AIPW estimates of the average treatment effect.
 
-Pure functions from arrays to arrays (STYLE rule 9): nuisance models fitted by
+Pure functions from arrays to arrays: nuisance models fitted by
 cross-fitting, per-row AIPW influence values, the AIPW estimate with its normal
 interval, the hybrid AIPW of De Bartolomeis et al. that combines several outcome
 models (a standard one and foundation-model predictions) with variance-minimising

@@ -59,11 +59,7 @@ HISTORY_WORDS = re.compile(
     re.IGNORECASE,
 )
 # docstrings that still carry history, to be rewritten; no new entries
-KNOWN_HISTORY = {
-    ("skcfm/cate.py", "step-3199"), ("skcfm/cate.py", "step-14600"),
-    ("skcfm/final_stages.py", "6 December 2026"), ("skcfm/final_stages.py", "commit 6851075"),
-    ("skcfm/intervals.py", "STYLE rule"), ("skcfm/training/prior/batch.py", "commit 075a86e"),
-}
+KNOWN_HISTORY: set[tuple[str, str]] = set()  # (file, phrase) pairs allowed for now: none
 
 
 def _history_words(folder: str, suffixes: tuple[str, ...]) -> list[tuple[str, int, str]]:

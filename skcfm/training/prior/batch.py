@@ -11,8 +11,7 @@ from .scm import SCM, evaluate, sample_noise, sample_scms
 
 # Raise this when a change to the sampling code changes what a PriorConfig draws: a resumed
 # run then records the new code in its prior_history even though the settings are the same.
-# 1: the code of commit 075a86e (skewed outcomes with headroom); entries written before the
-# version existed carry none.
+# 1: skewed outcomes with headroom; entries written before the version existed carry none.
 PRIOR_VERSION = 1
 
 
