@@ -909,7 +909,7 @@ def test_final_stage_with_three_arms_names_the_levels(tiny_model, data):
         _estimator(tiny_model, final_stage="dr").fit(X, np.arange(N) % 3, Y)
 
 
-@pytest.mark.parametrize("stage", ["cfm", "dr", "causal_forest", "blend_tl"])
+@pytest.mark.parametrize("stage", ["cfm", "cfm_summary", "dr", "causal_forest", "blend_tl"])
 def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, monkeypatch):
     X, T, Y, W = data
     est = _estimator(tiny_model, final_stage=stage).fit(X, T, Y, W=W if stage == "cfm" else None)
@@ -920,6 +920,7 @@ def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, mon
     monkeypatch.setattr("sklearn.ensemble.RandomForestRegressor.fit", refuse)
     monkeypatch.setattr("sklearn.ensemble.RandomForestClassifier.fit", refuse)
     monkeypatch.setattr("sklearn.linear_model.RidgeCV.fit", refuse)
+    monkeypatch.setattr("sklearn.ensemble.HistGradientBoostingRegressor.fit", refuse)
     monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", refuse)
     monkeypatch.setattr("skcfm.cate.crossfit_propensity", refuse)
     monkeypatch.setattr("skcfm.cate.crossfit_outcome", refuse)
@@ -1030,3 +1031,16 @@ def test_overlap_estimand_is_the_weighted_mean_effect_with_an_interval(tiny_mode
         est.ate(X, estimand="overlap")
     with pytest.raises(ValueError, match="estimand='whole'; expected one of"):
         est.ate(estimand="whole")
+
+
+def test_cfm_summary_is_a_regressor_of_the_cfms_cross_fitted_effects(tiny_model, data):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, T, Y, _ = data
+    est = _estimator(tiny_model, final_stage="cfm_summary").fit(X, T, Y)
+    mu0, mu1 = est.cross_fitted_outcomes()
+    want = HistGradientBoostingRegressor(random_state=est._seed).fit(X, mu1 - mu0).predict(X[:7])
+    np.testing.assert_allclose(est.effect(X[:7]), want)
+    np.testing.assert_allclose(est.effect(X[:7], T0=1, T1=0), -want)
+    with pytest.raises(ValueError, match="ensemble-spread intervals are not available"):
+        est.effect_interval(X[:3])
