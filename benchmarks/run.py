@@ -62,8 +62,8 @@ import numpy as np  # noqa: E402
 from _baselines import METHODS  # noqa: E402
 from _metrics import ate_errors, covers, pehe  # noqa: E402
 from sklearn.utils import Bunch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
+from skcfm._config import progress_bar  # noqa: E402
 from skcfm.datasets import (  # noqa: E402
     load_acic2016,
     load_ihdp,
@@ -297,7 +297,7 @@ def main(argv=None) -> int:
     grid = [(name, list(DATASETS[name][0])[:n_real][k::n]) for name in args.datasets]
     total = sum(len(reals) for _, reals in grid) * len(args.methods)
     failures = []
-    with tqdm(total=total, unit="fit", dynamic_ncols=True) as bar:
+    with progress_bar(total=total, unit="fit", dynamic_ncols=True) as bar:
         for name, realizations in grid:
             path = args.out / f"{name}.csv"
             done = _done(path, args.methods, weights)
@@ -315,7 +315,7 @@ def main(argv=None) -> int:
                                            quick=args.quick)
                     except Exception as exc:  # report, keep going, retry on the next run
                         failures.append((name, i, method, exc))
-                        tqdm.write(f"FAILED {name} {i} {method}: {type(exc).__name__}: {exc}")
+                        bar.write(f"FAILED {name} {i} {method}: {type(exc).__name__}: {exc}")
                     else:
                         _append(path, {
                             "dataset": name, "realization": i, "method": method,
