@@ -1,6 +1,7 @@
 """Cost at the sizes users have: time and peak memory of fit, effect and ate_interval.
 
-For each size (rows x covariates, binary T) the default ``CFMCateEstimator``, EconML's
+For each size (rows x covariates, binary T) the default ``CFMCateEstimator`` (``skcfm``),
+``final_stage="cfm_summary"`` (``skcfm_summary``, the CFM distilled for large query sets), EconML's
 ``CausalForestDML`` and ``LinearDML`` (EconML's defaults, as a user would call them, with
 ``discrete_treatment=True``) each run in a fresh subprocess, one after the other in the
 same run: ``fit`` on the n rows, ``effect`` on the same n rows, ``ate_interval``. The
@@ -43,9 +44,10 @@ X = rng.normal(size=(n, d))
 T = (rng.random(n) < 1 / (1 + np.exp(-(0.8 * X[:, 0] - 0.5 * X[:, 1])))).astype(int)
 tau = 1 + X[:, 1]
 Y = np.sin(2 * X[:, 0]) + X[:, 2] + tau * T + rng.normal(size=n)
-if method == "skcfm":
-    from skcfm import CFMCateEstimator
-    est = CFMCateEstimator(random_state=0)
+if method.startswith("skcfm"):
+    from skcfm import CFMCateEstimator, set_config
+    set_config(progress=False)
+    est = CFMCateEstimator(random_state=0, **({"final_stage": "cfm_summary"} if method == "skcfm_summary" else {}))
     fit = lambda: est.fit(X, T, Y)
 else:
     from econml.dml import CausalForestDML, LinearDML
@@ -66,8 +68,9 @@ IHDP_CHILD = """
 import json, sys, time, warnings
 import numpy as np
 warnings.simplefilter("ignore")
-from skcfm import CFMCateEstimator
+from skcfm import CFMCateEstimator, set_config
 from skcfm.datasets import load_ihdp
+set_config(progress=False)
 from econml.dml import CausalForestDML
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 r, data_home = int(sys.argv[1]), sys.argv[2]
@@ -103,7 +106,8 @@ def run_child(code: str, *args: str) -> dict:
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["2000x20", "20000x20", "100000x20", "100000x50"])
-    parser.add_argument("--methods", nargs="+", default=["skcfm", "causal_forest_dml", "linear_dml"])
+    parser.add_argument("--methods", nargs="+",
+                        default=["skcfm", "skcfm_summary", "causal_forest_dml", "linear_dml"])
     parser.add_argument("--ihdp", type=int, default=0, help="IHDP realizations to time (0: none)")
     parser.add_argument("--busy", action="store_true", help="keep one core busy during the IHDP timings")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.csv")

@@ -34,6 +34,10 @@ MIN_ARM_SHARE = 0.2
 RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
 MIN_ARM_ROWS_FOR_RELEVANCE = 11  # an arm with fewer rows adds no within-arm correlations
 AUTO_MEMBERS = (4, 16)  # fewest and most members n_estimators="auto" picks
+# with many regions (data beyond 8 regions of 512 rows) a region's members need only read its
+# rows once: 2, 4 and 8 members per region gave the same sqrt(PEHE) at 8,000 rows on both
+# learning-curve designs (docs/decisions.md), and each member costs a pass per query row
+FEWEST_MEMBERS_MANY_REGIONS = 2
 
 
 @dataclass(frozen=True)
@@ -101,9 +105,10 @@ def _covariate_priority(pam: np.ndarray) -> np.ndarray:
 
 
 def ensemble_size(n_estimators: int | str, n_rows: int, n_covariates: int, *, context_size: int,
-                  max_covariates: int) -> int:
+                  max_covariates: int, fewest: int = AUTO_MEMBERS[0]) -> int:
     """Members to draw: ``n_estimators``, or for "auto" enough that every row and every
-    covariate is read about once (row blocks x covariate blocks), within ``AUTO_MEMBERS``.
+    covariate is read about once (row blocks x covariate blocks), between ``fewest`` and
+    ``AUTO_MEMBERS[1]``.
 
     More members average out which rows and covariates each one reads; that matters only
     when the data are longer than a context or wider than the model.
@@ -111,7 +116,7 @@ def ensemble_size(n_estimators: int | str, n_rows: int, n_covariates: int, *, co
     if n_estimators != "auto":
         return int(n_estimators)
     blocks = int(np.ceil(n_rows / context_size) * np.ceil(n_covariates / max_covariates))
-    return int(np.clip(blocks, *AUTO_MEMBERS))
+    return int(np.clip(blocks, fewest, AUTO_MEMBERS[1]))
 
 
 def plan_ensemble(

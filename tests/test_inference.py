@@ -224,3 +224,24 @@ def test_relevance_steers_which_covariates_members_read():
     pam[2 + 0, 0] = pam[2 + 0, 1] = 1
     for member in _plan(100, pam, n_estimators=10, max_covariates=k, relevance=relevance):
         assert 0 in member.covariates
+
+
+def test_regions_are_fixed_size_and_many_regions_take_fewer_members():
+    from skcfm.contexts import plan_contexts
+
+    rng = np.random.default_rng(0)
+
+    def plan(n):
+        X = rng.normal(size=(n, 3))
+        T = (rng.random(n) < 0.5).astype(float)
+        Y = X[:, 0] + T + rng.normal(size=n)
+        pam = np.zeros((5, 5))
+        return plan_contexts(X, T, Y, pam, rows=np.arange(n), discrete=True, contexts="local", n_estimators="auto",
+                             context_size=10, max_covariates=16, rng=np.random.default_rng(1))
+
+    eight = plan(160)  # 8 regions of 20 rows: at least 4 members each, as on small data
+    assert len(eight.ensembles) == 8 and len(eight.ensembles[0]) == 4
+    assert {len(rows) for rows in eight.neighbourhoods.rows} == {20}
+    many = plan(400)  # 20 regions of 20 rows: each read once by 2 members
+    assert len(many.ensembles) == 20 and len(many.ensembles[0]) == 2
+    assert {len(rows) for rows in many.neighbourhoods.rows} == {20}
