@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import warnings
 from typing import Literal
 
@@ -13,12 +12,9 @@ from econml._cate_estimator import BaseCateEstimator
 from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
 from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from ._config import progress_bar
 from ._fit_arguments import resolve_fit_arguments
 from ._optional import import_optional
 from ._validation import (
@@ -33,15 +29,10 @@ from ._validation import (
     is_numeric,
     series_name,
 )
-from .arm_outcomes import ArmOutcomeCovariates, add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
-from .contexts import (
-    MAX_DISCRETE_LEVELS,
-    ContextPlan,
-    check_context_options,
-    encode_plan,
-    plan_contexts,
-    predict_with_plan,
-)
+from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
+from .contexts import ContextPlan, check_context_options, encode_plan, plan_contexts, predict_with_plan
+from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
+from .doubly_robust import ROWS_PER_CORRECTION_TERM as ROWS_PER_CORRECTION_TERM  # re-exported
 from .econml_results import (
     DoublyRobustSummary,
     EnsembleSpreadWarning,
@@ -51,29 +42,17 @@ from .econml_results import (
     member_spread,
     normal_inference,
 )
-from .final_stages import BLENDS, FinalStageChoice, auto_candidates, causal_forest_stage, choose_final_stage
+from .final_stage_models import FinalStage
+from .final_stages import BLENDS
 from .graphs import align_pam, warn_post_treatment
-from .intervals import (
-    AteResult,
-    aipw_ate,
-    aipw_scores,
-    averaging_forest,
-    clipped_share,
-    crossfit_folds,
-    crossfit_outcome,
-    crossfit_propensity,
-    debiased_mean_effect,
-    hybrid_aipw_ate,
-    hybrid_aipw_scores,
-    overlap_weighted_ate,
-)
+from .intervals import AteResult, clipped_share
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
+from .treatments import TreatmentEncoding
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
 ESTIMANDS = ("ate", "overlap")  # the whole-population ATE, or the overlap-weighted ATE
 FINAL_STAGES = ("cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
-ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term
 
 
 def _content_key(*arrays: np.ndarray) -> bytes:
@@ -82,14 +61,6 @@ def _content_key(*arrays: np.ndarray) -> bytes:
     for array in arrays:
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes() + repr(np.shape(array)).encode())
     return digest.digest()
-
-
-def _level_codes(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """The index in ``levels`` of each value (all of them levels), as floats: the model's T."""
-    codes = np.empty(len(values))
-    for code, level in enumerate(levels):
-        codes[values == level] = code
-    return codes
 
 
 def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, np.ndarray | None, list]]) -> None:
@@ -114,21 +85,6 @@ class _MemberProjections(list):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.stack([regressor.predict(X) for regressor in self])
-
-
-_CONTROL_WORDS = {"control", "controls", "untreated", "placebo", "none", "no", "not", "non", "false", "off", "0",
-                  "baseline", "reference"}
-
-
-def _level_hint(levels: list) -> str:
-    """How to name the levels to compare, with a level that reads as a control (e.g.
-    "untreated") as the reference T0: sorted labels can put "treated" first, and a hint
-    that followed the sorted order would flip the effect's sign."""
-    control = next((level for level in levels if _CONTROL_WORDS & set(re.split(r"[^a-z0-9]+", str(level).lower()))),
-                   levels[0])
-    other = next(level for level in levels if level != control)
-    return (f"pass the levels to compare: T0 is the reference, T1 the treatment, e.g. T0={control!r}, T1={other!r} "
-            f"for the effect of {other!r} against {control!r}")
 
 
 def _check_alpha(alpha: float) -> float:
@@ -374,49 +330,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_learner(self.final_model, "final_model", kind="regressor", method="predict")
         check_learner(self.model_propensity, "model_propensity", kind="classifier", method="predict_proba")
 
-    def _encode_treatment(self, T_raw: np.ndarray) -> np.ndarray:
-        levels = np.unique(T_raw)
-        if len(levels) < 2:
-            raise ValueError(f"T has no variation (every row is {levels.tolist()[0]!r}); an effect cannot be estimated")
-        numeric = is_numeric(T_raw)
-        kind = self.treatment_kind
-        if kind == "auto":
-            kind = "discrete" if (not numeric or len(levels) <= MAX_DISCRETE_LEVELS) else "continuous"
-        if kind == "continuous" and not numeric:
-            raise TypeError(f"treatment_kind='continuous' needs a numeric T; got dtype {T_raw.dtype}")
-        self.treatment_kind_ = kind
-        if kind == "continuous":
-            if not (isinstance(self.categories, str) and self.categories == "auto"):
-                raise ValueError(f"categories={self.categories!r} applies to a discrete treatment; T is continuous")
-            self.categories_ = None
-            return T_raw.astype(np.float64)
-        if len(levels) > 50:
-            raise ValueError(f"T has {len(levels)} levels; a discrete treatment allows at most 50 "
-                             "(use treatment_kind='continuous')")
-        levels = self._ordered_levels(levels)
-        counts = np.array([(T_raw == level).sum() for level in levels])
-        if (counts < 2).any():
-            rare = levels.tolist()[np.argmin(counts)]
-            raise ValueError(f"T level {rare!r} has fewer than two rows; every arm needs at least two")
-        self.categories_ = levels
-        return _level_codes(T_raw, levels)
-
-    def _ordered_levels(self, observed: np.ndarray) -> np.ndarray:
-        """The treatment levels in ``categories``' order: the observed ones sorted for "auto"."""
-        if isinstance(self.categories, str) and self.categories == "auto":
-            return observed
-        if isinstance(self.categories, str) or not np.iterable(self.categories):
-            raise ValueError(f"categories={self.categories!r}; expected 'auto' or a list of treatment levels")
-        given = np.asarray(list(self.categories))
-        if len(set(given.tolist())) != len(given):
-            raise ValueError(f"categories={self.categories!r} repeats a level")
-        missing = [level for level in observed.tolist() if not np.isin(level, given)]
-        if missing or len(given) != len(observed):
-            extra = [level for level in given.tolist() if not np.isin(level, observed)]
-            raise ValueError(f"categories={list(self.categories)!r} must list each level of T once; T's levels are "
-                             f"{observed.tolist()} (missing {missing}, never observed {extra})")
-        return given
-
     def fit(self, *args, X=None, T=None, Y=None, W=None, ancestors=None, inference: str | None = "auto",
             groups=None, sample_weight=None, freq_weight=None, sample_var=None):
         """Keep the data as the model's context, align the PAM and fit what predictions read.
@@ -483,8 +396,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         x_names = column_names(X, X_arr.shape[1])
         w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
         _check_not_covariates(T_raw, Y_arr, [("X", X_arr, x_names), ("W", W_arr, w_names)])
-        T_arr = self._encode_treatment(T_raw)
-        binary = self.treatment_kind_ == "discrete" and len(self.categories_) == 2
+        self._treatments = TreatmentEncoding(self.treatment_kind, self.categories)
+        T_arr = self._treatments.fit_transform(T_raw)
+        self.treatment_kind_, self.categories_ = self._treatments.kind_, self._treatments.categories_
+        binary = self._treatments.binary
         kind = "is continuous" if self.categories_ is None else f"has {len(self.categories_)} levels"
         if inference in ("haipw", "aipw") and not binary:
             raise ValueError(f"inference={inference!r} needs a binary treatment; T {kind}")
@@ -529,46 +444,31 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
         self._projections: dict = {}
-        self._ate_result: AteResult | None = None
         self._ate_over_rows: tuple[bytes, AteResult] | None = None  # last ate(X), for ate_interval(X)
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
-        self._cross_fitted: tuple[np.ndarray, np.ndarray] | None = None
-        self._dr_model = None
-        self._forest_stage = None
-        self._t_forests: ArmOutcomeCovariates | None = None
-        self._t_out_of_sample: np.ndarray | None = None
-        self._propensity: np.ndarray | None = None
-        self._standard: tuple[np.ndarray, np.ndarray] | None = None
-        self._standard_models = None
-        self._summary_model = None
-        self.final_stage_, self.final_stage_choice_ = self.final_stage, None
-        if self.final_stage == "auto":
-            self.final_stage_choice_ = self._choose_final_stage()
-            self.final_stage_ = self.final_stage_choice_.chosen
         self._fit_what_predictions_read()
         return self
 
     def _fit_what_predictions_read(self) -> None:
         """Fit now everything ``effect``, ``ate`` and their intervals read, so that they
-        only predict: with doubly robust inference the cross-fitted nuisances, the ATE and
-        the standard outcome model of ``ate(X)``; the final stage; with controls W, the
-        projections of a discrete treatment's level effects onto X."""
-        self.overlap_result_ = None
-        if self.inference_ in ("haipw", "aipw"):
-            result = self.ate_result()
-            propensity, standard, (mu0, mu1) = self._nuisances(with_standard=self.inference_ == "haipw")
-            if standard is not None:  # the outcome model the hybrid scores weigh
-                mu0 = result.weights[0] * standard[0] + result.weights[1] * mu0
-                mu1 = result.weights[0] * standard[1] + result.weights[1] * mu1
-            self.overlap_result_ = overlap_weighted_ate(self.Y_, self.T_, mu0, mu1, propensity)
-            if self.inference_ == "haipw":
-                covariates = self._user_covariates()
-                self._standard_models = [RidgeCV().fit(covariates[self.T_ == arm], self.Y_[self.T_ == arm])
-                                         for arm in (0, 1)]
-        if self.final_stage_ != "cfm":
-            stage = self.final_stage_.removeprefix("blend_")
-            {"tl": self._t_learner, "dr": self._dr_final_model, "causal_forest": self._causal_forest_stage,
-             "cfm_summary": self._cfm_summary}[stage]()
+        only predict: with doubly robust inference or a final stage other than the CFM the
+        cross-fitted nuisances and the doubly robust ATE (:class:`DoublyRobust`); the
+        final stage (:class:`FinalStage`); with controls W, the projections of a discrete
+        treatment's level effects onto X."""
+        robust = self.inference_ in DOUBLY_ROBUST_METHODS
+        self._doubly_robust = None
+        if robust or self.final_stage != "cfm":
+            self._doubly_robust = DoublyRobust(self.inference_ if robust else None, cv=self.cv,
+                                               model_propensity=self.model_propensity, random_state=self._seed)
+            self._doubly_robust.fit(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes,
+                                    arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
+                                    n_jobs=self.n_jobs)
+        self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
+        self._final_stage = FinalStage(self.final_stage, final_model=self.final_model, random_state=self._seed,
+                                       n_jobs=self.n_jobs)
+        self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,
+                              groups=self._groups)
+        self.final_stage_, self.final_stage_choice_ = self._final_stage.name_, self._final_stage.choice_
         if self._n_controls and self.treatment_kind_ == "discrete":
             for level in range(1, len(self.categories_)):
                 self._projection(0.0, float(level))
@@ -597,23 +497,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         )
 
     # -- prediction ------------------------------------------------------------------
-    def _treatment_values(self, value, n: int, name: str) -> np.ndarray:
-        """User treatment values (labels for discrete T) -> the model's encoding, shape (n,)."""
-        continuous = self.treatment_kind_ == "continuous"
-        values = np.broadcast_to(np.asarray(value), (n,)) if np.ndim(value) == 0 else value
-        values = check_vector(values, name, numeric=continuous)
-        if len(values) != n:
-            raise ValueError(f"{name} has {len(values)} values; expected {n} (one per row of X) or a scalar")
-        if continuous:
-            return values
-        unknown = ~np.isin(values, self.categories_)
-        if unknown.any():
-            hint = ("a continuous treatment needs treatment_kind='continuous'" if is_numeric(self.categories_) else
-                    _level_hint(self.categories_.tolist()))
-            raise ValueError(f"{name} contains {values[unknown].tolist()[0]!r}, which is not a treatment level seen "
-                             f"in fit {self.categories_.tolist()}; {hint}")
-        return _level_codes(values, self.categories_)
-
     def _check_X(self, X) -> np.ndarray:
         check_is_fitted(self, "model_")
         if X is None:
@@ -664,9 +547,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         skips the DR-learner final stage."""
         X_arr = self._check_X(X)
         m = X_arr.shape[0]
-        t0, t1 = self._treatment_values(T0, m, "T0"), self._treatment_values(T1, m, "T1")
+        t0, t1 = self._treatments.transform(T0, m, "T0"), self._treatments.transform(T1, m, "T1")
         if self.final_stage_ != "cfm" and not cfm_only:
-            effects = np.sign(t1 - t0) * self._final_stage_effects(X_arr)  # level 1 against 0, or reversed, or none
+            effects = np.sign(t1 - t0) * self._final_stage.effects(X_arr)  # level 1 against 0, or reversed, or none
             if self.final_stage_ not in BLENDS:
                 return effects[None]
             return (self._member_effects(X, T0, T1, cfm_only=True) + effects) / 2
@@ -674,94 +557,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             return self._projected_effects(X_arr, t0, t1)
         means = self._member_means(self._model_X(X_arr), [t0, t1])
         return means[:, 1] - means[:, 0]
-
-    def _final_stage_effects(self, X_arr: np.ndarray) -> np.ndarray:
-        """Effects of T = 1 against T = 0 on ``X_arr`` of the final stage that is not the CFM
-        (for a blend, of its other half), shape (m,)."""
-        stage = self.final_stage_.removeprefix("blend_")
-        if stage == "tl":
-            return np.diff(self._t_learner().transform(X_arr), axis=1).ravel()
-        if stage == "cfm_summary":
-            return self._cfm_summary().predict(X_arr)
-        final = self._dr_final_model() if stage == "dr" else self._causal_forest_stage()
-        return final.predict(X_arr).ravel()
-
-    def _cfm_summary(self) -> HistGradientBoostingRegressor:
-        """The CFM's cross-fitted effects regressed on the user's X, fitted once (in ``fit``)."""
-        if self._summary_model is None:
-            mu0, mu1 = self.cross_fitted_outcomes()
-            self._summary_model = HistGradientBoostingRegressor(random_state=self._seed).fit(
-                self.X_[:, : self.n_features_in_], mu1 - mu0)
-        return self._summary_model
-
-    def _t_learner(self) -> ArmOutcomeCovariates:
-        """A forest per arm on the user's X (the benchmarks' T-learner: leaves of 1 % of all
-        rows), fitted once (in ``fit``); its out-of-bag effects on the training rows are kept."""
-        if self._t_forests is None:
-            self._t_forests = ArmOutcomeCovariates(random_state=self._seed, n_jobs=self.n_jobs, leaf_rows=len(self.T_))
-            arms = self._t_forests.fit_transform(self.X_[:, : self.n_features_in_], self.T_, self.Y_)
-            self._t_out_of_sample = arms[:, 1] - arms[:, 0]
-        return self._t_forests
-
-    def _t_learner_out_of_sample_effects(self) -> np.ndarray:
-        """The T-learner's effect for each training row, out of bag for the row's own arm."""
-        self._t_learner()
-        return self._t_out_of_sample
-
-    def _dr_final_model(self):
-        """The DR-learner final stage, fitted once (in ``fit``).
-
-        With hybrid inference the pseudo-outcomes combine the standard outcome model's
-        and the CFM's AIPW scores with the H-AIPW weights, so a poor CFM gets little say.
-        """
-        if self._dr_model is None:
-            n = len(self.T_)
-            if self.final_model is not None:
-                final = clone(self.final_model)
-            else:  # out-of-bag effects for final_stage="auto"; the trees are the same
-                final = averaging_forest(n, self._seed).set_params(oob_score=True)
-            self._dr_model = final.fit(self.X_[:, : self.n_features_in_], self._doubly_robust_scores())
-        return self._dr_model
-
-    def _dr_out_of_sample_effects(self) -> np.ndarray:
-        """The DR-learner's effect for each training row from a fit without that row:
-        out-of-bag where the final model has them, else 5-fold cross-fitted."""
-        final = self._dr_final_model()
-        if getattr(final, "oob_prediction_", None) is not None:
-            return np.asarray(final.oob_prediction_).ravel()
-        folds = KFold(5, shuffle=True, random_state=self._seed) if self._groups is None else GroupKFold(5)
-        return cross_val_predict(clone(final), self.X_[:, : self.n_features_in_], self._doubly_robust_scores(),
-                                 cv=folds, groups=self._groups).ravel()
-
-    def _causal_forest_stage(self):
-        """The R-learner forest on the CFM's cross-fitted residuals, fitted once (in ``fit``)."""
-        if self._forest_stage is None:
-            propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
-            self._forest_stage = causal_forest_stage(self.X_[:, : self.n_features_in_], self.T_, self.Y_,
-                                                     propensity, mu0, mu1, self._seed)
-        return self._forest_stage
-
-    def _causal_forest_out_of_sample_effects(self) -> np.ndarray:
-        """The causal forest's out-of-bag effect for each training row."""
-        return self._causal_forest_stage().oob_predict(self.X_[:, : self.n_features_in_]).ravel()
-
-    def _choose_final_stage(self) -> FinalStageChoice:
-        propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
-        out_of_sample = {"causal_forest": self._causal_forest_out_of_sample_effects,
-                         "dr": self._dr_out_of_sample_effects, "tl": self._t_learner_out_of_sample_effects}
-        alternatives = {}
-        for name in auto_candidates(propensity):
-            effects = out_of_sample[name.removeprefix("blend_")]()
-            alternatives[name] = (mu1 - mu0 + effects) / 2 if name in BLENDS else effects
-        return choose_final_stage(self.T_, self.Y_, propensity, mu0, mu1, alternatives)
-
-    def _doubly_robust_scores(self) -> np.ndarray:
-        """Each training row's AIPW score; with hybrid inference, the standard outcome model's
-        and the CFM's scores combined with the H-AIPW weights."""
-        propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
-        if standard is None:
-            return aipw_scores(self.Y_, self.T_, *cfm, propensity)
-        return hybrid_aipw_scores(self.Y_, self.T_, [standard, cfm], propensity)[0]
 
     @property
     def _n_arm_columns(self) -> int:
@@ -774,15 +569,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self.X_[:, : self.X_.shape[1] - self._n_arm_columns]
 
     def _nuisances(self, with_standard: bool):
-        """Cross-fitted propensity, standard outcome model (or None) and CFM outcomes, cached;
-        the same folds for all three."""
-        if self._propensity is None:
-            self._propensity = crossfit_propensity(self._user_covariates(), self.T_, classifier=self.model_propensity,
-                                                   cv=self.cv, random_state=self._seed, groups=self._groups)
-        if with_standard and self._standard is None:
-            self._standard = crossfit_outcome(self._user_covariates(), self.T_, self.Y_, cv=self.cv,
-                                              random_state=self._seed, groups=self._groups)
-        return self._propensity, self._standard if with_standard else None, self.cross_fitted_outcomes()
+        """The cross-fitted propensity, standard outcome model (None without the hybrid or
+        unless ``with_standard``) and CFM outcomes, fitted in ``fit``."""
+        robust = self._doubly_robust
+        return robust.propensity_, robust.standard_ if with_standard else None, robust.cfm_
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
         """Per-member effects of ``t1`` against ``t0`` projected onto X, shape (E, m). For a
@@ -864,7 +654,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             effects = np.stack([self._member_effects(X, base, level) for level in self.categories_[1:]], axis=-1)
             return effects[..., 0] if effects.shape[-1] == 1 else effects
         X_arr = self._check_X(X)
-        t = self._treatment_values(T, X_arr.shape[0], "T")
+        t = self._treatments.transform(T, X_arr.shape[0], "T")
         step = 0.05 * float(np.std(self.T_))
         return self._member_effects(X_arr, t - step, t + step) / (2 * step)
 
@@ -896,7 +686,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
                 warnings.warn(f"t_grid holds {beyond.size} dose(s) outside the observed range [{low:g}, {high:g}] "
                               f"(e.g. {beyond[0]:g}): the model extrapolates there, with no data to check it",
                               ExtrapolationWarning, stacklevel=3)
-        treatments = [self._treatment_values(t, X_arr.shape[0], "t_grid") for t in grid]
+        treatments = [self._treatments.transform(t, X_arr.shape[0], "t_grid") for t in grid]
         return grid, self._member_means(self._model_X(X_arr), treatments)
 
     def plot_dose_response(self, X, t_grid, *, ax=None, alpha: float = 0.1):
@@ -924,9 +714,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     # -- ATE and intervals ----------------------------------------------------------
     def cross_fitted_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
         """CFM predictions of E[Y | do(T=0), x] and E[Y | do(T=1), x] for each training row,
-        each from contexts drawn from the other ``cv`` folds (binary T), cached. With
+        each from contexts drawn from the other ``cv`` folds (binary T). With
         ``arm_outcomes`` the arm columns are refitted per fold on its training rows, so no
-        held-out outcome reaches the contexts either.
+        held-out outcome reaches the contexts either. Fitted in ``fit`` where doubly robust
+        inference or the final stage reads them; otherwise cross-fitted on each call.
 
         Returns
         -------
@@ -935,39 +726,23 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         check_is_fitted(self, "model_")
         if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
             raise ValueError("cross_fitted_outcomes needs a binary treatment")
-        if self._cross_fitted is None:
-            n = len(self.T_)
-            mu = np.empty((2, n))
-            rng = np.random.default_rng(self._seed + 1)
-            folds = crossfit_folds(self.T_, self.cv, self._seed, self._groups)
-            splits = progress_bar(folds, desc="skcfm: cross-fitting", unit="fold", delay=2, leave=False)
-            for train_rows, test_rows in splits:
-                X_fold = self._fold_covariates(train_rows, test_rows)
-                plan = self._plan(train_rows, rng, X_fold)
-                arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-                transform = fit_outcome_transform(self.outcome_transform, self.Y_[train_rows])
-                mu[:, test_rows] = self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold,
-                                                      transform).mean(axis=0)
-            self._cross_fitted = (mu[0], mu[1])
-        return self._cross_fitted
+        if self._doubly_robust is not None:
+            return self._doubly_robust.cfm_
+        return cross_fitted_outcomes(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes, cv=self.cv,
+                                     random_state=self._seed, arm_columns=self.arm_outcomes_ is not None,
+                                     groups=self._groups, n_jobs=self.n_jobs)
 
-    def _fold_covariates(self, train_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
-        """``X_`` for one cross-fitting fold: the arm columns (if any) from forests fitted on
-        the fold's ``train_rows`` only, out of bag there and predicted for ``test_rows``."""
-        if self.arm_outcomes_ is None:
-            return self.X_
-        if len(np.unique(self.T_[train_rows])) != self._n_arm_columns:
-            raise ValueError(f"cross-fitting with cv={self.cv} left a fold without one treatment arm; "
-                             "each arm needs at least cv rows")
-        user = self._user_covariates()
-        forests = ArmOutcomeCovariates(random_state=self._seed, n_jobs=self.n_jobs)
-        columns = np.empty((len(user), self._n_arm_columns))
-        columns[train_rows] = forests.fit_transform(user[train_rows], self.T_[train_rows], self.Y_[train_rows])
-        columns[test_rows] = forests.transform(user[test_rows])
-        return np.hstack([user, columns])
+    def _cfm_fold_outcomes(self, X_fold: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray,
+                           rng: np.random.Generator) -> np.ndarray:
+        """The CFM's outcomes under T = 0 and T = 1 for ``X_fold[test_rows]``, shape (2, m),
+        from contexts drawn from ``train_rows`` only, with an outcome transform fitted on them."""
+        plan = self._plan(train_rows, rng, X_fold)
+        arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
+        transform = fit_outcome_transform(self.outcome_transform, self.Y_[train_rows])
+        return self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold, transform).mean(axis=0)
 
     def ate_result(self) -> AteResult:
-        """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), cached.
+        """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), fitted in ``fit``.
 
         Returns
         -------
@@ -976,22 +751,16 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             [standard outcome model, CFM] for "haipw".
         """
         check_is_fitted(self, "model_")
-        if self.inference_ not in ("haipw", "aipw"):
+        if self.inference_ not in DOUBLY_ROBUST_METHODS:
             raise ValueError(f"the doubly robust ATE needs inference 'haipw' or 'aipw' at fit; got {self.inference_!r}")
-        if self._ate_result is None:
-            propensity, standard, cfm = self._nuisances(with_standard=self.inference_ == "haipw")
-            if standard is None:
-                self._ate_result = aipw_ate(self.Y_, self.T_, *cfm, propensity)
-            else:
-                self._ate_result = hybrid_aipw_ate(self.Y_, self.T_, [standard, cfm], propensity)
-        return self._ate_result
+        return self._doubly_robust.ate_
 
     def _doubly_robust_sign(self, T0, T1) -> int:
         """+1 where (T0, T1) asks for the doubly robust contrast (the second level against the
         first), -1 for its reverse, 0 where the ATE is the members' (other arms, or inference
         "ensemble"). Arrays holding one level throughout count as that level."""
         check_is_fitted(self, "model_")
-        if self.inference_ not in ("haipw", "aipw"):
+        if self.inference_ not in DOUBLY_ROBUST_METHODS:
             return 0
         arms = []
         for value in (T0, T1):
@@ -1019,21 +788,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         return self._ate_over_rows[1]
 
     def _doubly_robust_ate_over(self, X_new: np.ndarray) -> AteResult:
-        """:meth:`_doubly_robust_ate` for checked rows, uncached."""
-        mu0, mu1 = self.cross_fitted_outcomes()
-        effect_train = mu1 - mu0
+        """:meth:`_doubly_robust_ate` for checked rows, uncached (:meth:`DoublyRobust.ate_over`)."""
         effect_new = self._member_effects(X_new, *self.categories_[:2], cfm_only=True).mean(axis=0)
-        X_train = self.X_[:, : self.n_features_in_]
-        if self.inference_ == "haipw" and not self._n_controls:
-            # the hybrid's effect: what the scores weigh is what they correct
-            weights = self.ate_result().weights
-            _, standard, _ = self._nuisances(with_standard=True)
-            effect_train = weights[0] * (standard[1] - standard[0]) + weights[1] * effect_train
-            standard_new = self._standard_models[1].predict(X_new) - self._standard_models[0].predict(X_new)
-            effect_new = weights[0] * standard_new + weights[1] * effect_new
-        if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
-            X_train = X_new = None
-        return debiased_mean_effect(self._doubly_robust_scores(), effect_train, effect_new, X=X_train, X_new=X_new)
+        return self._doubly_robust.ate_over(self.X_[:, : self.n_features_in_], X_new, effect_new,
+                                            controls=bool(self._n_controls))
 
     def ate(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> float:
         """Average effect.
@@ -1151,8 +909,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         :meth:`effect`) with the bootstrap-of-little-bags standard errors."""
         X_arr = self._check_X(X)
         m = X_arr.shape[0]
-        sign = np.sign(self._treatment_values(T1, m, "T1") - self._treatment_values(T0, m, "T0"))
-        point, variance = self._causal_forest_stage().predict_and_var(X_arr)
+        sign = np.sign(self._treatments.transform(T1, m, "T1") - self._treatments.transform(T0, m, "T0"))
+        point, variance = self._final_stage.predict_and_var(X_arr)
         return normal_inference(sign * point.ravel(), np.abs(sign) * np.sqrt(variance.ravel()),
                                 outcome_name=self.outcome_name_, treatment_names=treatment_names)
 
@@ -1248,15 +1006,16 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
-        if self.inference_ in ("haipw", "aipw"):
+        if self.inference_ in DOUBLY_ROBUST_METHODS:
             result = self.ate_result()
             lo, hi = self.ate_interval(alpha=alpha, **arms)
             row = {"ate": result.estimate, "stderr": result.stderr, f"ci_lower_{alpha}": lo, f"ci_upper_{alpha}": hi,
                    "method": self.inference_}
             if result.weights is not None:
                 row.update({"weight_standard_model": result.weights[0], "weight_cfm": result.weights[1]})
-            propensity, _, (mu0, mu1) = self._nuisances(with_standard=False)
-            row.update({"share_at_clip_bound": clipped_share(propensity), "cfm_mean_effect": float(np.mean(mu1 - mu0))})
+            mu0, mu1 = self._doubly_robust.cfm_
+            row.update({"share_at_clip_bound": clipped_share(self._doubly_robust.propensity_),
+                        "cfm_mean_effect": float(np.mean(mu1 - mu0))})
             overlap = self.overlap_result_
             half = norm.ppf(1 - alpha / 2) * overlap.stderr
             row.update({"overlap_ate": overlap.estimate, "overlap_stderr": overlap.stderr,

@@ -152,7 +152,7 @@ def test_aipw_ate_with_x_is_the_cfm_mean_effect_plus_the_training_correction(tin
     est = _estimator(tiny_model).fit(*data[:3], inference="aipw")
     X = data[0][:20]
     mu0, mu1 = est.cross_fitted_outcomes()
-    residual = est._doubly_robust_scores() - (mu1 - mu0)
+    residual = est._doubly_robust.scores_ - (mu1 - mu0)
     design = np.column_stack([np.ones(N), data[0]])  # 200 rows: >= 10 per term, a linear correction
     beta = np.linalg.lstsq(design, residual, rcond=None)[0]
     correction = np.concatenate([[1.0], X.mean(axis=0)]) @ beta
@@ -238,7 +238,7 @@ def test_doubly_robust_ate_with_x_corrects_by_a_constant_with_few_rows_per_covar
     X, T, Y, _ = _binary(n=36, seed=3)  # 36 rows < 10 per term for 3 covariates + intercept
     est = _estimator(tiny_model, cv=2).fit(X, T, Y, inference="aipw")
     mu0, mu1 = est.cross_fitted_outcomes()
-    correction = np.mean(est._doubly_robust_scores() - (mu1 - mu0))
+    correction = np.mean(est._doubly_robust.scores_ - (mu1 - mu0))
     assert est.ate(X[:5]) == pytest.approx(est.effect(X[:5]).mean() + correction)
 
 
@@ -922,8 +922,8 @@ def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, mon
     monkeypatch.setattr("sklearn.linear_model.RidgeCV.fit", refuse)
     monkeypatch.setattr("sklearn.ensemble.HistGradientBoostingRegressor.fit", refuse)
     monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", refuse)
-    monkeypatch.setattr("skcfm.cate.crossfit_propensity", refuse)
-    monkeypatch.setattr("skcfm.cate.crossfit_outcome", refuse)
+    monkeypatch.setattr("skcfm.doubly_robust.crossfit_propensity", refuse)
+    monkeypatch.setattr("skcfm.doubly_robust.crossfit_outcome", refuse)
     monkeypatch.setattr("skcfm.cate.plan_contexts", refuse)
     est.effect(X[:5])
     est.ate()
@@ -961,19 +961,19 @@ def test_weights_are_refused_not_ignored(tiny_model, data, weight):
 
 
 def test_groups_stay_within_one_cross_fitting_fold(tiny_model, data, monkeypatch):
-    import skcfm.cate
+    import skcfm.doubly_robust
 
     X, T, Y, _ = data
     groups = np.arange(len(Y)) // 4  # four rows per unit
     seen = []
-    original = skcfm.cate.crossfit_folds
+    original = skcfm.doubly_robust.crossfit_folds
 
     def recording(*args, **kwargs):
         folds = original(*args, **kwargs)
         seen.append(folds)
         return folds
 
-    monkeypatch.setattr(skcfm.cate, "crossfit_folds", recording)
+    monkeypatch.setattr(skcfm.doubly_robust, "crossfit_folds", recording)
     est = _estimator(tiny_model).fit(Y, T, X=X, groups=groups)
     assert seen and np.isfinite(est.ate_interval()).all()
     for train, test in seen[0]:

@@ -134,7 +134,7 @@ def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
     est.fit(X, T, Y)
-    oob = est._causal_forest_stage().oob_predict(X).ravel()
+    oob = est._final_stage.models_["causal_forest"].oob_predict(X).ravel()
     e, _, (mu0, _) = est._nuisances(with_standard=False)
     assert choose_final_stage(T, Y, e, mu0, mu0 + oob, {"causal_forest": oob}).chosen == "cfm"
 
@@ -153,8 +153,8 @@ def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitti
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", final_model=LinearRegression(),
                            random_state=0).fit(X, T, Y)
-    held_out = est._dr_out_of_sample_effects()
-    in_sample = est._dr_final_model().predict(X)
+    held_out = est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)
+    in_sample = est._final_stage.models_["dr"].predict(X)
     assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
     assert set(est.final_stage_choice_.z) == {"causal_forest", "dr", "blend_tl", "blend_dr"}
     assert est.final_stage_ in ("cfm", "causal_forest", "dr", "blend_tl", "blend_dr")
@@ -166,7 +166,7 @@ def test_a_blend_is_the_mean_of_the_cfm_and_its_other_half(tiny_model, blend, ot
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=blend, random_state=0).fit(X, T, Y)
     cfm = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y).effect(X[:20])
     if other is None:  # the T-learner: a forest per arm with leaves of 1 % of all rows
-        forests = est._t_learner()
+        forests = est._final_stage.models_["tl"]
         assert [forest.min_samples_leaf for forest in forests.forests_] == [3, 3]
         half = np.diff(forests.transform(X[:20]), axis=1).ravel()
     else:
@@ -183,8 +183,8 @@ def test_a_blend_is_the_mean_of_the_cfm_and_its_other_half(tiny_model, blend, ot
 def test_t_learner_effects_on_the_training_rows_are_out_of_bag_for_their_own_arm(tiny_model):
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="blend_tl", random_state=0).fit(X, T, Y)
-    held_out = est._t_learner_out_of_sample_effects()
-    in_sample = np.diff(est._t_learner().transform(X), axis=1).ravel()
+    held_out = est._final_stage.out_of_sample_effects("tl", X, est.T_, est.Y_, est._doubly_robust)
+    in_sample = np.diff(est._final_stage.models_["tl"].transform(X), axis=1).ravel()
     assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
     # the T-learner finds the step in the effect at x0 = 0 (1 below, 3 above)
     assert in_sample[X[:, 0] > 0.5].mean() - in_sample[X[:, 0] < -0.5].mean() > 1
@@ -196,7 +196,7 @@ def test_auto_weighs_blends_as_the_mean_of_the_out_of_sample_effects(tiny_model)
     choice = est.final_stage_choice_
     assert set(choice.dr_loss) == {"cfm", "causal_forest", "dr", "blend_dr", "blend_tl"}
     e, _, (mu0, mu1) = est._nuisances(with_standard=False)
-    blend = (mu1 - mu0 + est._dr_out_of_sample_effects()) / 2
+    blend = (mu1 - mu0 + est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)) / 2
     assert choice.dr_loss["blend_dr"] == pytest.approx(dr_losses(T, Y, e, mu0, mu1, blend).mean())
     assert est.final_stage_ == min(choice.dr_loss, key=choice.dr_loss.get)
 
@@ -214,8 +214,9 @@ def test_auto_takes_the_t_learner_blend_where_the_arms_barely_overlap(tiny_model
     choice = est.final_stage_choice_
     assert choice.clipped_share > 0.5 and est.final_stage_ == "blend_tl"
     # the other candidates are neither fitted nor scored: their losses would not count
-    assert set(choice.dr_loss) == {"cfm", "blend_tl"} and est._forest_stage is None and est._dr_model is None
+    assert set(choice.dr_loss) == {"cfm", "blend_tl"} and set(est._final_stage.models_) == {"tl"}
     e, _, (mu0, mu1) = est._nuisances(with_standard=False)
-    dr_loss = dr_losses(T, Y, e, mu0, mu1, est._dr_out_of_sample_effects()).mean()
+    dr_effects = est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)
+    dr_loss = dr_losses(T, Y, e, mu0, mu1, dr_effects).mean()
     assert dr_loss < choice.dr_loss["blend_tl"]  # the gate, not the loss, chose the blend
     assert est.summary().iloc[0]["share_at_clip_bound"] == pytest.approx(choice.clipped_share)

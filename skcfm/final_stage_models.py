@@ -1,0 +1,141 @@
+"""The final stages other than the CFM as one object fitted in ``fit``.
+
+:class:`FinalStage` fits the stage ``final_stage`` names on the user's X and the
+cross-fitted nuisances of :class:`~skcfm.doubly_robust.DoublyRobust` (for "auto" it
+first scores the candidates out of sample, :func:`~skcfm.final_stages.choose_final_stage`),
+so that the estimator's predictions only read the fitted models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+
+from .arm_outcomes import ArmOutcomeCovariates
+from .doubly_robust import DoublyRobust
+from .final_stages import BLENDS, auto_candidates, causal_forest_stage, choose_final_stage
+from .intervals import averaging_forest
+
+
+class FinalStage:
+    """A final stage over the CFM's cross-fitted nuisances, chosen and fitted in ``fit``.
+
+    Parameters
+    ----------
+    name : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}
+        The estimator's ``final_stage``.
+    final_model : regressor or None, default=None
+        The DR-learner's final regressor (cloned); None: an averaging random forest with
+        out-of-bag predictions.
+    random_state : int, default=0
+    n_jobs : int or None, default=None
+        Parallel jobs of the T-learner's forests.
+
+    Attributes
+    ----------
+    name_ : str
+        The stage in use: ``name``, or the one "auto" chose.
+    choice_ : FinalStageChoice or None
+        The evidence of "auto"'s choice.
+    models_ : dict
+        The fitted models by stage ("tl", "dr", "causal_forest", "cfm_summary"): the one
+        in use, and with "auto" every candidate it scored.
+    """
+
+    def __init__(self, name: str, *, final_model=None, random_state: int = 0, n_jobs=None) -> None:
+        self.name = name
+        self.final_model = final_model
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, T: np.ndarray, Y: np.ndarray, nuisances: DoublyRobust | None, *,
+            groups=None) -> FinalStage:
+        """Choose the stage (for "auto") and fit its model.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, d_x)
+            The training rows' X (the effect modifiers).
+        T, Y : ndarrays of shape (n,)
+            Binary treatment codes and outcome.
+        nuisances : DoublyRobust or None
+            The fitted cross-fitted nuisances; None only for the CFM itself.
+        groups : ndarray of shape (n,) or None, default=None
+            Group labels, kept within one fold where out-of-sample effects are cross-fitted.
+
+        Returns
+        -------
+        self
+        """
+        self.models_: dict = {}
+        self._tl_out_of_sample = None
+        self.name_, self.choice_ = self.name, None
+        if self.name == "auto":
+            mu0, mu1 = nuisances.cfm_
+            alternatives = {}
+            for name in auto_candidates(nuisances.propensity_):
+                effects = self.out_of_sample_effects(name.removeprefix("blend_"), X, T, Y, nuisances, groups=groups)
+                alternatives[name] = (mu1 - mu0 + effects) / 2 if name in BLENDS else effects
+            self.choice_ = choose_final_stage(T, Y, nuisances.propensity_, mu0, mu1, alternatives)
+            self.name_ = self.choice_.chosen
+        if self.name_ != "cfm":
+            self._fit_model(self.name_.removeprefix("blend_"), X, T, Y, nuisances)
+        return self
+
+    def _fit_model(self, stage: str, X: np.ndarray, T: np.ndarray, Y: np.ndarray, nuisances: DoublyRobust):
+        """The model of ``stage``, fitted once: "tl" a forest per arm (leaves of 1 % of all
+        rows, the benchmarks' T-learner), "dr" the DR-learner on the scores, "causal_forest"
+        the R-learner forest on the residuals, "cfm_summary" a gradient boosting regressor
+        of the CFM's cross-fitted effects."""
+        if stage in self.models_:
+            return self.models_[stage]
+        seed = self.random_state
+        if stage == "tl":
+            model = ArmOutcomeCovariates(random_state=seed, n_jobs=self.n_jobs, leaf_rows=len(T))
+            arms = model.fit_transform(X, T, Y)
+            self._tl_out_of_sample = arms[:, 1] - arms[:, 0]
+        elif stage == "dr":
+            if self.final_model is not None:
+                model = clone(self.final_model)
+            else:  # out-of-bag effects for final_stage="auto"; the trees are the same
+                model = averaging_forest(len(T), seed).set_params(oob_score=True)
+            model.fit(X, nuisances.scores_)
+        elif stage == "causal_forest":
+            model = causal_forest_stage(X, T, Y, nuisances.propensity_, *nuisances.cfm_, seed)
+        else:
+            mu0, mu1 = nuisances.cfm_
+            model = HistGradientBoostingRegressor(random_state=seed).fit(X, mu1 - mu0)
+        self.models_[stage] = model
+        return model
+
+    def out_of_sample_effects(self, stage: str, X: np.ndarray, T: np.ndarray, Y: np.ndarray,
+                              nuisances: DoublyRobust, *, groups=None) -> np.ndarray:
+        """Each training row's effect from a fit of ``stage`` without that row: the forests'
+        out of bag (the T-learner's out of bag for the row's own arm), a ``final_model``
+        without them 5-fold cross-fitted. Fits the stage's model where not yet fitted."""
+        model = self._fit_model(stage, X, T, Y, nuisances)
+        if stage == "tl":
+            return self._tl_out_of_sample
+        if stage == "causal_forest":
+            return model.oob_predict(X).ravel()
+        if getattr(model, "oob_prediction_", None) is not None:
+            return np.asarray(model.oob_prediction_).ravel()
+        folds = KFold(5, shuffle=True, random_state=self.random_state) if groups is None else GroupKFold(5)
+        return cross_val_predict(clone(model), X, nuisances.scores_, cv=folds, groups=groups).ravel()
+
+    def effects(self, X: np.ndarray) -> np.ndarray:
+        """Effects of T = 1 against T = 0 on the rows of ``X`` of the stage in use (for a
+        blend, of its other half), shape (m,)."""
+        stage = self.name_.removeprefix("blend_")
+        model = self.models_[stage]
+        if stage == "tl":
+            return np.diff(model.transform(X), axis=1).ravel()
+        if stage == "cfm_summary":
+            return model.predict(X)
+        return model.predict(X).ravel()
+
+    def predict_and_var(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The causal forest's effects and their variances (bootstrap of little bags)."""
+        return self.models_["causal_forest"].predict_and_var(X)
