@@ -32,7 +32,6 @@ from ._validation import (
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import ContextPlan, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
-from .doubly_robust import ROWS_PER_CORRECTION_TERM as ROWS_PER_CORRECTION_TERM  # re-exported
 from .econml_results import (
     DoublyRobustSummary,
     EnsembleSpreadWarning,
@@ -107,10 +106,11 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     n_estimators : int or "auto", default="auto"
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
-        ``max_covariates`` covariates in each region, between 4 and 16, so that long and
-        wide data are read about once. Chosen on the selection realizations
-        (``benchmarks/studies/ensemble_size.py``): members beyond 4 average out which rows
-        and covariates each one reads.
+        ``max_covariates`` covariates in each region, between 4 and 16 (2 and 16 beyond 8
+        regions, i.e. 4,096 rows), so that long and wide data are read about once. Chosen
+        on the selection realizations (``benchmarks/studies/ensemble_size.py``): members
+        beyond 4 average out which rows and covariates each one reads; with many regions of
+        512 rows, 2 did as well as 8 (``docs/decisions.md``).
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented. The shipped model was
@@ -640,6 +640,28 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
     def const_marginal_ate(self, X=None):
         """Mean of :meth:`const_marginal_effect` over the rows of X (discrete T)."""
         return self.const_marginal_effect(X).mean(axis=0)
+
+    def shap_values(self, X, *, feature_names=None, treatment_names=None, output_names=None,
+                    background_samples: int | None = 100):
+        """SHAP values of :meth:`const_marginal_effect`, as EconML's estimators give them.
+
+        Model-agnostic (EconML's ``_shap_explain_cme``): the explainer evaluates the
+        effects on many perturbed rows, each a pass of the model's members, so it is slow
+        with ``final_stage="cfm"`` on more than a few rows; ``final_stage="cfm_summary"``
+        answers in microseconds per row. Needs ``shap`` (an EconML dependency).
+
+        Returns
+        -------
+        dict
+            Nested by outcome and treatment name, of ``shap.Explanation`` objects.
+        """
+        from econml._shap import _shap_explain_cme
+
+        self._require_discrete("shap_values")
+        return _shap_explain_cme(self.const_marginal_effect, self._check_X(X), self._d_t, self._d_y,
+                                 feature_names=feature_names, treatment_names=treatment_names,
+                                 output_names=output_names, input_names=self._input_names,
+                                 background_samples=background_samples)
 
     def marginal_effect(self, T, X=None) -> np.ndarray:
         """dE[Y | do(t), x]/dt at t = T (central difference); discrete T: the level effects."""

@@ -1044,3 +1044,13 @@ def test_cfm_summary_is_a_regressor_of_the_cfms_cross_fitted_effects(tiny_model,
     np.testing.assert_allclose(est.effect(X[:7], T0=1, T1=0), -want)
     with pytest.raises(ValueError, match="ensemble-spread intervals are not available"):
         est.effect_interval(X[:3])
+
+
+def test_shap_values_explain_the_effects_per_covariate(tiny_model, data):
+    X, T, Y, _ = data
+    est = _estimator(tiny_model, final_stage="cfm_summary").fit(X, T, Y)
+    explanation = est.shap_values(X[:4], background_samples=10)
+    values = explanation["Y0"]["T0"]  # nested by outcome and treatment name (EconML's defaults for arrays)
+    assert values.values.shape == (4, 3)
+    # SHAP values add up to the effect minus the background's mean effect
+    np.testing.assert_allclose(values.values.sum(axis=1) + values.base_values, est.effect(X[:4]), rtol=1e-4, atol=1e-6)

@@ -58,7 +58,7 @@ from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 from noise_floor import GROUPS, true_cate  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
-from skcfm.cate import ROWS_PER_CORRECTION_TERM  # noqa: E402
+from skcfm.doubly_robust import ROWS_PER_CORRECTION_TERM  # noqa: E402
 from skcfm.intervals import (  # noqa: E402
     PROPENSITY_CLIP,
     OverlapWarning,
