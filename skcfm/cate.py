@@ -624,6 +624,51 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         return self._member_effects(X, T0, T1).mean(axis=0)
 
+    def score(self, Y, T, X=None, W=None, sample_weight=None) -> float:
+        """EconML's doubly robust score on new rows: the mean squared error of
+        :meth:`effect` against the rows' doubly robust pseudo-outcomes (lower is better).
+
+        The pseudo-outcome of a row is ``mu1 - mu0 + T (Y - mu1) / e - (1 - T) (Y - mu0) /
+        (1 - e)``, with the CFM's E[Y | do(T = t), x] for the new rows read from the training
+        rows in context and ``e`` from a propensity model fitted on every training row, as
+        EconML's ``DRLearner.score`` does with its nuisance models. A binary treatment only.
+
+        Parameters
+        ----------
+        Y, T : array-like of shape (m,)
+            Outcome and treatment (levels as in ``fit``) of the new rows.
+        X : array-like of shape (m, d_x)
+        W : array-like of shape (m, d_w), optional
+            Required exactly when the estimator was fitted with W.
+        sample_weight : None
+            Not supported (see :meth:`fit`).
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self, "model_")
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported: the causal foundation model reads rows unweighted")
+        if self._doubly_robust is None:
+            raise ValueError("score needs the doubly robust nuisances: a binary treatment fitted with inference "
+                             "'haipw' or 'aipw' (the default)")
+        X_arr = self._check_X(X)
+        m = X_arr.shape[0]
+        n_w = self._n_controls - (self._n_arm_columns if self._n_controls else 0)
+        W_arr = check_matrix(W, "W", n_rows=m, allow_none=not n_w)
+        if (W_arr is None) != (n_w == 0) or (W_arr is not None and W_arr.shape[1] != n_w):
+            raise ValueError(f"W must have {n_w} columns, as in fit; got {None if W_arr is None else W_arr.shape[1]}")
+        y = check_vector(Y, "Y", n_rows=m)
+        t = self._treatments.transform(check_vector(T, "T", n_rows=m, numeric=False), m, "T")
+        covariates = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
+        model_rows = covariates if self.arm_outcomes_ is None else self.arm_outcomes_.extend(covariates)
+        mu0, mu1 = self._member_means(model_rows, [np.zeros(m), np.ones(m)]).mean(axis=0)
+        e = self._doubly_robust.propensity(covariates)
+        pseudo = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
+        levels = {"T0": self.categories_[0], "T1": self.categories_[1]}
+        return float(np.mean((pseudo - self.effect(X_arr, **levels)) ** 2))
+
     def const_marginal_effect(self, X=None) -> np.ndarray:
         """Effect of each non-baseline level versus the baseline (discrete T only).
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, RidgeCV
 
 from ._config import progress_bar
 from .arm_outcomes import ArmOutcomeCovariates
 from .intervals import (
+    PROPENSITY_CLIP,
     AteResult,
     aipw_ate,
     aipw_scores,
@@ -70,6 +72,9 @@ class DoublyRobust:
     overlap_ : AteResult or None
         The overlap-weighted ATE on the training rows, with the outcome model the scores
         weigh (None for ``method=None``).
+    propensity_model_ : classifier
+        The propensity model fitted on every training row, for new rows
+        (:meth:`propensity`, the estimator's ``score``).
     standard_models_ : list of two RidgeCV or None
         Ridge regressions per arm on all training rows, for the hybrid's effect on new
         rows in :meth:`ate_over` ("haipw" only).
@@ -127,7 +132,17 @@ class DoublyRobust:
         self.ate_ = self.overlap_ = self.standard_models_ = None
         if self.method in DOUBLY_ROBUST_METHODS:
             self._fit_ate(covariates, T, Y)
+        classifier = LogisticRegression(solver="newton-cholesky") if self.model_propensity is None else \
+            self.model_propensity
+        self.propensity_model_ = clone(classifier).fit(covariates, T)
         return self
+
+    def propensity(self, covariates: np.ndarray) -> np.ndarray:
+        """P(T = 1 | covariates) of new rows from the propensity model fitted on every
+        training row, clipped as the cross-fitted one."""
+        model = self.propensity_model_
+        proba = model.predict_proba(covariates)[:, list(model.classes_).index(1)]
+        return np.clip(proba, PROPENSITY_CLIP, 1 - PROPENSITY_CLIP)
 
     def _fit_ate(self, covariates: np.ndarray, T: np.ndarray, Y: np.ndarray) -> None:
         """The ATE, the overlap-weighted ATE with the outcome model the scores weigh, and

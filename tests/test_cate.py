@@ -1054,3 +1054,22 @@ def test_shap_values_explain_the_effects_per_covariate(tiny_model, data):
     assert values.values.shape == (4, 3)
     # SHAP values add up to the effect minus the background's mean effect
     np.testing.assert_allclose(values.values.sum(axis=1) + values.base_values, est.effect(X[:4]), rtol=1e-4, atol=1e-6)
+
+
+def test_score_is_econmls_doubly_robust_score_on_new_rows(tiny_model):
+    from econml.dr import DRLearner
+
+    X, T, Y, _ = _binary(n=400, seed=5)
+    X_new, T_new, Y_new, _ = _binary(n=300, seed=6)
+    est = _estimator(tiny_model).fit(Y, T, X=X)
+    score = est.score(Y_new, T_new, X=X_new)
+    reference = DRLearner(cv=3, random_state=0).fit(Y, T, X=X).score(Y_new, T_new, X=X_new)
+    assert np.isfinite(score) and 0 < score < 3 * reference
+    labels = _estimator(tiny_model).fit(X, np.where(T == 1, "b", "a"), Y)
+    assert np.isfinite(labels.score(Y_new, np.where(T_new == 1, "b", "a"), X=X_new))
+    with_controls = _estimator(tiny_model).fit(Y, T, X=X[:, :2], W=X[:, 2:])
+    assert np.isfinite(with_controls.score(Y_new, T_new, X=X_new[:, :2], W=X_new[:, 2:]))
+    with pytest.raises(ValueError, match="W is required"):
+        with_controls.score(Y_new, T_new, X=X_new[:, :2])
+    with pytest.raises(ValueError, match="score needs the doubly robust nuisances"):
+        _estimator(tiny_model).fit(X, T, Y, inference="ensemble").score(Y_new, T_new, X=X_new)
