@@ -429,13 +429,10 @@ def main(argv=None) -> int:
     parser.add_argument("--include-quick", action="store_true",
                         help="also use rows from --quick runs")
     parser.add_argument("--readme", type=Path, default=None,
-                        help="file whose summary table to replace (default: the top-level README.md "
-                             "with the default results folder, else none)")
+                        help="a file with a '## Benchmark summary' table to replace (default: none; the "
+                             "top-level README keeps its own short table)")
     args = parser.parse_args(argv)
-    readme = args.readme
-    if readme is None and args.results.resolve() == (HERE / "results").resolve():
-        readme = ROOT / "README.md"
-    print(write_report(args.results, args.include_quick, readme))
+    print(write_report(args.results, args.include_quick, args.readme))
     return 0
 
 
