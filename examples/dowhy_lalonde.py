@@ -4,7 +4,7 @@ The NSW sample (LaLonde; Dehejia & Wahba) ships with skcfm, so this runs offline
 was randomized, so the difference in mean 1978 earnings between trainees and controls
 (about 1,794 dollars) is the benchmark the adjusted estimate should land near.
 
-    python examples/dowhy_lalonde.py                       # estimate + placebo refuter, about a minute
+    python examples/dowhy_lalonde.py                       # estimate + placebo refuter (25 runs), ~30 s
     python examples/dowhy_lalonde.py --refuters placebo_treatment_refuter random_common_cause \\
         data_subset_refuter --simulations 20               # all three refuters, several minutes
     python examples/dowhy_lalonde.py --quick               # smoke run: 3 simulations, no p-values
@@ -57,7 +57,7 @@ def parse_args():
     parser.add_argument("--cv", type=int, default=2, help="cross-fitting folds of the doubly robust ATE (default 2)")
     parser.add_argument("--refuters", nargs="+", choices=list(REFUTERS), default=["placebo_treatment_refuter"],
                         help="DoWhy refuters to run (default: the placebo treatment)")
-    parser.add_argument("--simulations", type=int, default=10, help="refits per refuter (default 10)")
+    parser.add_argument("--simulations", type=int, default=25, help="refits per refuter (default 25)")
     parser.add_argument("--quick", action="store_true", help="3 simulations per refuter, p-values not printed")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
