@@ -24,7 +24,7 @@ from sklearn.neighbors import NearestNeighbors
 from .inference import arm_quotas
 
 EXACT_NEAREST_REGIONS = 8  # up to this many regions, each sorts every row by distance; beyond, a tree index
-KMEANS_ROWS = 20_000  # k-means sees at most this many rows (a random sample of larger data)
+KMEANS_ROWS = 20_000  # k-means sees a random sample of at most this many rows (or 10 per region) of larger data
 ROWS_PER_CONTEXT = 2  # a region holds this many contexts' worth of its nearest rows
 
 
@@ -72,7 +72,8 @@ def plan_neighbourhoods(
     scale[usable] = spread[usable] / weights[usable]
     Z = (X - location) / scale
     seed = int(rng.integers(2**31))
-    sample = Z if n <= KMEANS_ROWS else Z[np.sort(rng.choice(n, size=KMEANS_ROWS, replace=False))]
+    n_sample = max(KMEANS_ROWS, 10 * k)  # at least 10 rows per centre, however many regions
+    sample = Z if n <= n_sample else Z[np.sort(rng.choice(n, size=n_sample, replace=False))]
     centres = KMeans(k, n_init=3, random_state=seed).fit(sample).cluster_centers_
     if k <= EXACT_NEAREST_REGIONS:
         rows = [_nearest_rows(Z, centre, arms, size) for centre in centres]
