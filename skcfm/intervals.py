@@ -825,8 +825,6 @@ def crossfit_folds(T: np.ndarray, cv: int, random_state, groups=None) -> list[tu
     return list(StratifiedGroupKFold(cv, shuffle=True, random_state=random_state).split(X, T, groups))
 
 
-_folds = crossfit_folds
-
 
 def _check_cv(cv, T: np.ndarray) -> None:
     if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
