@@ -95,6 +95,19 @@ def test_an_encoded_context_serves_query_chunks_like_one_forward(graph_mode):
     torch.testing.assert_close(chunks, whole, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_the_last_block_on_the_outcome_token_alone_matches_every_token(graph_mode):
+    model = make_model(graph_mode)
+    context, queries, pam = inputs()
+    with torch.no_grad():
+        cache = model.encode_context(context, pam)
+        h = model._embed(queries, is_query=True)
+        for block, bias, keys in zip(model.blocks, cache.feature_biases, cache.keys, strict=True):
+            h, _ = block(h, bias, cache.graph_embedding, context_keys=keys)  # every token through every block
+        every_token = model.head(model.head_norm(h[:, :, 1]))
+        torch.testing.assert_close(model.predict_queries(cache, queries), every_token, rtol=1e-5, atol=1e-6)
+
+
 def test_predictions_depend_on_the_context():
     model = make_model()
     context, queries, pam = inputs()

@@ -123,3 +123,34 @@ class CFMBlock(nn.Module):
         h = h + self.sample_attention(x, keys).transpose(1, 2)
         x, gate = self.ffn_norm(h, z)
         return h + gate * self.ffn(x), keys
+
+    def forward_variable(
+        self,
+        h: torch.Tensor,
+        feature_bias: torch.Tensor | None,
+        z: torch.Tensor | None,
+        context_keys: torch.Tensor,
+        variable: int,
+    ) -> torch.Tensor:
+        """The query path of :meth:`forward` computed for one variable's token only.
+
+        A model's last block feeds only the outcome's token to the head, and after the
+        feature-wise attention (which reads every token as a key) no token depends on
+        another: computing the sample-wise attention and the feed-forward layer for that
+        token alone gives the same numbers for a fraction of the work.
+
+        Shape: h (B, R, F, d); context_keys (B, F, N, d); returns (B, R, 1, d).
+        """
+        one = slice(variable, variable + 1)
+        x, gate = self.feature_norm(h, z)
+        bias = None if feature_bias is None else feature_bias[..., one, :]
+        h = h[:, :, one] + _variable_gate(gate, one) * self.feature_attention(x[:, :, one], x, bias)
+        x = self.sample_norm(h).transpose(1, 2)  # (B, 1, R, d)
+        h = h + self.sample_attention(x, context_keys[:, one]).transpose(1, 2)
+        x, gate = self.ffn_norm(h, None if z is None else z[:, one])
+        return h + gate * self.ffn(x)
+
+
+def _variable_gate(gate: torch.Tensor | float, variable: slice) -> torch.Tensor | float:
+    """An adaptive norm's residual gate (B, 1, F, d) restricted to one variable (or the scalar 1)."""
+    return gate if isinstance(gate, float) else gate[:, :, variable]

@@ -122,9 +122,12 @@ class CausalFoundationModel(nn.Module):
         Shape: queries (B, M, F) standardised rows [t', ignored, x_1..x_d].
         """
         h = self._embed(queries, is_query=True)
-        for block, bias, keys in zip(self.blocks, cache.feature_biases, cache.keys, strict=True):
+        *inner, last = zip(self.blocks, cache.feature_biases, cache.keys, strict=True)
+        for block, bias, keys in inner:
             h, _ = block(h, bias, cache.graph_embedding, context_keys=keys)
-        return self.head(self.head_norm(h[:, :, 1]))
+        block, bias, keys = last  # the head reads the outcome's token only
+        h = block.forward_variable(h, bias, cache.graph_embedding, keys, variable=1)
+        return self.head(self.head_norm(h[:, :, 0]))
 
     def forward(self, context: torch.Tensor, queries: torch.Tensor, pam: torch.Tensor) -> torch.Tensor:
         """Logits of the bar distribution of each query's outcome under do(t).
