@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from typing import Literal
 
@@ -10,7 +9,6 @@ import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
 from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
-from scipy.stats import norm
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils.validation import check_is_fitted, check_random_state
@@ -30,36 +28,19 @@ from ._validation import (
     series_name,
 )
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
+from .cate_inference import DoublyRobustInference, EnsembleInference, check_alpha, content_key
 from .contexts import ContextPlan, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
-from .econml_results import (
-    DoublyRobustSummary,
-    EnsembleSpreadWarning,
-    ensemble_inference,
-    ensemble_mean_interval,
-    ensemble_population_summary,
-    member_spread,
-    normal_inference,
-)
 from .final_stage_models import FinalStage
 from .final_stages import BLENDS
 from .graphs import align_pam, warn_post_treatment
-from .intervals import AteResult, clipped_share
+from .intervals import AteResult
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
-ESTIMANDS = ("ate", "overlap")  # the whole-population ATE, or the overlap-weighted ATE
 FINAL_STAGES = ("cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
-
-
-def _content_key(*arrays: np.ndarray) -> bytes:
-    """A digest of the arrays' values and shapes, to recognise a repeated query."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes() + repr(np.shape(array)).encode())
-    return digest.digest()
 
 
 def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, np.ndarray | None, list]]) -> None:
@@ -84,12 +65,6 @@ class _MemberProjections(list):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return np.stack([regressor.predict(X) for regressor in self])
-
-
-def _check_alpha(alpha: float) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}")
-    return alpha
 
 
 class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
@@ -364,7 +339,9 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             columns, T, Y. None: nothing known.
         inference : {"auto", "haipw", "aipw", "ensemble"} or None, default="auto"
             How ``ate_interval()`` is computed; "auto" is "haipw" for a binary
-            treatment and "ensemble" otherwise.
+            treatment and "ensemble" otherwise. The ``*_interval`` and ``*_inference``
+            methods defer to EconML's :class:`~econml.inference.Inference` for it, as
+            EconML's estimators do (:mod:`skcfm.cate_inference`).
         groups : array-like of shape (n,), optional
             Group labels (e.g. repeated measures of one unit): cross-fitting keeps each
             group within one fold (``StratifiedGroupKFold``), as EconML's ``groups``.
@@ -444,9 +421,10 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
         self._projections: dict = {}
-        self._ate_over_rows: tuple[bytes, AteResult] | None = None  # last ate(X), for ate_interval(X)
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
         self._fit_what_predictions_read()
+        self._inference = self._get_inference(self.inference_)  # what the *_interval, *_inference methods defer to
+        self._inference.fit(self)
         return self
 
     def _fit_what_predictions_read(self) -> None:
@@ -527,7 +505,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         fitted_plan = plan is None and rows is None and X is None and outcome_transform is False
         key = None
         if fitted_plan:
-            key = _content_key(X_query, *treatments) + bytes([bool(self.clip_to_observed)])
+            key = content_key(X_query, *treatments) + bytes([bool(self.clip_to_observed)])
             if self._last_means is not None and self._last_means[0] == key:
                 return self._last_means[1]
         means = predict_with_plan(
@@ -725,12 +703,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         step = 0.05 * float(np.std(self.T_))
         return self._member_effects(X_arr, t - step, t + step) / (2 * step)
 
-    def _marginal_treatment_names(self) -> list[str]:
-        """EconML-style names of the marginal effects' columns: one per non-baseline level."""
-        if self.treatment_kind_ == "discrete" and len(self.categories_) > 2:
-            return [f"{self.treatment_name_}_{level}" for level in self.categories_[1:]]
-        return [str(self.treatment_name_)]
-
     def dose_response(self, X, t_grid) -> np.ndarray:
         """E[Y | do(T = t), x] for every row of X and every t in ``t_grid``.
 
@@ -765,7 +737,7 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         """
         plt = import_optional("matplotlib.pyplot", extra="plot", purpose="CFMCateEstimator.plot_dose_response")
 
-        _check_alpha(alpha)
+        check_alpha(alpha)
         grid, means = self._dose_means(X, t_grid)
         curves = means.mean(axis=2)  # (E, len(grid))
         ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
@@ -822,44 +794,6 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
             raise ValueError(f"the doubly robust ATE needs inference 'haipw' or 'aipw' at fit; got {self.inference_!r}")
         return self._doubly_robust.ate_
 
-    def _doubly_robust_sign(self, T0, T1) -> int:
-        """+1 where (T0, T1) asks for the doubly robust contrast (the second level against the
-        first), -1 for its reverse, 0 where the ATE is the members' (other arms, or inference
-        "ensemble"). Arrays holding one level throughout count as that level."""
-        check_is_fitted(self, "model_")
-        if self.inference_ not in DOUBLY_ROBUST_METHODS:
-            return 0
-        arms = []
-        for value in (T0, T1):
-            values = np.ravel(np.asarray(value, dtype=object))
-            if len(values) == 0 or not (values == values[0]).all():
-                return 0
-            arms.append(values[0])
-        levels = list(self.categories_[:2])
-        if arms == levels:
-            return 1
-        return -1 if arms == levels[::-1] else 0
-
-    def _doubly_robust_ate(self, X) -> AteResult:
-        """The AIPW/H-AIPW result on the training rows (X None), or the scored outcome models'
-        mean effect over X corrected by their error on the training rows, linear in X when
-        there are at least ``ROWS_PER_CORRECTION_TERM`` rows per term
-        (:func:`debiased_mean_effect`). The last X's result is kept: ``ate(X)`` and
-        ``ate_interval(X)`` come in pairs, and each costs a pass of the model over X."""
-        if X is None:
-            return self.ate_result()
-        X_new = self._check_X(X)
-        key = _content_key(X_new)
-        if self._ate_over_rows is None or self._ate_over_rows[0] != key:
-            self._ate_over_rows = (key, self._doubly_robust_ate_over(X_new))
-        return self._ate_over_rows[1]
-
-    def _doubly_robust_ate_over(self, X_new: np.ndarray) -> AteResult:
-        """:meth:`_doubly_robust_ate` for checked rows, uncached (:meth:`DoublyRobust.ate_over`)."""
-        effect_new = self._member_effects(X_new, *self.categories_[:2], cfm_only=True).mean(axis=0)
-        return self._doubly_robust.ate_over(self.X_[:, : self.n_features_in_], X_new, effect_new,
-                                            controls=bool(self._n_controls))
-
     def ate(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> float:
         """Average effect.
 
@@ -879,27 +813,23 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         a valid interval even where most propensities sit at the clip bound, when the
         whole-population ATE rests on extrapolation.
         """
-        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
+        check_is_fitted(self, "model_")
+        sign, result = self._inference.doubly_robust_result(X, T0, T1, estimand)
         if sign:
             return sign * result.estimate
         return float(self.effect(X, T0=T0, T1=T1).mean())
 
-    def _doubly_robust_result(self, X, T0, T1, estimand: str) -> tuple[int, AteResult | None]:
-        """The sign of the doubly robust contrast asked for (0: none) and its result for
-        ``estimand`` ("ate" or "overlap")."""
-        if estimand not in ESTIMANDS:
-            raise ValueError(f"estimand={estimand!r}; expected one of {ESTIMANDS}")
-        sign = self._doubly_robust_sign(T0, T1)
-        if estimand == "overlap":
-            if not sign:
-                raise ValueError("estimand='overlap' needs doubly robust inference (a binary T, inference 'haipw' "
-                                 "or 'aipw') and T0, T1 its two levels")
-            if X is not None:
-                raise ValueError("estimand='overlap' is defined on the training rows, whose propensities are "
-                                 "known; call it without X")
-            return sign, self.overlap_result_
-        return sign, self._doubly_robust_ate(X) if sign else None
+    # -- inference: EconML's deferral to the Inference fitted in ``fit`` (skcfm.cate_inference) --
+    def _get_inference_options(self) -> dict:
+        """EconML hook: the :class:`~econml.inference.Inference` of each ``inference_``."""
+        return {"ensemble": EnsembleInference, "haipw": DoublyRobustInference, "aipw": DoublyRobustInference}
 
+    def _use_inference_method(self, name: str, *args, **kwargs):
+        """EconML hook behind every deferred method: ``name`` of the inference fitted in ``fit``."""
+        check_is_fitted(self, "model_")
+        return getattr(self._inference, name)(*args, **kwargs)
+
+    @BaseCateEstimator._defer_to_inference
     def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05, estimand: str = "ate") -> tuple[float, float]:
         """Interval for the ATE.
 
@@ -912,14 +842,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         members' means), with an :class:`~skcfm.econml_results.EnsembleSpreadWarning`.
         ``estimand="overlap"``: the interval of the overlap-weighted ATE (see :meth:`ate`).
         """
-        _check_alpha(alpha)
-        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
-        if sign:
-            half = norm.ppf(1 - alpha / 2) * result.stderr
-            return sign * result.estimate - half, sign * result.estimate + half
-        lo, hi = ensemble_mean_interval(self._ensemble_spread(self._member_effects, X, T0, T1), alpha)
-        return float(lo), float(hi)
 
+    @BaseCateEstimator._defer_to_inference
     def ate_inference(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> PopulationSummaryResults:
         """EconML's population summary of the effects over X (default: the training rows).
 
@@ -932,15 +856,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         point estimates is the per-row effects with their ensemble spread (none for a single
         final-stage model). ``estimand="overlap"``: the overlap-weighted ATE's (see :meth:`ate`).
         """
-        sign, result = self._doubly_robust_result(X, T0, T1, estimand)
-        if sign:
-            members = self._member_effects(X, T0, T1)
-            return DoublyRobustSummary(sign * result.estimate, result.stderr, members.mean(axis=0),
-                                       member_spread(members), outcome_name=self.outcome_name_,
-                                       treatment_names=[self.treatment_name_])
-        return ensemble_population_summary(self._ensemble_spread(self._member_effects, X, T0, T1),
-                                           outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
+    @BaseCateEstimator._defer_to_inference
     def effect_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         """Interval of each row's effect: with ``final_stage="causal_forest"`` the forest's
         normal confidence interval, with ``"cfm"`` the ensemble spread (see
@@ -950,9 +867,8 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         -------
         lower, upper : ndarrays of shape (m,)
         """
-        alpha = _check_alpha(alpha)
-        return self.effect_inference(X, T0=T0, T1=T1).conf_int(alpha=alpha)
 
+    @BaseCateEstimator._defer_to_inference
     def effect_inference(self, X=None, *, T0=0, T1=1) -> EmpiricalInferenceResults | NormalInferenceResults:
         """EconML's per-row inference for :meth:`effect`.
 
@@ -965,57 +881,34 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         :class:`~skcfm.econml_results.EnsembleSpreadWarning` is raised. Other final stages
         raise a ``ValueError``.
         """
-        check_is_fitted(self, "model_")
-        if self.final_stage_ == "causal_forest":
-            return self._causal_forest_inference(X, T0, T1, [self.treatment_name_])
-        return ensemble_inference(self._ensemble_spread(self._member_effects, X, T0, T1),
-                                  outcome_name=self.outcome_name_, treatment_names=[self.treatment_name_])
 
-    def _causal_forest_inference(self, X, T0, T1, treatment_names: list[str]) -> NormalInferenceResults:
-        """Per-row normal inference of the causal forest final stage: its effects (as
-        :meth:`effect`) with the bootstrap-of-little-bags standard errors."""
-        X_arr = self._check_X(X)
-        m = X_arr.shape[0]
-        sign = np.sign(self._treatments.transform(T1, m, "T1") - self._treatments.transform(T0, m, "T0"))
-        point, variance = self._final_stage.predict_and_var(X_arr)
-        return normal_inference(sign * point.ravel(), np.abs(sign) * np.sqrt(variance.ravel()),
-                                outcome_name=self.outcome_name_, treatment_names=treatment_names)
-
+    @BaseCateEstimator._defer_to_inference
     def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`marginal_effect`."""
-        check_is_fitted(self, "model_")
-        if self.final_stage_ == "causal_forest":  # binary T: the effect of the second level against the first
-            return self._causal_forest_inference(X, *self.categories_[:2], self._marginal_treatment_names())
-        return ensemble_inference(self._ensemble_spread(self._member_marginal_effects, T, X),
-                                  outcome_name=self.outcome_name_, treatment_names=self._marginal_treatment_names())
 
+    @BaseCateEstimator._defer_to_inference
     def marginal_effect_interval(self, T, X=None, *, alpha: float = 0.05):
         """Interval of :meth:`marginal_effect`, as :meth:`effect_interval`."""
-        alpha = _check_alpha(alpha)
-        return self.marginal_effect_inference(T, X).conf_int(alpha=alpha)
 
+    @BaseCateEstimator._defer_to_inference
     def marginal_ate_inference(self, T, X=None) -> PopulationSummaryResults:
         """EconML's population summary of :meth:`marginal_effect` over X; the mean's standard
         error is the spread of the members' means (as :meth:`const_marginal_ate_inference`)."""
-        return ensemble_population_summary(self._ensemble_spread(self._member_marginal_effects, T, X),
-                                           outcome_name=self.outcome_name_,
-                                           treatment_names=self._marginal_treatment_names())
 
+    @BaseCateEstimator._defer_to_inference
     def marginal_ate_interval(self, T, X=None, *, alpha: float = 0.05):
         """Ensemble-spread interval of :meth:`marginal_ate` (quantiles of the members' means;
         an :class:`~skcfm.econml_results.EnsembleSpreadWarning` says so)."""
-        return ensemble_mean_interval(self._ensemble_spread(self._member_marginal_effects, T, X), _check_alpha(alpha))
 
+    @BaseCateEstimator._defer_to_inference
     def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
         """:meth:`effect_inference` for :meth:`const_marginal_effect` (discrete T)."""
-        self._require_discrete("const_marginal_effect_inference")
-        return self.marginal_effect_inference(None, X)
 
+    @BaseCateEstimator._defer_to_inference
     def const_marginal_effect_interval(self, X=None, *, alpha: float = 0.05):
         """Interval of :meth:`const_marginal_effect` (discrete T), as :meth:`effect_interval`."""
-        self._require_discrete("const_marginal_effect_interval")
-        return self.marginal_effect_interval(None, X, alpha=alpha)
 
+    @BaseCateEstimator._defer_to_inference
     def const_marginal_ate_inference(self, X=None) -> PopulationSummaryResults:
         """EconML's population summary of :meth:`const_marginal_effect` over X (discrete T).
 
@@ -1024,40 +917,12 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         calibrated ATE interval use :meth:`ate_interval` without X. EconML's
         interpreters call this with ``include_model_uncertainty=True``.
         """
-        self._require_discrete("const_marginal_ate_inference")
-        return self.marginal_ate_inference(None, X)
 
+    @BaseCateEstimator._defer_to_inference
     def const_marginal_ate_interval(self, X=None, *, alpha: float = 0.05):
         """Ensemble-spread interval of :meth:`const_marginal_ate` (discrete T)."""
-        self._require_discrete("const_marginal_ate_interval")
-        return self.marginal_ate_interval(None, X, alpha=alpha)
 
-    def _require_discrete(self, method: str) -> None:
-        check_is_fitted(self, "model_")
-        if self.treatment_kind_ != "discrete":
-            raise ValueError(f"{method} needs a discrete treatment; use the marginal_effect methods for a "
-                             "continuous one")
-
-    def _ensemble_spread(self, member_values, *args) -> np.ndarray:
-        """``member_values(*args)``, the members' estimates, where their spread is an
-        interval: with the CFM as the final stage (one DR-learner or forest has no members)."""
-        check_is_fitted(self, "model_")
-        if self.final_stage_ != "cfm":
-            raise ValueError(f"ensemble-spread intervals are not available with final_stage={self.final_stage_!r}; "
-                             "use final_stage='causal_forest' for per-row confidence intervals, final_stage='cfm' "
-                             "for the ensemble spread, or ate_interval() for the doubly robust ATE")
-        return member_values(*args)
-
-    @property
-    def dowhy(self):
-        """A :class:`skcfm.dowhy.CFMDoWhyWrapper` for DoWhy's graph and refuters.
-
-        EconML's wrapper would name the method after this module, which DoWhy cannot load.
-        """
-        from .dowhy import CFMDoWhyWrapper  # DoWhy is imported only when asked for
-
-        return CFMDoWhyWrapper(self)
-
+    @BaseCateEstimator._defer_to_inference
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
         """One-row table: ATE, its standard error and interval, how they were computed.
 
@@ -1071,29 +936,19 @@ class CFMCateEstimator(BaseCateEstimator, BaseEstimator):
         overlap-weighted ATE (``ate(estimand="overlap")``), the estimand to report where
         many rows sit at the clip bound.
         """
+
+    def _require_discrete(self, method: str) -> None:
         check_is_fitted(self, "model_")
-        arms = {"T0": self.categories_[0], "T1": self.categories_[1]} if self.treatment_kind_ == "discrete" else {}
-        if self.inference_ in DOUBLY_ROBUST_METHODS:
-            result = self.ate_result()
-            lo, hi = self.ate_interval(alpha=alpha, **arms)
-            row = {"ate": result.estimate, "stderr": result.stderr, f"ci_lower_{alpha}": lo, f"ci_upper_{alpha}": hi,
-                   "method": self.inference_}
-            if result.weights is not None:
-                row.update({"weight_standard_model": result.weights[0], "weight_cfm": result.weights[1]})
-            mu0, mu1 = self._doubly_robust.cfm_
-            row.update({"share_at_clip_bound": clipped_share(self._doubly_robust.propensity_),
-                        "cfm_mean_effect": float(np.mean(mu1 - mu0))})
-            overlap = self.overlap_result_
-            half = norm.ppf(1 - alpha / 2) * overlap.stderr
-            row.update({"overlap_ate": overlap.estimate, "overlap_stderr": overlap.stderr,
-                        f"overlap_ci_lower_{alpha}": overlap.estimate - half,
-                        f"overlap_ci_upper_{alpha}": overlap.estimate + half})
-        else:
-            with warnings.catch_warnings():  # the "method" column says what the interval is
-                warnings.simplefilter("ignore", EnsembleSpreadWarning)
-                lo, hi = self.ate_interval(self._check_X(None), alpha=alpha, **arms)
-            row = {"ate": self.ate(self._check_X(None), **arms), "stderr": np.nan, f"ci_lower_{alpha}": lo,
-                   f"ci_upper_{alpha}": hi, "method": "ensemble spread"}
-        if arms:  # which level is compared with which: the first of categories_ is the baseline
-            row.update(arms)
-        return pd.DataFrame([row], index=[f"{self.outcome_name_} ~ do({self.treatment_name_})"])
+        if self.treatment_kind_ != "discrete":
+            raise ValueError(f"{method} needs a discrete treatment; use the marginal_effect methods for a "
+                             "continuous one")
+
+    @property
+    def dowhy(self):
+        """A :class:`skcfm.dowhy.CFMDoWhyWrapper` for DoWhy's graph and refuters.
+
+        EconML's wrapper would name the method after this module, which DoWhy cannot load.
+        """
+        from .dowhy import CFMDoWhyWrapper  # DoWhy is imported only when asked for
+
+        return CFMDoWhyWrapper(self)

@@ -25,7 +25,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from econml import _cate_estimator
 from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
+
+_DEFERRAL_FILE = _cate_estimator.__file__  # where EconML's _defer_to_inference wrappers run
 
 
 class EnsembleSpreadWarning(UserWarning):
@@ -38,10 +41,12 @@ class EnsembleSpreadWarning(UserWarning):
 
 
 def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside skcfm."""
+    """The ``stacklevel`` that points a warning at the first caller outside skcfm and
+    EconML's deferral of the estimator's methods to its inference (``econml._cate_estimator``)."""
     package = str(Path(__file__).parent) + os.sep
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
+    while frame is not None and (frame.f_code.co_filename.startswith(package)
+                                 or frame.f_code.co_filename == _DEFERRAL_FILE):
         frame, level = frame.f_back, level + 1
     return level
 

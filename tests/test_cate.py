@@ -224,8 +224,8 @@ def test_haipw_interval_covers_a_known_constant_effect_with_a_random_model(tiny_
 def test_ate_and_ate_interval_with_the_same_x_run_the_model_once(tiny_model, data, monkeypatch):
     est = _estimator(tiny_model).fit(*data[:3])
     calls = []
-    original = est._doubly_robust_ate_over
-    monkeypatch.setattr(est, "_doubly_robust_ate_over", lambda X: calls.append(1) or original(X))
+    original = est._inference._ate_over
+    monkeypatch.setattr(est._inference, "_ate_over", lambda X: calls.append(1) or original(X))
     X = data[0][:20]
     estimate = est.ate(X)
     lo, hi = est.ate_interval(X)
