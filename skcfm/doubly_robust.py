@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression, RidgeCV
 
 from ._config import progress_bar
 from .arm_outcomes import ArmOutcomeCovariates
@@ -27,6 +26,8 @@ from .intervals import (
     crossfit_outcome,
     crossfit_propensity,
     debiased_mean_effect,
+    default_outcome_model,
+    default_propensity_model,
     hybrid_aipw_ate,
     hybrid_aipw_scores,
     overlap_weighted_ate,
@@ -75,7 +76,7 @@ class DoublyRobust:
     propensity_model_ : classifier
         The propensity model fitted on every training row, for new rows
         (:meth:`propensity`, the estimator's ``score``).
-    standard_models_ : list of two RidgeCV or None
+    standard_models_ : list of two fitted default outcome models or None
         Ridge regressions per arm on all training rows, for the hybrid's effect on new
         rows in :meth:`ate_over` ("haipw" only).
     """
@@ -132,8 +133,7 @@ class DoublyRobust:
         self.ate_ = self.overlap_ = self.standard_models_ = None
         if self.method in DOUBLY_ROBUST_METHODS:
             self._fit_ate(covariates, T, Y)
-        classifier = LogisticRegression(solver="newton-cholesky") if self.model_propensity is None else \
-            self.model_propensity
+        classifier = default_propensity_model() if self.model_propensity is None else self.model_propensity
         self.propensity_model_ = clone(classifier).fit(covariates, T)
         return self
 
@@ -157,7 +157,7 @@ class DoublyRobust:
             mu1 = weights[0] * self.standard_[1] + weights[1] * mu1
         self.overlap_ = overlap_weighted_ate(Y, T, mu0, mu1, self.propensity_)
         if self.method == "haipw":
-            self.standard_models_ = [RidgeCV().fit(covariates[T == arm], Y[T == arm]) for arm in (0, 1)]
+            self.standard_models_ = [default_outcome_model().fit(covariates[T == arm], Y[T == arm]) for arm in (0, 1)]
 
     def ate_over(self, X_train: np.ndarray, X_new: np.ndarray, cfm_effect_new: np.ndarray, *,
                  controls: bool = False) -> AteResult:

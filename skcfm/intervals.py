@@ -23,6 +23,8 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array
 
 __all__ = [
@@ -79,6 +81,24 @@ class AteResult:
     weights: np.ndarray | None = None
 
 
+def default_propensity_model():
+    """The propensity model used when none is given: a logistic regression on standardised
+    covariates. AIPW weights by ``1 / propensity``, so calibrated, smooth scores matter more
+    than flexibility (boosted trees push small samples to scores near 0 or 1). Standardising
+    first makes its penalty, and so the scores, the same whatever the covariates' units;
+    Newton steps reach the penalised optimum in a few iterations (the lbfgs solver stops
+    short on raw earnings, as in LaLonde, or on ACIC's counts)."""
+    return make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky"))
+
+
+def default_outcome_model():
+    """The "standard" outcome model used when none is given: ridge regression on
+    standardised covariates with its penalty chosen by leave-one-out (``RidgeCV``), fast and
+    stable on a few hundred rows. Standardising first makes the penalty, and so the
+    predictions, the same whatever the covariates' units."""
+    return make_pipeline(StandardScaler(), RidgeCV())
+
+
 def crossfit_propensity(
     X,
     T,
@@ -104,14 +124,8 @@ def crossfit_propensity(
         Binary treatment, values in {0, 1}.
     classifier : classifier, default=None
         Unfitted sklearn classifier with ``predict_proba``; cloned for each
-        fold. ``None`` uses ``LogisticRegression(solver="newton-cholesky")``: AIPW weights
-        by ``1 / propensity``, so calibrated, smooth scores matter more than
-        flexibility, and boosted trees push small samples to scores near 0 or 1.
-        Pass a flexible classifier when the assignment is known to be
-        non-linear in ``X``. Newton steps reach the penalised optimum in a few
-        iterations whatever the covariates' scales (the default lbfgs solver stops
-        short on raw earnings, as in LaLonde, or on ACIC's counts); the cost grows
-        with the square of the number of covariates.
+        fold. ``None`` uses :func:`default_propensity_model`. Pass a flexible
+        classifier when the assignment is known to be non-linear in ``X``.
     cv : int, default=5
         Number of folds, at least 2; each arm needs at least ``cv`` rows.
     clip : float, default=0.01
@@ -151,7 +165,7 @@ def crossfit_propensity(
     if not 0.0 <= clip < 0.5:
         raise ValueError(f"clip must lie in [0, 0.5); got {clip!r}.")
     if classifier is None:
-        classifier = LogisticRegression(solver="newton-cholesky")
+        classifier = default_propensity_model()
     propensity = np.empty(len(T))
     for train, test in crossfit_folds(T, cv, random_state, groups):
         model = clone(classifier).fit(X[train], T[train])
@@ -210,8 +224,8 @@ def crossfit_outcome(
         Outcome.
     regressor : regressor, default=None
         Unfitted sklearn regressor, cloned per arm and fold. ``None`` uses
-        ``RidgeCV()``, the linear outcome model of the "standard" AIPW
-        estimator: fast and stable on a few hundred rows. The AIPW interval
+        :func:`default_outcome_model`, the linear outcome model of the "standard"
+        AIPW estimator. The AIPW interval
         stays valid when it is misspecified, provided the propensity is right;
         a better model only narrows the interval.
     cv : int, default=5
@@ -246,7 +260,7 @@ def crossfit_outcome(
     Y = _check_vector(Y, "Y", len(X))
     _check_cv(cv, T)
     if regressor is None:
-        regressor = RidgeCV()
+        regressor = default_outcome_model()
     mu0 = np.empty(len(T))
     mu1 = np.empty(len(T))
     for train, test in crossfit_folds(T, cv, random_state, groups):
@@ -273,8 +287,8 @@ def outcome_effect(X, T, Y, X_new, *, regressor=None) -> np.ndarray:
     X_new : array-like of shape (n_queries, n_features)
         Rows at which to predict the effect.
     regressor : regressor, default=None
-        Unfitted sklearn regressor, cloned per arm; ``None`` uses ``RidgeCV()``
-        as :func:`crossfit_outcome` does.
+        Unfitted sklearn regressor, cloned per arm; ``None`` uses
+        :func:`default_outcome_model` as :func:`crossfit_outcome` does.
 
     Returns
     -------
@@ -295,7 +309,7 @@ def outcome_effect(X, T, Y, X_new, *, regressor=None) -> np.ndarray:
     T = _check_treatment(T, len(X))
     Y = _check_vector(Y, "Y", len(X))
     X_new = _check_new_rows(X_new, X)
-    regressor = RidgeCV() if regressor is None else regressor
+    regressor = default_outcome_model() if regressor is None else regressor
     mu0, mu1 = (clone(regressor).fit(X[T == arm], Y[T == arm]).predict(X_new) for arm in (0, 1))
     return mu1 - mu0
 

@@ -391,3 +391,17 @@ def test_crossfit_rejects_nan_in_X():
 def test_dr_learner_cate_rejects_column_mismatch():
     with pytest.raises(ValueError, match="X_new has 1 columns; expected 2"):
         dr_learner_cate(np.zeros((4, 2)), np.zeros(4), np.zeros((1, 1)))
+
+
+@pytest.mark.parametrize("scale, offset", [(1e-6, 0.0), (1e6, 1e6), (1.0, -1e8)])
+def test_default_nuisance_models_do_not_depend_on_the_covariates_units(scale, offset):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    T = (rng.random(300) < 1 / (1 + np.exp(-X[:, 0]))).astype(int)
+    Y = X[:, 0] + 2 * T + rng.normal(size=300)
+    moved = X * scale + offset  # an offset of 1e8 keeps about 8 of X's 16 digits
+    np.testing.assert_allclose(crossfit_propensity(moved, T, random_state=0), crossfit_propensity(X, T, random_state=0),
+                               rtol=1e-5)
+    for a, b in zip(crossfit_outcome(moved, T, Y, random_state=0), crossfit_outcome(X, T, Y, random_state=0),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
