@@ -7,7 +7,10 @@ Every method has the signature::
 with arrays X_train (n, d), T_train (n,) in {0, 1}, Y_train (n,), X_test (m, d), and
 returns ``dict(cate_test=ndarray (m,), ate=float, ate_lo=float|None, ate_hi=float|None)``:
 the effect estimates on the test rows, the ATE estimate over the test rows and, where the
-method has one, a 95% interval for it. ``quick=True`` asks for a cheap variant (small
+method has one, a 95% interval for it. A method with an overlap-weighted ATE (skcfm's
+hybrid methods) adds ``overlap``, ``overlap_lo``, ``overlap_hi`` and ``overlap_weights``
+(ndarray (n,): the weights its estimand is stated with, on the training rows), from which
+run.py scores it; the baselines have none. ``quick=True`` asks for a cheap variant (small
 forests, few folds) for smoke tests.
 
 Register another method with the decorator::

@@ -8,6 +8,11 @@
   the training rows as the hybrid AIPW scores measure it (standard outcome model +
   cross-fitted CFM). The same estimand as the baselines' ``ate_interval(X_test)`` and the
   truth the metrics use.
+- The hybrid methods (``skcfm_haipw``, ``skcfm_haipw_nopam``, ``skcfm_dr``, ``skcfm_auto``)
+  also return the overlap-weighted ATE, ``ate(estimand="overlap")`` and its 95% interval,
+  with the weights it is stated with: ``e (1 - e)`` of the estimator's cross-fitted,
+  clipped propensity on the *training* rows (the estimand is defined there, not over
+  X_test); run.py scores it against ``sum(w ite) / sum(w)`` over the training rows.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
 - ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CATEs of whichever of the
@@ -22,11 +27,10 @@
 
 Every method uses the estimator's defaults (local contexts, ``n_estimators="auto"``:
 4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC). ``--quick`` uses 2 members.
-Before commit 6282ca4 the hybrid and DR methods kept 4 members per region, for time (their
-cross-fitted stage predicts every training row once per fold); on the ACIC-like selection
-set the default lowered ``skcfm_auto``'s mean sqrt(PEHE) from 0.788 to 0.710
-(``studies/final_stage_choice.py --members auto``), so they use it too; every row made with the
-shipped step 31263 does.
+The hybrid and DR methods use the default too, although their cross-fitted stage predicts
+every training row once per fold: on the ACIC-like selection set it lowered ``skcfm_auto``'s
+mean sqrt(PEHE) from 0.788 (4 members per region) to 0.710
+(``studies/final_stage_choice.py --members auto``).
 
 The model is ``SKCFM_BENCH_MODEL`` (a .safetensors path) when set, else the shipped one.
 """
@@ -63,13 +67,33 @@ def _cfm_alone(with_pam, **options):
     return method
 
 
+def overlap_weights(est) -> np.ndarray | None:
+    """The weights of ``est``'s overlap-weighted ATE on its training rows, ``e (1 - e)`` with
+    ``e`` its cross-fitted, clipped propensity (``skcfm.intervals.overlap_weighted_ate``), or
+    None where the estimator has no doubly robust inference."""
+    robust = getattr(est, "_doubly_robust", None)
+    if getattr(est, "overlap_result_", None) is None or getattr(robust, "propensity_", None) is None:
+        return None
+    e = np.asarray(robust.propensity_, dtype=float)
+    return e * (1.0 - e)
+
+
+def _overlap(est) -> dict:
+    """The overlap-weighted ATE, its 95% interval and weights, or nothing without one."""
+    weights = overlap_weights(est)
+    if weights is None:
+        return {}
+    lo, hi = est.ate_interval(estimand="overlap")
+    return {"overlap": est.ate(estimand="overlap"), "overlap_lo": lo, "overlap_hi": hi, "overlap_weights": weights}
+
+
 def _hybrid(with_pam, final_stage="cfm", **options):
     def method(X_train, T_train, Y_train, X_test, *, random_state, quick=False):
         est = _estimator(X_train, T_train, Y_train, random_state=random_state, quick=quick, with_pam=with_pam,
                          final_stage=final_stage, **options)
         lo, hi = est.ate_interval(X_test)
         return {"cate_test": est.effect(X_test), "ate": est.ate(X_test), "ate_lo": lo, "ate_hi": hi,
-                "final_stage": est.final_stage_}
+                "final_stage": est.final_stage_, **_overlap(est)}
 
     return method
 

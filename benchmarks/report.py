@@ -5,7 +5,8 @@ Usage, from the repository root::
     python benchmarks/report.py [--results benchmarks/results] [--include-quick]
 
 Writes ``<results>/README.md`` (mean ± SEM tables per data set beside the published
-anchors, with the date, git commit and machine) and PNG plots: ``pehe_<dataset>.png``
+anchors, with the machines, library versions and weights of the rows; coverage of the 95%
+ATE interval and, for the methods that have one, of the overlap-weighted ATE's) and PNG plots: ``pehe_<dataset>.png``
 (sqrt(PEHE) per realization, box and strip plot per method) and ``time_vs_accuracy.png``.
 Only CSVs with run.py's columns are read; rows from ``--quick`` runs are left out unless
 ``--include-quick`` is given. With the default results folder it also replaces the summary
@@ -15,12 +16,10 @@ table under the top-level README's "## Benchmark summary" heading (``--readme``)
 from __future__ import annotations
 
 import argparse
-import datetime
 import importlib.metadata
 import json
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -114,6 +113,10 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         covered = g["ate_covered"].dropna()
         row["coverage"] = covered.mean() if len(covered) else np.nan
         row["coverage_runs"] = len(covered)
+        # the overlap-weighted ATE's interval; absent from rows written before run.py recorded it
+        overlap = g["overlap_covered"].dropna() if "overlap_covered" in g else pd.Series(dtype=float)
+        row["overlap_coverage"] = overlap.mean() if len(overlap) else np.nan
+        row["overlap_coverage_runs"] = len(overlap)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -153,25 +156,27 @@ def _dataset_table(summary: pd.DataFrame, dataset: str, rows: pd.DataFrame | Non
     excess = beyond_floor(rows, floor) if extra else {}
     lines = [
         "| method | runs | √PEHE | ε_ATE (relative) | abs. ATE error | ATE coverage (95%) "
-        "| time (s) |" + (" √PEHE beyond the noise floor |" if extra else ""),
-        "|---|---|---|---|---|---|---|" + ("---|" if extra else ""),
+        "| overlap ATE coverage (95%) | time (s) |" + (" √PEHE beyond the noise floor |" if extra else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if extra else ""),
     ]
     for r in summary[summary["dataset"] == dataset].itertuples():
         cov = "—" if np.isnan(r.coverage) else f"{r.coverage:.2f} ({r.coverage_runs})"
+        overlap = ("—" if np.isnan(r.overlap_coverage)
+                   else f"{r.overlap_coverage:.2f} ({r.overlap_coverage_runs})")
         lines.append(
             f"| {r.method} | {r.runs} | {_fmt(r.sqrt_pehe, r.sqrt_pehe_sem)} "
             f"| {_fmt(r.ate_rel_err, r.ate_rel_err_sem)} "
-            f"| {_fmt(r.ate_abs_err, r.ate_abs_err_sem)} | {cov} "
+            f"| {_fmt(r.ate_abs_err, r.ate_abs_err_sem)} | {cov} | {overlap} "
             f"| {_fmt(r.time_s, r.time_s_sem)} |"
             + (f" {_fmt(excess.get(r.method, np.nan), np.nan)} |" if extra else "")
         )
     if extra:
         lines.append(f"| *noise floor: the true CATE (`noise_floor.py`)* | {len(floor)} "
-                     f"| {_fmt(floor['sqrt_pehe'].mean(), sem(floor['sqrt_pehe']))} | | | | | 0 |")
+                     f"| {_fmt(floor['sqrt_pehe'].mean(), sem(floor['sqrt_pehe']))} | | | | | | 0 |")
     for name, values in ANCHORS.items():
         if dataset in values:
             pehe, rel = values[dataset]
-            lines.append(f"| *{name}* | | {pehe} | {rel} | | | |" + (" |" if extra else ""))
+            lines.append(f"| *{name}* | | {pehe} | {rel} | | | | |" + (" |" if extra else ""))
     return lines
 
 
@@ -284,14 +289,6 @@ def training_section(folder: Path, card: dict | None = None) -> list[str]:
     return lines + ["", "![validation curve](training/validation_curve.png)", ""]
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _versions() -> str:
     out = [f"Python {platform.python_version()}"]
     for pkg in ("numpy", "scikit-learn", "econml", "torch"):
@@ -322,8 +319,8 @@ def _models(df: pd.DataFrame) -> str:
     if "model_sha256" not in df:
         return "not recorded"
     rows = df[df["method"].astype(str).str.startswith("skcfm_")]
-    labels = [f"step {int(step)} (sha256 {sha}…)" if pd.notna(sha) else "not recorded"
-              for (step, sha), _ in rows.groupby(["model_step", "model_sha256"], dropna=False)]
+    labels = [f"sha256 {sha}…" if pd.notna(sha) else "not recorded"
+              for sha, _ in rows.groupby("model_sha256", dropna=False)]
     return ", ".join(labels) or "—"
 
 
@@ -336,18 +333,14 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
     datasets = known + sorted(set(df["dataset"]) - set(known))
     summary = summarize(df)
 
-    commits = ", ".join(sorted(df["git_commit"].astype(str).unique())) if len(df) else "—"
     machines = "; ".join(sorted(df["machine"].astype(str).unique())) if len(df) else "—"
     models = _models(df)
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# skcfm benchmark results",
         "",
         "Generated by `python benchmarks/report.py` from the per-realization CSVs in this "
         "folder (written by `python benchmarks/run.py`); do not edit by hand.",
         "",
-        f"- Generated: {now}, at git commit {_git_commit()}",
-        f"- Runs made at git commit(s): {commits}",
         f"- Machine(s) of the runs: {machines}; report host: {platform.node() or '?'} "
         f"({os.cpu_count()} cores), {_versions()}",
         f"- Weights of the skcfm rows: {models}",
@@ -361,7 +354,11 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "Metrics on the test rows; mean ± SEM over realizations. √PEHE = "
         "sqrt(mean((τ̂ − τ)²)); ε_ATE = |ATÊ − ATE| / |ATE| with both over the test rows; "
         "coverage = share of realizations whose 95% ATE interval holds the true test ATE "
-        "(count in brackets); time = fit + predict wall time on one core. Rows in italics "
+        "(count in brackets); overlap ATE coverage = the same for the overlap-weighted ATE "
+        "(`ate(estimand=\"overlap\")`, skcfm's hybrid methods; — for the others and for rows "
+        "recorded without it) against Σ w·ite / Σ w over the training rows, where that "
+        "estimand is stated, with the estimator's own weights w = e(1 − e) of its "
+        "cross-fitted propensity; time = fit + predict wall time on one core. Rows in italics "
         "are the published anchors (below).",
         "",
         "Baselines use fixed settings (no tuning): forests of 100 trees, depth 6, min leaf "
@@ -372,8 +369,8 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         "rows (CausalPFN fits a second time on all rows for its ATE).",
         "",
         "skcfm methods use the estimator's defaults (local contexts, n_estimators=\"auto\": "
-        "4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC; final_stage=\"auto\" "
-        "as of commit c06606b: the lowest DR-loss among the CFM, the causal forest over its "
+        "4 members per region on IHDP and PSID, 8 on CPS, 16 on ACIC; final_stage=\"auto\": "
+        "the lowest DR-loss among the CFM, the causal forest over its "
         "residuals, the DR-learner and the two blends, or the CFM-T-learner blend where more "
         "than half of the training rows have a propensity at the clip bound). Each row "
         "records the weights it was made with (model_step, model_sha256); rows of earlier "

@@ -20,7 +20,13 @@ Protocol (DESIGN.md section 7), the same splits and metric code for every method
 
 Each method gets ``random_state=i``. Metrics on the test rows: sqrt(PEHE), the absolute
 and relative error of the ATE over the test rows, whether the method's 95% ATE interval
-covers the true test ATE, and the fit+predict wall time; skcfm's methods also record
+covers the true test ATE, and the fit+predict wall time. Methods with an overlap-weighted
+ATE (skcfm's hybrid methods, ``ate(estimand="overlap")``) also fill ``overlap_hat``,
+``overlap_lo``, ``overlap_hi`` and ``overlap_covered``, scored against ``overlap_true`` =
+sum(w ite) / sum(w) over the *training* rows, where that estimand is stated, with the
+estimator's own weights w = e (1 - e) of its cross-fitted propensity and the data's ``ite``;
+these columns are empty for the other methods. A CSV written before these columns existed
+is rewritten with them empty when run.py next appends to it. skcfm's methods also record
 the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit)
 and the weights they loaded: their training step and the first 12 hex digits of their
 sha256, from the model card (``SKCFM_BENCH_MODEL``, else the shipped model). These
@@ -81,7 +87,9 @@ except ModuleNotFoundError as exc:
 FIELDS = [
     "dataset", "realization", "method", "quick", "n_train", "n_test",
     "sqrt_pehe", "ate_true", "ate_hat", "ate_abs_err", "ate_rel_err",
-    "ate_lo", "ate_hi", "ate_covered", "time_s", "final_stage",
+    "ate_lo", "ate_hi", "ate_covered",
+    "overlap_true", "overlap_hat", "overlap_lo", "overlap_hi", "overlap_covered",
+    "time_s", "final_stage",
     "random_state", "git_commit", "machine", "finished_at", "model_step", "model_sha256",
 ]
 PSID_BALANCED_CONTROLS = 500
@@ -90,24 +98,24 @@ PSID_BALANCED_CONTROLS = 500
 def _split(b: Bunch, i: int):
     train, test = train_test_split_protocol(len(b.outcome), i)
     return (b.data[train], b.treatment[train], b.outcome[train], b.data[test],
-            b.truth.ite[test])
+            b.truth.ite[test], b.truth.ite[train])
 
 
-def _ihdp(i: int, home):
+def _ihdp_with_train_ite(i: int, home):
     tr = load_ihdp(i, split="train", data_home=home)
     te = load_ihdp(i, split="test", data_home=home)
-    return tr.data, tr.treatment, tr.outcome, te.data, te.truth.ite
+    return tr.data, tr.treatment, tr.outcome, te.data, te.truth.ite, tr.truth.ite
 
 
-def _acic(i: int, home):
+def _acic_with_train_ite(i: int, home):
     return _split(load_acic2016(i, data_home=home), i)
 
 
-def _cps(i: int, home):
+def _cps_with_train_ite(i: int, home):
     return _split(load_lalonde(i, group="cps", data_home=home), i)
 
 
-def _psid(i: int, home):
+def _psid_with_train_ite(i: int, home):
     return _split(load_lalonde(i, group="psid", data_home=home), i)
 
 
@@ -120,7 +128,7 @@ def psid_balanced_rows(treatment: np.ndarray, i: int) -> np.ndarray:
     return np.sort(np.concatenate([np.flatnonzero(treatment == 1), controls]))
 
 
-def _psid_balanced(i: int, home):
+def _psid_balanced_with_train_ite(i: int, home):
     b = load_lalonde(i, group="psid", data_home=home)
     keep = psid_balanced_rows(b.treatment, i)
     sub = Bunch(data=b.data[keep], treatment=b.treatment[keep], outcome=b.outcome[keep],
@@ -128,19 +136,63 @@ def _psid_balanced(i: int, home):
     return _split(sub, i)
 
 
-# name -> (realizations of the protocol, loader returning X_tr, T_tr, Y_tr, X_te, tau_te)
-DATASETS = {
-    "ihdp": (range(100), _ihdp),
-    "acic": (range(1, 11), _acic),
-    "cps": (range(50), _cps),
-    "psid": (range(50), _psid),
-    "psid_balanced": (range(50), _psid_balanced),
+def _test_only(loader):
+    """The loader without its last item (the training rows' true effects)."""
+    def load(i: int, home):
+        return loader(i, home)[:5]
+
+    return load
+
+
+# name -> loader returning X_tr, T_tr, Y_tr, X_te, tau_te, tau_tr (the last for the
+# overlap-weighted ATE, an estimand over the training rows)
+SPLITS = {
+    "ihdp": _ihdp_with_train_ite,
+    "acic": _acic_with_train_ite,
+    "cps": _cps_with_train_ite,
+    "psid": _psid_with_train_ite,
+    "psid_balanced": _psid_balanced_with_train_ite,
 }
 
 
-def evaluate(method, X_train, T_train, Y_train, X_test, tau_test, *, random_state,
+# name -> (realizations of the protocol, loader returning X_tr, T_tr, Y_tr, X_te, tau_te)
+DATASETS = {
+    "ihdp": (range(100), _test_only(_ihdp_with_train_ite)),
+    "acic": (range(1, 11), _test_only(_acic_with_train_ite)),
+    "cps": (range(50), _test_only(_cps_with_train_ite)),
+    "psid": (range(50), _test_only(_psid_with_train_ite)),
+    "psid_balanced": (range(50), _test_only(_psid_balanced_with_train_ite)),
+}
+
+
+OVERLAP_COLUMNS = ["overlap_true", "overlap_hat", "overlap_lo", "overlap_hi", "overlap_covered"]
+
+
+def overlap_columns(out: dict, tau_train) -> dict:
+    """The overlap-weighted ATE's columns of a row: empty unless the method returned
+    ``overlap_weights`` (its own weights on the training rows, where the estimand is
+    stated) with ``overlap``, ``overlap_lo`` and ``overlap_hi``. The truth is
+    ``sum(w ite) / sum(w)`` over the training rows, with the data's ``ite``."""
+    weights = out.get("overlap_weights")
+    if weights is None or tau_train is None:
+        return dict.fromkeys(OVERLAP_COLUMNS, "")
+    weights = np.asarray(weights, dtype=float).ravel()
+    tau_train = np.asarray(tau_train, dtype=float).ravel()
+    if weights.shape != tau_train.shape:
+        raise ValueError(f"overlap_weights has shape {weights.shape}; expected {tau_train.shape}, one per training row")
+    truth = float(np.sum(weights * tau_train) / np.sum(weights))
+    lo, hi = float(out["overlap_lo"]), float(out["overlap_hi"])
+    return {"overlap_true": truth, "overlap_hat": float(out["overlap"]), "overlap_lo": lo,
+            "overlap_hi": hi, "overlap_covered": int(covers(lo, hi, truth))}
+
+
+def evaluate(method, X_train, T_train, Y_train, X_test, tau_test, tau_train=None, *, random_state,
              quick) -> dict:
-    """Fit and predict one method on one split; return the metric columns of a row."""
+    """Fit and predict one method on one split; return the metric columns of a row.
+
+    ``tau_train``, the training rows' true effects, scores the overlap-weighted ATE of the
+    methods that return one (:func:`overlap_columns`); without it those columns are empty.
+    """
     start = time.perf_counter()
     out = method(X_train, T_train, Y_train, X_test, random_state=random_state, quick=quick)
     elapsed = time.perf_counter() - start
@@ -161,6 +213,7 @@ def evaluate(method, X_train, T_train, Y_train, X_test, tau_test, *, random_stat
         "ate_lo": float(lo) if has_interval else "",
         "ate_hi": float(hi) if has_interval else "",
         "ate_covered": int(covers(lo, hi, ate_true)) if has_interval else "",
+        **overlap_columns(out, tau_train),
         "time_s": elapsed,
         "final_stage": out.get("final_stage", ""),
     }
@@ -214,12 +267,14 @@ def _done(path: Path, methods: list[str], weights: dict) -> set[tuple[str, str, 
         return set()
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        if reader.fieldnames != FIELDS:
+        fieldnames, rows = reader.fieldnames, list(reader)
+    if fieldnames != FIELDS:
+        if not set(fieldnames or []) <= set(FIELDS):
             raise SystemExit(
-                f"{path} has columns {reader.fieldnames}; expected {FIELDS}. "
+                f"{path} has columns {fieldnames}; expected {FIELDS}. "
                 "Move it away to start afresh."
             )
-        rows = list(reader)
+        _upgrade(path, rows)
     others = sorted({f"{r['method']} (step {r['model_step'] or '?'}, sha256 {r['model_sha256'] or 'not recorded'})"
                      for r in rows if r["method"] in methods and _loads_weights(r["method"])
                      and r["model_sha256"] != weights["model_sha256"]})
@@ -230,6 +285,15 @@ def _done(path: Path, methods: list[str], weights: dict) -> set[tuple[str, str, 
             "benchmarks/results/archive/) or write to another --out."
         )
     return {(r["realization"], r["method"], r["quick"]) for r in rows}
+
+
+def _upgrade(path: Path, rows: list[dict]) -> None:
+    """Rewrite ``path`` with every column of :data:`FIELDS`: rows written before a column
+    existed get it empty, so new rows can be appended under one header."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS, restval="", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _append(path: Path, row: dict) -> None:
@@ -301,7 +365,7 @@ def main(argv=None) -> int:
         for name, realizations in grid:
             path = args.out / f"{name}.csv"
             done = _done(path, args.methods, weights)
-            load = DATASETS[name][1]
+            load = SPLITS[name]
             for i in realizations:
                 todo = [m for m in args.methods if (str(i), m, quick) not in done]
                 bar.update(len(args.methods) - len(todo))

@@ -241,6 +241,48 @@ def test_shard_rejects_bad_values(value, capsys):
     assert "--shard" in capsys.readouterr().err
 
 
+def test_overlap_columns_score_the_estimate_against_its_own_weights_on_the_training_rows():
+    run = _load("run")
+    out = {"overlap": 1.5, "overlap_lo": 1.0, "overlap_hi": 2.0, "overlap_weights": np.array([0.25, 0.0, 0.25])}
+    cols = run.overlap_columns(out, np.array([1.0, 100.0, 3.0]))
+    assert cols == {"overlap_true": 2.0, "overlap_hat": 1.5, "overlap_lo": 1.0, "overlap_hi": 2.0,
+                    "overlap_covered": 1}
+    assert run.overlap_columns({"ate": 1.0}, np.ones(3)) == dict.fromkeys(run.OVERLAP_COLUMNS, "")
+    with pytest.raises(ValueError, match="one per training row"):
+        run.overlap_columns(out, np.ones(4))
+
+
+def test_hybrid_method_returns_the_overlap_weighted_ate_with_its_training_row_weights(tiny_model_path,
+                                                                                      monkeypatch):
+    monkeypatch.setenv("SKCFM_BENCH_MODEL", str(tiny_model_path))
+    run = _load("run")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    T = (rng.random(120) < 0.5).astype(int)
+    Y = X[:, 0] + T + rng.normal(size=120)
+    out = run.METHODS["skcfm_haipw"](X, T, Y, X[:10], random_state=0, quick=True)
+    assert out["overlap_weights"].shape == (120,) and (out["overlap_weights"] > 0).all()
+    assert out["overlap_lo"] < out["overlap"] < out["overlap_hi"]
+    cols = run.evaluate(run.METHODS["skcfm_haipw"], X, T, Y, X[:10], np.ones(10), np.ones(120), random_state=0,
+                        quick=True)
+    assert cols["overlap_true"] == pytest.approx(1.0) and cols["overlap_covered"] in (0, 1)
+    assert "overlap" not in run.METHODS["skcfm_cfm"](X, T, Y, X[:10], random_state=0, quick=True)
+
+
+def test_rows_written_before_the_overlap_columns_stay_and_gain_them_empty(tmp_path):
+    run = _load("run")
+    old_fields = [f for f in run.FIELDS if f not in run.OVERLAP_COLUMNS]
+    path = tmp_path / "ihdp.csv"
+    pd.DataFrame([{**dict.fromkeys(old_fields, ""), "realization": "0", "method": "t_learner", "quick": "0"}],
+                 columns=old_fields).to_csv(path, index=False)
+    assert run._done(path, ["t_learner"], {}) == {("0", "t_learner", "0")}
+    rows = _rows(path)
+    assert list(rows[0]) == run.FIELDS and rows[0]["overlap_covered"] == "" and rows[0]["method"] == "t_learner"
+    (tmp_path / "bad.csv").write_text("dataset,unknown\nihdp,1\n")
+    with pytest.raises(SystemExit, match="expected"):
+        run._done(tmp_path / "bad.csv", ["t_learner"], {})
+
+
 # --- merge_results.py ------------------------------------------------------------------------
 
 
@@ -320,10 +362,23 @@ def test_report_tables_from_tiny_csv(tmp_path, report):
     # diff_in_means covers in 2 of 3 realizations
     assert "| 0.67 (3) |" in readme
     assert "| *T-learner (no tuning)* | | 2.94 | 0.22 |" in readme
-    assert "abc1234" in readme and "test machine" in readme
+    assert "test machine" in readme
+    assert "abc1234" not in readme and "Generated:" not in readme  # no commit hashes or dates in the report
     assert "| seed CFM, with ancestral info (Table 1) | 5.49 / 0.49 |" in readme
     assert (tmp_path / "pehe_ihdp.png").stat().st_size > 0
     assert (tmp_path / "time_vs_accuracy.png").stat().st_size > 0
+
+
+def test_report_shows_overlap_coverage_beside_ate_coverage(tmp_path, report):
+    _tiny_results(tmp_path)  # rows without the overlap columns, as written before run.py recorded them
+    old = report.write_report(tmp_path).read_text()
+    assert "| overlap ATE coverage (95%) |" in old and "| 0.67 (3) | — |" in old
+    rows = pd.read_csv(tmp_path / "ihdp.csv")
+    hybrid = rows[rows["method"] == "diff_in_means"].assign(method="skcfm_haipw", overlap_covered=[1, 0, 1])
+    pd.concat([rows, hybrid]).to_csv(tmp_path / "ihdp.csv", index=False)
+    readme = report.write_report(tmp_path).read_text()
+    assert "| skcfm_haipw | 3 |" in readme and "| 0.67 (3) | 0.67 (3) |" in readme
+    assert "| 0.67 (3) | — |" in readme  # diff_in_means has no overlap-weighted ATE
 
 
 def test_report_names_the_weights_of_the_skcfm_rows(tmp_path, report):
@@ -332,7 +387,7 @@ def test_report_names_the_weights_of_the_skcfm_rows(tmp_path, report):
     cfm = rows[rows["method"] == "t_learner"].assign(method="skcfm_cfm", model_step=31263, model_sha256="5e43be3ea9c5")
     pd.concat([rows, cfm]).to_csv(tmp_path / "ihdp.csv", index=False)
     readme = report.write_report(tmp_path).read_text()
-    assert "- Weights of the skcfm rows: step 31263 (sha256 5e43be3ea9c5…)\n" in readme
+    assert "- Weights of the skcfm rows: sha256 5e43be3ea9c5…\n" in readme
     rows.to_csv(tmp_path / "ihdp.csv", index=False)
     assert "- Weights of the skcfm rows: not recorded\n" in report.write_report(tmp_path).read_text()
 
