@@ -924,7 +924,7 @@ def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, mon
     monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", refuse)
     monkeypatch.setattr("skcfm.doubly_robust.crossfit_propensity", refuse)
     monkeypatch.setattr("skcfm.doubly_robust.crossfit_outcome", refuse)
-    monkeypatch.setattr("skcfm.cate.plan_contexts", refuse)
+    monkeypatch.setattr("skcfm.cate_members.plan_contexts", refuse)
     est.effect(X[:5])
     est.ate()
     est.ate_interval()
