@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import clipped_share
+from .intervals import aipw_scores, clipped_share
 
 CAUSAL_FOREST_TREES = 1000
 BLENDS = ("blend_dr", "blend_tl")  # half the CFM's effects, half the DR-learner's or the T-learner's
@@ -104,16 +104,10 @@ def auto_candidates(propensity: np.ndarray) -> tuple[str, ...]:
     return (POOR_OVERLAP_STAGE,) if poor_overlap(clipped_share(propensity)) else AUTO_CANDIDATES
 
 
-def pseudo_outcomes(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,
-                    mu1: np.ndarray) -> np.ndarray:
-    """AIPW pseudo-outcomes phi, shape (n,): unbiased for each row's effect given right nuisances."""
-    return mu1 - mu0 + T * (Y - mu1) / propensity - (1 - T) * (Y - mu0) / (1 - propensity)
-
-
 def dr_losses(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray, mu1: np.ndarray,
               effects: np.ndarray) -> np.ndarray:
     """Per-row DR-loss (phi - tau)^2 of ``effects`` tau, shape (n,)."""
-    return (pseudo_outcomes(T, Y, propensity, mu0, mu1) - effects) ** 2
+    return (aipw_scores(Y, T, mu0, mu1, propensity) - effects) ** 2
 
 
 def paired_z(losses: np.ndarray, baseline_losses: np.ndarray) -> float:

@@ -53,8 +53,7 @@ from scipy.optimize import minimize
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.insert(0, str(HERE.parent))
 
-from skcfm.final_stages import pseudo_outcomes  # noqa: E402
-from skcfm.intervals import PROPENSITY_CLIP  # noqa: E402
+from skcfm.intervals import PROPENSITY_CLIP, aipw_scores  # noqa: E402
 
 SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
 BASELINE = "lowest(cfm, causal_forest, dr)"
@@ -117,7 +116,7 @@ def apply_rule(rule: str, evidence) -> tuple[np.ndarray, str]:
         share, rule_a, rule_b = names
         return apply_rule(rule_a if at_clip_bound(evidence["e"]).mean() > float(share) else rule_b, evidence)
     effects = {name: candidate_effects(evidence, name) for name in names}
-    phi = pseudo_outcomes(evidence["T"], evidence["Y"], evidence["e"], evidence["mu0"], evidence["mu1"])
+    phi = aipw_scores(evidence["Y"], evidence["T"], evidence["mu0"], evidence["mu1"], evidence["e"])
     if kind in ("lowest", "trimmed"):
         rows = ~at_clip_bound(evidence["e"]) if kind == "trimmed" else np.ones(len(phi), bool)
         if not rows.any():  # every row at the bound: nothing to trim to
