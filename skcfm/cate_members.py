@@ -51,6 +51,7 @@ class MemberPredictionsMixin:
         )
 
     def _check_X(self, X) -> np.ndarray:
+        """X as a checked array with the columns ``fit`` saw; None: the training rows' X."""
         check_is_fitted(self, "model_")
         if X is None:
             return self.X_[:, : self.n_features_in_]
