@@ -26,9 +26,11 @@ design cells cross
 Data set ``i`` is cell ``i % 18`` drawn with seed ``seed + i``; each method gets
 ``random_state = seed + i``. Methods (:data:`METHODS`):
 
-- ``skcfm``: ``CFMCateEstimator(random_state=...)`` with the unconfoundedness PAM (its
-  defaults: hybrid AIPW inference, the CFM as final stage; the shipped weights, or
-  ``SKCFM_BENCH_MODEL``, a .safetensors path, when set);
+- ``skcfm``: ``CFMCateEstimator(final_stage="cfm", random_state=...)`` with the
+  unconfoundedness PAM (hybrid AIPW inference, the default; the shipped weights, or
+  ``SKCFM_BENCH_MODEL``, a .safetensors path, when set). The ATE and overlap intervals come
+  from the cross-fitted nuisances whatever the final stage; the CFM as final stage gives
+  every data set the same kind of per-row interval (the members' spread);
 - ``dr_learner``: EconML's ``DRLearner`` with its default nuisance and final models
   (binary, discrete treatment; a linear final stage with statsmodels inference);
 - ``linear_dml``: EconML's ``LinearDML(discrete_treatment=True)``, default nuisances.
@@ -191,7 +193,7 @@ def _skcfm(data: dict, random_state: int) -> dict:
     set_config(progress=False)  # one progress line per data set instead
     X, T, Y = data["X"], data["T"], data["Y"]
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
-    est = CFMCateEstimator(model=os.environ.get("SKCFM_BENCH_MODEL"), random_state=random_state)
+    est = CFMCateEstimator(model=os.environ.get("SKCFM_BENCH_MODEL"), final_stage="cfm", random_state=random_state)
     est.fit(X, T, Y, ancestors=pam)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the ensemble-spread and overlap warnings: the columns say what each is

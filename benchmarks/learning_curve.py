@@ -10,8 +10,9 @@ propensity depending on the outcome's drivers), drawn fresh for every (design, n
 
 Noise is standard normal. Every method fits on n rows and predicts the effects of 2,000
 fresh test rows from the same design; sqrt(PEHE) is against the true tau there. Methods:
-``skcfm`` (``CFMCateEstimator`` defaults: the CFM's effects), ``skcfm_auto``
-(``final_stage="auto"``), ``skcfm_summary`` (``final_stage="cfm_summary"``),
+``skcfm`` (``CFMCateEstimator`` defaults: ``final_stage="auto"`` for the binary T here),
+``skcfm_cfm`` (``final_stage="cfm"``, the CFM's own effects), ``skcfm_summary``
+(``final_stage="cfm_summary"``),
 ``causal_forest_dml`` and ``t_learner`` (the tables' fixed baselines, ``_baselines.py``).
 ``fit_s`` is fit, ``effect_s`` the effect on the test rows.
 
@@ -87,7 +88,7 @@ def baseline_method(name: str):
 
 ALL_METHODS = {
     "skcfm": skcfm_method(),
-    "skcfm_auto": skcfm_method(final_stage="auto"),
+    "skcfm_cfm": skcfm_method(final_stage="cfm"),
     "skcfm_summary": skcfm_method(final_stage="cfm_summary"),
     "causal_forest_dml": baseline_method("causal_forest_dml"),
     "t_learner": baseline_method("t_learner"),

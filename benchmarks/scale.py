@@ -1,6 +1,7 @@
 """Cost at the sizes users have: time and peak memory of fit, effect and ate_interval.
 
-For each size (rows x covariates, binary T) the default ``CFMCateEstimator`` (``skcfm``),
+For each size (rows x covariates, binary T) the default ``CFMCateEstimator`` (``skcfm``,
+``final_stage="auto"``), ``final_stage="cfm"`` (``skcfm_cfm``, the CFM alone),
 ``final_stage="cfm_summary"`` (``skcfm_summary``, the CFM distilled for large query sets), EconML's
 ``CausalForestDML`` and ``LinearDML`` (EconML's defaults, as a user would call them, with
 ``discrete_treatment=True``) each run in a fresh subprocess, one after the other in the
@@ -47,7 +48,8 @@ Y = np.sin(2 * X[:, 0]) + X[:, 2] + tau * T + rng.normal(size=n)
 if method.startswith("skcfm"):
     from skcfm import CFMCateEstimator, set_config
     set_config(progress=False)
-    est = CFMCateEstimator(random_state=0, **({"final_stage": "cfm_summary"} if method == "skcfm_summary" else {}))
+    stage = {"skcfm_summary": "cfm_summary", "skcfm_cfm": "cfm"}.get(method, "auto")
+    est = CFMCateEstimator(random_state=0, final_stage=stage)
     fit = lambda: est.fit(X, T, Y)
 else:
     from econml.dml import CausalForestDML, LinearDML
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["2000x20", "20000x20", "100000x20", "100000x50"])
     parser.add_argument("--methods", nargs="+",
-                        default=["skcfm", "skcfm_summary", "causal_forest_dml", "linear_dml"])
+                        default=["skcfm", "skcfm_cfm", "skcfm_summary", "causal_forest_dml", "linear_dml"])
     parser.add_argument("--ihdp", type=int, default=0, help="IHDP realizations to time (0: none)")
     parser.add_argument("--busy", action="store_true", help="keep one core busy during the IHDP timings")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.csv")

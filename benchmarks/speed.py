@@ -44,7 +44,7 @@ rng = np.random.default_rng(0)
 X = rng.normal(size=(n_rows, 50)).astype(np.float32)
 T = (rng.random(n_rows) < 0.3).astype(int)
 Y = X[:, 0] + T * (1 + X[:, 1]) + rng.normal(size=n_rows)
-est = CFMCateEstimator(model=model, random_state=0).fit(X[:2000], T[:2000], Y[:2000])
+est = CFMCateEstimator(model=model, final_stage="cfm", random_state=0).fit(X[:2000], T[:2000], Y[:2000])
 start = time.perf_counter()
 effect = est.effect(X)
 seconds = time.perf_counter() - start
@@ -69,7 +69,7 @@ def ihdp_timings(n_realizations: int, model: str | None) -> pd.DataFrame:
         # the default; its arm forests on every core; without the two arm forests
         for name, options in {"cfm": {}, "cfm_njobs": {"n_jobs": -1}, "cfm_noarms": {"arm_outcomes": False}}.items():
             start = time.perf_counter()
-            est = CFMCateEstimator(model=model, random_state=r, **options)
+            est = CFMCateEstimator(model=model, final_stage="cfm", random_state=r, **options)
             est.fit(train.data, train.treatment.astype(int), train.outcome, ancestors=pam)
             est.effect(test.data)
             seconds[name] = time.perf_counter() - start

@@ -117,15 +117,24 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor.
-    final_stage : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}, default="cfm"
+    final_stage : {"auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"}, default="auto"
+        What answers ``effect``. "auto": for a binary T, the CFM or one of the
+        alternatives in :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the
+        lowest DR-loss on the training rows, each scored out of sample (the CFM
+        cross-fitted, the forests out of bag; a ``final_model`` without out-of-bag
+        predictions 5-fold cross-fitted); where more than half of the rows have a
+        propensity at the clip bound, where that loss says little, "blend_tl"
+        (``final_stage_`` and ``final_stage_choice_`` say which and why;
+        :mod:`skcfm.final_stages`). The CFM reads at most ``context_size`` rows per
+        member, so with thousands of rows a final stage over its cross-fitted
+        nuisances is what makes more data buy more accuracy
+        (``benchmarks/learning_curve.py``). For other treatments "auto" is "cfm".
         "cfm": effects are the model's predictions; per-row intervals are the ensemble's
-        spread, not confidence intervals. The others need a binary T and are slower to
-        fit; of them only "causal_forest" has per-row intervals (confidence intervals).
-        "cfm_summary": the CFM distilled for large query sets: a histogram gradient
-        boosting regressor (scikit-learn's defaults) of the CFM's cross-fitted effects on
-        X, fitted in ``fit``; ``effect`` then costs microseconds per row instead of a
-        pass of every member, and on the learning-curve designs it was more accurate than
-        the CFM from 8,000 training rows on (``benchmarks/learning_curve.py``).
+        spread, not confidence intervals. The others need a binary T; of them only
+        "causal_forest" has per-row intervals (confidence intervals).
+        "cfm_summary": a histogram gradient boosting regressor (scikit-learn's defaults)
+        of the CFM's cross-fitted effects on X, so that ``effect`` costs microseconds per
+        row instead of a pass of every member.
         "dr": a DR-learner final stage, doubly robust pseudo-outcomes from the CFM's
         cross-fitted predictions and a cross-fitted propensity regressed on X (default: a random
         forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
@@ -133,15 +142,10 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
         trees), which splits on every covariate; its ``effect_interval`` and
         ``effect_inference`` are the forest's normal ones, as ``CausalForestDML``'s.
-        "blend_dr": the mean of the CFM's effects and the DR-learner's. "blend_tl": the mean of the CFM's effects and a
-        T-learner's (a random forest per arm on X with "dr"'s settings, the benchmarks'
-        T-learner). "auto": the CFM or one of the alternatives in
-        :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the lowest DR-loss on
-        the training rows, each scored out of sample (the CFM cross-fitted, the forests
-        out of bag; a ``final_model`` without out-of-bag predictions 5-fold
-        cross-fitted); where more than half of the rows have a propensity at the clip
-        bound, where that loss says little, "blend_tl" (``final_stage_`` and
-        ``final_stage_choice_`` say which and why; :mod:`skcfm.final_stages`).
+        "blend_dr": the mean of the CFM's effects and the DR-learner's. "blend_tl": the
+        mean of the CFM's effects and a T-learner's (a random forest per arm on X with
+        "dr"'s settings, the benchmarks' T-learner). The built-in forests read X
+        standardised in float64, so their effects do not depend on X's units.
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
         on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
@@ -254,7 +258,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         cv: int = 5,
         model_propensity=None,
         final_model=None,
-        final_stage: Literal["cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"] = "cfm",
+        final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"] = "auto",
         arm_outcomes: bool | Literal["auto"] = "auto",
         clip_to_observed: bool = True,
         fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
@@ -374,8 +378,9 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         if inference == "auto":
             inference = "haipw" if binary else "ensemble"
         self.inference_ = inference
-        if self.final_stage != "cfm" and not binary:
+        if self.final_stage not in ("cfm", "auto") and not binary:
             raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T {kind}")
+        stage = self.final_stage if binary else "cfm"  # "auto" weighs alternatives for a binary T only
         n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
         arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
@@ -413,27 +418,28 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.members_ = self._context_plan.members
         self._projections: dict = {}
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
-        self._fit_what_predictions_read()
+        self._fit_what_predictions_read(stage)
         self._inference = self._get_inference(self.inference_)  # what the *_interval, *_inference methods defer to
         self._inference.fit(self)
         return self
 
-    def _fit_what_predictions_read(self) -> None:
+    def _fit_what_predictions_read(self, stage: str) -> None:
         """Fit now everything ``effect``, ``ate`` and their intervals read, so that they
         only predict: with doubly robust inference or a final stage other than the CFM the
         cross-fitted nuisances and the doubly robust ATE (:class:`DoublyRobust`); the
         final stage (:class:`FinalStage`); with controls W, the projections of a discrete
-        treatment's level effects onto X."""
+        treatment's level effects onto X. ``stage`` is the final stage to fit ("auto" only
+        for a binary treatment)."""
         robust = self.inference_ in DOUBLY_ROBUST_METHODS
         self._doubly_robust = None
-        if robust or self.final_stage != "cfm":
+        if robust or stage != "cfm":
             self._doubly_robust = DoublyRobust(self.inference_ if robust else None, cv=self.cv,
                                                model_propensity=self.model_propensity, random_state=self._seed)
             self._doubly_robust.fit(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes,
                                     arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
                                     n_jobs=self.n_jobs)
         self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
-        self._final_stage = FinalStage(self.final_stage, final_model=self.final_model, random_state=self._seed,
+        self._final_stage = FinalStage(stage, final_model=self.final_model, random_state=self._seed,
                                        n_jobs=self.n_jobs)
         self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,
                               groups=self._groups)

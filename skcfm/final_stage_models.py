@@ -12,8 +12,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+from sklearn.preprocessing import StandardScaler
 
-from .arm_outcomes import ArmOutcomeCovariates
+from .arm_outcomes import ArmOutcomeCovariates, exact_sum_grid
 from .doubly_robust import DoublyRobust
 from .final_stages import BLENDS, auto_candidates, causal_forest_stage, choose_final_stage
 from .intervals import averaging_forest
@@ -42,6 +43,10 @@ class FinalStage:
     models_ : dict
         The fitted models by stage ("tl", "dr", "causal_forest", "cfm_summary"): the one
         in use, and with "auto" every candidate it scored.
+    x_scaler_ : StandardScaler
+        Standardises X for the built-in forests and boosting (see :meth:`_inputs`).
+    y_scale_ : float
+        The spread of Y, the unit of the outcomes those models read (see :meth:`_unit`).
     """
 
     def __init__(self, name: str, *, final_model=None, random_state: int = 0, n_jobs=None) -> None:
@@ -71,6 +76,9 @@ class FinalStage:
         """
         self.models_: dict = {}
         self._tl_out_of_sample = None
+        self.x_scaler_ = StandardScaler().fit(X)
+        spread = float(np.std(Y))
+        self.y_scale_ = spread if np.isfinite(spread) and spread > 0 else 1.0
         self.name_, self.choice_ = self.name, None
         if self.name == "auto":
             mu0, mu1 = nuisances.cfm_
@@ -92,21 +100,25 @@ class FinalStage:
         if stage in self.models_:
             return self.models_[stage]
         seed = self.random_state
+        X, unit = self._inputs(stage, X), self._unit(stage)
         if stage == "tl":
             model = ArmOutcomeCovariates(random_state=seed, n_jobs=self.n_jobs, leaf_rows=len(T))
             arms = model.fit_transform(X, T, Y)
             self._tl_out_of_sample = arms[:, 1] - arms[:, 0]
         elif stage == "dr":
             if self.final_model is not None:
-                model = clone(self.final_model)
+                model = clone(self.final_model).fit(X, nuisances.scores_)
             else:  # out-of-bag effects for final_stage="auto"; the trees are the same
+                # on exact_sum_grid a change of units that moves the scores in their last
+                # digits leaves them equal, and so the trees (see skcfm.arm_outcomes)
                 model = averaging_forest(len(T), seed).set_params(oob_score=True)
-            model.fit(X, nuisances.scores_)
+                model.fit(X, exact_sum_grid(nuisances.scores_ / unit))
         elif stage == "causal_forest":
-            model = causal_forest_stage(X, T, Y, nuisances.propensity_, *nuisances.cfm_, seed)
+            mu0, mu1 = nuisances.cfm_
+            model = causal_forest_stage(X, T, Y / unit, nuisances.propensity_, mu0 / unit, mu1 / unit, seed)
         else:
             mu0, mu1 = nuisances.cfm_
-            model = HistGradientBoostingRegressor(random_state=seed).fit(X, mu1 - mu0)
+            model = HistGradientBoostingRegressor(random_state=seed).fit(X, (mu1 - mu0) / unit)
         self.models_[stage] = model
         return model
 
@@ -116,12 +128,13 @@ class FinalStage:
         out of bag (the T-learner's out of bag for the row's own arm), a ``final_model``
         without them 5-fold cross-fitted. Fits the stage's model where not yet fitted."""
         model = self._fit_model(stage, X, T, Y, nuisances)
+        X, unit = self._inputs(stage, X), self._unit(stage)
         if stage == "tl":
             return self._tl_out_of_sample
         if stage == "causal_forest":
-            return model.oob_predict(X).ravel()
+            return model.oob_predict(X).ravel() * unit
         if getattr(model, "oob_prediction_", None) is not None:
-            return np.asarray(model.oob_prediction_).ravel()
+            return np.asarray(model.oob_prediction_).ravel() * unit
         folds = KFold(5, shuffle=True, random_state=self.random_state) if groups is None else GroupKFold(5)
         return cross_val_predict(clone(model), X, nuisances.scores_, cv=folds, groups=groups).ravel()
 
@@ -130,12 +143,33 @@ class FinalStage:
         blend, of its other half), shape (m,)."""
         stage = self.name_.removeprefix("blend_")
         model = self.models_[stage]
+        X = self._inputs(stage, X)
         if stage == "tl":
             return np.diff(model.transform(X), axis=1).ravel()
-        if stage == "cfm_summary":
-            return model.predict(X)
-        return model.predict(X).ravel()
+        return np.asarray(model.predict(X)).ravel() * self._unit(stage)
 
     def predict_and_var(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The causal forest's effects and their variances (bootstrap of little bags)."""
-        return self.models_["causal_forest"].predict_and_var(X)
+        point, variance = self.models_["causal_forest"].predict_and_var(self._inputs("causal_forest", X))
+        unit = self._unit("causal_forest")
+        return point * unit, variance * unit**2
+
+    def _inputs(self, stage: str, X: np.ndarray) -> np.ndarray:
+        """X as ``stage``'s model reads it: standardised in float64 for the built-in forests
+        and boosting, which cast X to float32 (an offset of 1e8 would leave no digits to
+        split on); as given to a user's ``final_model`` and to the T-learner, whose forests
+        standardise their own inputs."""
+        if self._user_model(stage):
+            return X
+        return self.x_scaler_.transform(X)
+
+    def _unit(self, stage: str) -> float:
+        """What ``stage``'s model reads as one unit of the outcome: Y's spread for the
+        built-in forests and boosting (a tree stops splitting a node whose squared error is
+        below 2e-16, so outcomes of order 1e-8 would grow no tree), 1 for a user's
+        ``final_model`` and for the T-learner, whose forests standardise their own outcomes."""
+        return 1.0 if self._user_model(stage) else self.y_scale_
+
+    def _user_model(self, stage: str) -> bool:
+        """Whether ``stage`` reads the data as given: the T-learner and a user's ``final_model``."""
+        return stage == "tl" or (stage == "dr" and self.final_model is not None)

@@ -841,9 +841,10 @@ def test_checkpoint_mixture_averages_half_the_members_from_each_model(tiny_model
     assert same.shape == mixed.shape == (7,)
     assert not np.allclose(same, mixed)  # the second model's members count
     # the first half is the first model's: 2 of the 4 members "auto" draws on 120 rows
-    first = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=3).fit(
+    first = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="cfm", random_state=3).fit(
         X, T, Y, ancestors=unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y"))
-    second = CFMCateEstimator(model=other, n_estimators=2, random_state=3 + mixture.SECOND_SEED_OFFSET).fit(
+    second = CFMCateEstimator(model=other, n_estimators=2, final_stage="cfm",
+                              random_state=3 + mixture.SECOND_SEED_OFFSET).fit(
         X, T, Y, ancestors=unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y"))
     want = (first.effect(X[:7]) + second.effect(X[:7])) / 2  # float32 model: compare at its precision
     np.testing.assert_allclose(mixed, want, rtol=1e-5, atol=1e-6 * np.abs(want).max())

@@ -34,7 +34,8 @@ def _binary(n=N, seed=0, effect=2.0):
 
 
 def _estimator(model, **params):
-    return CFMCateEstimator(**{"model": model, "n_estimators": 2, "random_state": 0, **params})
+    """The CFM alone unless ``params`` say otherwise: most tests here are about its answers."""
+    return CFMCateEstimator(**{"model": model, "n_estimators": 2, "final_stage": "cfm", "random_state": 0, **params})
 
 
 @pytest.fixture(scope="module")
@@ -724,6 +725,36 @@ def test_dr_final_stage_needs_a_binary_treatment(tiny_model):
         CFMCateEstimator(model=tiny_model, final_stage="forest").fit(X, T > 0, Y)
 
 
+def test_the_default_final_stage_weighs_alternatives_for_a_binary_treatment_only(tiny_model):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    T = (rng.random(120) < 0.5).astype(int)
+    Y = X[:, 0] + T * (1 + X[:, 1]) + rng.normal(size=120)
+    binary = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
+    assert binary.final_stage == "auto" and binary.final_stage_choice_ is not None
+    assert set(binary.final_stage_choice_.dr_loss) >= {"cfm", "causal_forest", "dr"}
+    for treatment in (rng.normal(size=120), rng.integers(0, 3, size=120)):  # continuous, three levels
+        other = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, treatment, Y)
+        assert other.final_stage_ == "cfm" and other.final_stage_choice_ is None
+
+
+def test_final_stage_forests_do_not_depend_on_the_covariates_units(tiny_model):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 2))
+    T = (rng.random(150) < 0.5).astype(int)
+    Y = X[:, 0] + T * (1 + X[:, 1]) + rng.normal(size=150)
+    # were: trees on float32 X and raw outcomes, so X + 1e8 left them no digits to split on and
+    # outcomes of order 1e-8 grew no tree; and the DR-learner's trees moved with the scores' last digits
+    for stage in ("dr", "causal_forest", "cfm_summary"):
+        reference = _estimator(tiny_model, final_stage=stage).fit(X, T, Y).effect(X)
+        for scale, offset in ((1e-6, 0.0), (1e6, 1e8)):
+            moved = X * scale + offset
+            effect = _estimator(tiny_model, final_stage=stage).fit(moved, T, Y).effect(moved)
+            np.testing.assert_allclose(effect, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
+        effect = _estimator(tiny_model, final_stage=stage).fit(X, T, Y * 1e-9).effect(X) / 1e-9
+        np.testing.assert_allclose(effect, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
+
+
 def test_summary_uses_the_treatment_levels_not_zero_and_one(tiny_model):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 2))
@@ -784,9 +815,8 @@ def test_model_propensity_replaces_the_default_logistic_regression(tiny_model):
     X = rng.normal(size=(300, 2))
     T = (rng.random(300) < 1 / (1 + np.exp(-2 * X[:, 0]))).astype(int)
     Y = X[:, 0] + T + 0.3 * rng.normal(size=300)
-    default = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0).fit(X, T, Y)
-    constant = CFMCateEstimator(model=tiny_model, n_estimators=1, random_state=0,
-                                model_propensity=DummyClassifier(strategy="prior")).fit(X, T, Y)
+    default = _estimator(tiny_model, n_estimators=1).fit(X, T, Y)
+    constant = _estimator(tiny_model, n_estimators=1, model_propensity=DummyClassifier(strategy="prior")).fit(X, T, Y)
     # the same CFM outcomes, so only the propensity can move the doubly robust ATE
     np.testing.assert_allclose(default.effect(X), constant.effect(X))
     assert default.ate_result().estimate != pytest.approx(constant.ate_result().estimate)

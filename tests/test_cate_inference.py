@@ -28,7 +28,7 @@ def data():
 
 
 def _fit(model, X, T, Y, **fit_params):
-    return CFMCateEstimator(model=model, n_estimators=4, random_state=0).fit(X, T, Y, **fit_params)
+    return CFMCateEstimator(model=model, n_estimators=4, final_stage="cfm", random_state=0).fit(X, T, Y, **fit_params)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ def data():
 
 
 def _fit(model, X, T, Y, **params):
-    return CFMCateEstimator(**{"model": model, "n_estimators": 4, "random_state": 0, **params}).fit(X, T, Y)
+    return CFMCateEstimator(**{"model": model, "n_estimators": 4, "final_stage": "cfm", "random_state": 0, **params})\
+        .fit(X, T, Y)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def test_ensemble_intervals_warn_that_they_are_not_confidence_intervals(tiny_mod
     assert np.isnan(rows.pvalue())
     # the interval of the same mean warns the same way, from ate_interval (without doubly robust
     # inference, as for a continuous treatment) and the marginal methods
-    ensemble = CFMCateEstimator(model=tiny_model, n_estimators=4, random_state=0).fit(*data, inference="ensemble")
+    ensemble = CFMCateEstimator(model=tiny_model, n_estimators=4, final_stage="cfm", random_state=0)\
+        .fit(*data, inference="ensemble")
     for method in (lambda: ensemble.ate_interval(data[0]), lambda: est.const_marginal_ate_interval(data[0])):
         with pytest.warns(EnsembleSpreadWarning, match="ATE intervals .* spread of 4 members") as record:
             lo, hi = method()
@@ -112,7 +114,8 @@ def test_ate_inference_carries_the_doubly_robust_estimate_and_interval(binary_es
 
 def test_ensemble_ate_inference_uses_the_spread_of_the_members_means(tiny_model, data):
     X, T, Y = data
-    ensemble = CFMCateEstimator(model=tiny_model, n_estimators=4, random_state=0).fit(X, T, Y, inference="ensemble")
+    ensemble = CFMCateEstimator(model=tiny_model, n_estimators=4, final_stage="cfm", random_state=0)\
+        .fit(X, T, Y, inference="ensemble")
     member_ates = ensemble._member_effects(X.iloc[:40], 0, 1).mean(axis=1)
     result = ensemble.ate_inference(X.iloc[:40])
     assert np.isclose(result.mean_point, member_ates.mean())

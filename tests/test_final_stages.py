@@ -142,9 +142,11 @@ def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
 def test_final_stages_need_a_binary_treatment(tiny_model):
     rng = np.random.default_rng(0)
     X, T, Y = rng.normal(size=(60, 2)), rng.normal(size=60), rng.normal(size=60)
-    for stage in ("causal_forest", "auto"):
+    for stage in ("causal_forest", "dr", "blend_tl", "cfm_summary"):
         with pytest.raises(ValueError, match=f"final_stage='{stage}' needs a binary treatment"):
             CFMCateEstimator(model=tiny_model, final_stage=stage).fit(X, T, Y)
+    # "auto" is the default: for a continuous treatment it is the CFM
+    assert CFMCateEstimator(model=tiny_model, n_estimators=1, final_stage="auto").fit(X, T, Y).final_stage_ == "cfm"
 
 
 def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitting(tiny_model):
@@ -164,7 +166,8 @@ def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitti
 def test_a_blend_is_the_mean_of_the_cfm_and_its_other_half(tiny_model, blend, other):
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=blend, random_state=0).fit(X, T, Y)
-    cfm = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y).effect(X[:20])
+    cfm = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="cfm", random_state=0).fit(X, T, Y)\
+        .effect(X[:20])
     if other is None:  # the T-learner: a forest per arm with leaves of 1 % of all rows
         forests = est._final_stage.models_["tl"]
         assert [forest.min_samples_leaf for forest in forests.forests_] == [3, 3]

@@ -40,7 +40,7 @@ def mixture_effects(first, second, X, T, Y, X_new, random_state: int) -> np.ndar
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
 
     def fit(model, n_estimators, seed):
-        return CFMCateEstimator(model=model, n_estimators=n_estimators, random_state=seed).fit(
+        return CFMCateEstimator(model=model, n_estimators=n_estimators, final_stage="cfm", random_state=seed).fit(
             X, T, Y, ancestors=pam)
 
     auto = fit(first, "auto", random_state)

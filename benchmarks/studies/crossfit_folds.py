@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                est = CFMCateEstimator(cv=cv, random_state=r).fit(X, T, Y, ancestors=pam)
+                est = CFMCateEstimator(cv=cv, final_stage="cfm", random_state=r).fit(X, T, Y, ancestors=pam)
             fit_s = time.perf_counter() - start
             lo, hi = est.ate_interval(X_test)
             estimate = est.ate(X_test)

@@ -37,7 +37,7 @@ def main() -> None:
     X = pd.DataFrame(rng.normal(size=(args.rows, 10)).astype(np.float32), columns=columns)
     T = (rng.random(2000) < 0.4).astype(int)
     Y = X.x0[:2000] + T * (1 + X.x1[:2000]) + rng.normal(size=2000)
-    est = CFMCateEstimator(model=args.model, n_estimators=args.n_estimators, random_state=0)
+    est = CFMCateEstimator(model=args.model, n_estimators=args.n_estimators, final_stage="cfm", random_state=0)
     est.fit(X.iloc[:2000], T, Y.rename("y"))
     frame = dd.from_pandas(X, npartitions=args.partitions)
     rows = []

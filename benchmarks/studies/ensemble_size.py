@@ -71,7 +71,8 @@ def main() -> None:
         for members in args.members:
             for context in args.contexts:
                 start = time.perf_counter()
-                est = CFMCateEstimator(model=args.model, n_estimators=members, context_size=context, random_state=i)
+                est = CFMCateEstimator(model=args.model, n_estimators=members, context_size=context, final_stage="cfm",
+                                       random_state=i)
                 effect = est.fit(X, T, Y, ancestors=_pam(X.shape[1])).effect(X_test)
                 rows.append({"dataset": dataset, "realization": i, "n_estimators": str(members),
                              "members_drawn": len(est.members_), "context_size": context,

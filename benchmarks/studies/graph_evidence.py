@@ -91,7 +91,7 @@ def ihdp_rows(model_path: str | None, n_realizations: int, data_home: str | None
         names = list(train.feature_names)
         for name, pam in (("unconfoundedness PAM", unconfoundedness_pam(names, treatment="T", outcome="Y")),
                           ("no PAM", None)):
-            est = CFMCateEstimator(model=model_path, arm_outcomes=False, random_state=r).fit(
+            est = CFMCateEstimator(model=model_path, arm_outcomes=False, final_stage="cfm", random_state=r).fit(
                 pd.DataFrame(train.data, columns=names), train.treatment.astype(int), train.outcome, ancestors=pam)
             pehe = np.sqrt(np.mean((est.effect(pd.DataFrame(test.data, columns=names)) - test.truth.ite) ** 2))
             rows.append({"prior": "IHDP", "pam": name, "dataset": r, "sqrt_pehe": pehe})

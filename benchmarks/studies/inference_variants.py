@@ -71,7 +71,7 @@ FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
     options = {"arm_outcomes": False, **options}  # the estimator's defaults before "auto"; variants add to them
-    return CFMCateEstimator(random_state=random_state, **options).fit(X, T, Y, ancestors=pam)
+    return CFMCateEstimator(random_state=random_state, **{"final_stage": "cfm", **options}).fit(X, T, Y, ancestors=pam)
 
 
 def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:

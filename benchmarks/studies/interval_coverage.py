@@ -138,7 +138,7 @@ def cfm_outcome_predictions(X, T, Y, random_state):
     from skcfm import CFMCateEstimator, unconfoundedness_pam
 
     pam = unconfoundedness_pam([f"x{i}" for i in range(X.shape[1])], treatment="T", outcome="Y")
-    est = CFMCateEstimator(model=CFM_MODEL["path"], n_estimators=2, random_state=random_state)
+    est = CFMCateEstimator(model=CFM_MODEL["path"], n_estimators=2, final_stage="cfm", random_state=random_state)
     est.fit(X, T.astype(int), Y, ancestors=pam)
     return est.cross_fitted_outcomes(), lambda X_new, rng: est.effect(X_new)
 

@@ -79,7 +79,7 @@ def evaluate(dataset: str, i: int, data_home=None) -> dict:
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OverlapWarning)  # the share at the bound is recorded instead
-        est = CFMCateEstimator(random_state=i).fit(X, T, Y, ancestors=pam)
+        est = CFMCateEstimator(final_stage="cfm", random_state=i).fit(X, T, Y, ancestors=pam)
         hybrid = est._doubly_robust_ate(X_new)
         e, standard, (mu0, mu1) = est._nuisances(with_standard=True)
     inside = (e > PROPENSITY_CLIP) & (e < 1 - PROPENSITY_CLIP)
