@@ -113,15 +113,15 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         P(T = 1 | X) of the doubly robust ATE, its interval and the DR final stage; cloned
         per fold. None: a logistic regression (see
         :func:`skcfm.intervals.crossfit_propensity`).
-    final_model : regressor or None, default=None
+    model_final : regressor or None, default=None
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
-        ``final_stage="dr"`` it is the DR-learner's final regressor.
+        ``final_stage="dr"`` it is the DR-learner's final regressor (EconML's name).
     final_stage : {"auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"}, default="auto"
         What answers ``effect``. "auto": for a binary T, the CFM or one of the
         alternatives in :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the
         lowest DR-loss on the training rows, each scored out of sample (the CFM
-        cross-fitted, the forests out of bag; a ``final_model`` without out-of-bag
+        cross-fitted, the forests out of bag; a ``model_final`` without out-of-bag
         predictions 5-fold cross-fitted); where more than half of the rows have a
         propensity at the clip bound, where that loss says little, "blend_tl"
         (``final_stage_`` and ``final_stage_choice_`` say which and why;
@@ -184,6 +184,8 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         map through it. For skewed outcomes; off by default because it did not help on
         the benchmark's selection realizations (user guide, "Skewed outcomes").
     random_state : int, RandomState instance or None, default=None
+    final_model : regressor, optional
+        The former name of ``model_final``; still read, with a ``FutureWarning``.
 
     Attributes
     ----------
@@ -257,7 +259,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         categories: str | list = "auto",
         cv: int = 5,
         model_propensity=None,
-        final_model=None,
+        model_final=None,
         final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"] = "auto",
         arm_outcomes: bool | Literal["auto"] = "auto",
         clip_to_observed: bool = True,
@@ -267,6 +269,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         n_jobs: int | None = None,
         outcome_transform: Literal["none", "yeo-johnson"] = "none",
         random_state=None,
+        final_model="deprecated",
     ) -> None:
         self.model = model
         self.n_estimators = n_estimators
@@ -276,7 +279,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.categories = categories
         self.cv = cv
         self.model_propensity = model_propensity
-        self.final_model = final_model
+        self.model_final = model_final
         self.final_stage = final_stage
         self.arm_outcomes = arm_outcomes
         self.clip_to_observed = clip_to_observed
@@ -286,6 +289,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.n_jobs = n_jobs
         self.outcome_transform = outcome_transform
         self.random_state = random_state
+        self.final_model = final_model
 
     # -- fitting ---------------------------------------------------------------------
     def _check_parameters(self) -> None:
@@ -297,7 +301,13 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
         check_outcome_transform(self.outcome_transform)
-        check_learner(self.final_model, "final_model", kind="regressor", method="predict")
+        self._model_final = self.model_final
+        if not (isinstance(self.final_model, str) and self.final_model == "deprecated"):
+            warnings.warn("final_model was renamed model_final, EconML's name for it; final_model will be removed",
+                          FutureWarning, stacklevel=3)
+            self._model_final = self.final_model
+        name = "model_final" if self._model_final is self.model_final else "final_model"
+        check_learner(self._model_final, name, kind="regressor", method="predict")
         check_learner(self.model_propensity, "model_propensity", kind="classifier", method="predict_proba")
 
     def fit(self, *args, X=None, T=None, Y=None, W=None, ancestors=None, inference: str | None = "auto",
@@ -439,7 +449,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
                                     arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
                                     n_jobs=self.n_jobs)
         self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
-        self._final_stage = FinalStage(stage, final_model=self.final_model, random_state=self._seed,
+        self._final_stage = FinalStage(stage, final_model=self._model_final, random_state=self._seed,
                                        n_jobs=self.n_jobs)
         self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,
                               groups=self._groups)

@@ -148,14 +148,14 @@ class MemberPredictionsMixin:
 
     def _projection(self, t0: float, t1: float):
         """The members' effects of ``t1`` against ``t0`` on the training rows (which condition
-        on X and W) regressed on X, one clone of ``final_model`` per member, cached."""
+        on X and W) regressed on X, one clone of ``model_final`` per member, cached."""
         key = (t0, t1)
         if key not in self._projections:
             n = len(self.T_)
             means = self._member_means(self.X_, [np.full(n, key[0]), np.full(n, key[1])])
             effects = means[:, 1] - means[:, 0]  # (E, n), conditioned on X and W
             x_train = self.X_[:, : -self._n_controls]
-            final = self.final_model
+            final = self._model_final
             if final is None:  # not `or`: an unfitted ensemble's len() raises
                 final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
             self._projections[key] = MemberProjections([clone(final).fit(x_train, e) for e in effects])

@@ -360,12 +360,22 @@ def test_effect_with_controls_is_projected_onto_x(controls_est, data):
     assert len(controls_est._projections[(0.0, 1.0)]) == 2  # one final model per member
 
 
-def test_effect_with_controls_uses_the_given_final_model(tiny_model, data):
+def test_effect_with_controls_uses_the_given_model_final(tiny_model, data):
     X, T, Y, W = data
-    est = _estimator(tiny_model, final_model=RandomForestRegressor(n_estimators=5, random_state=0))
+    est = _estimator(tiny_model, model_final=RandomForestRegressor(n_estimators=5, random_state=0))
     est.fit(X, T, Y, W=W).effect(X[:3])
     models = est._projections[(0.0, 1.0)]
     assert all(isinstance(m, RandomForestRegressor) and len(m.estimators_) == 5 for m in models)
+
+
+def test_final_model_still_works_under_its_former_name_with_a_warning(tiny_model, data):
+    X, T, Y, W = data
+    est = _estimator(tiny_model, final_model=RandomForestRegressor(n_estimators=5, random_state=0))
+    with pytest.warns(FutureWarning, match="renamed model_final"):
+        est.fit(X, T, Y, W=W)
+    assert all(len(m.estimators_) == 5 for m in est._projections[(0.0, 1.0)])
+    with pytest.raises(TypeError, match="final_model='rf'"), pytest.warns(FutureWarning):
+        _estimator(tiny_model, final_model="rf").fit(X, T, Y)
 
 
 def test_effect_with_controls_takes_x_without_w(controls_est, data):
@@ -912,8 +922,8 @@ def test_fit_rejects_t_or_y_among_the_covariates(tiny_model, data, block, variab
 
 
 @pytest.mark.parametrize(("params", "error", "match"), [
-    ({"final_model": LogisticRegression(), "final_stage": "dr"}, TypeError, "expected None or an unfitted regressor"),
-    ({"final_model": "rf"}, TypeError, "final_model='rf'"),
+    ({"model_final": LogisticRegression(), "final_stage": "dr"}, TypeError, "expected None or an unfitted regressor"),
+    ({"model_final": "rf"}, TypeError, "model_final='rf'"),
     ({"device": "gpu0"}, ValueError, "device='gpu0' is not a torch device"),
 ])
 def test_fit_rejects_bad_parameters_naming_them(tiny_model, data, params, error, match):

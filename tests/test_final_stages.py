@@ -153,7 +153,7 @@ def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitti
     from sklearn.linear_model import LinearRegression
 
     X, T, Y = _heterogeneous(300)
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", final_model=LinearRegression(),
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", model_final=LinearRegression(),
                            random_state=0).fit(X, T, Y)
     held_out = est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)
     in_sample = est._final_stage.models_["dr"].predict(X)
