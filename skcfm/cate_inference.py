@@ -285,8 +285,11 @@ class DoublyRobustInference(EnsembleInference):
         """The scored outcome models' mean effect over the checked rows ``X_new``, corrected by
         their error on the training rows (:meth:`skcfm.doubly_robust.DoublyRobust.ate_over`); uncached."""
         est = self._est
-        effect_new = est._member_effects(X_new, *est.categories_[:2], cfm_only=True).mean(axis=0)
-        return est._doubly_robust.ate_over(est.X_[:, : est.n_features_in_], X_new, effect_new,
+
+        def cfm_effect() -> np.ndarray:
+            return est._member_effects(X_new, *est.categories_[:2], cfm_only=True).mean(axis=0)
+
+        return est._doubly_robust.ate_over(est.X_[:, : est.n_features_in_], X_new, cfm_effect,
                                            controls=bool(est._n_controls))
 
     def _summary_row(self, alpha: float, arms: dict) -> dict:

@@ -159,7 +159,7 @@ class DoublyRobust:
         if self.method == "haipw":
             self.standard_models_ = [default_outcome_model().fit(covariates[T == arm], Y[T == arm]) for arm in (0, 1)]
 
-    def ate_over(self, X_train: np.ndarray, X_new: np.ndarray, cfm_effect_new: np.ndarray, *,
+    def ate_over(self, X_train: np.ndarray, X_new: np.ndarray, cfm_effect_new: Callable[[], np.ndarray], *,
                  controls: bool = False) -> AteResult:
         """The mean effect over new rows of the outcome models the scores weigh, corrected by
         their error on the training rows (:func:`~skcfm.intervals.debiased_mean_effect`).
@@ -173,8 +173,10 @@ class DoublyRobust:
             The training rows' X (the effect modifiers).
         X_new : ndarray of shape (m, d_x)
             The rows to average over.
-        cfm_effect_new : ndarray of shape (m,)
-            The CFM's effect on ``X_new``.
+        cfm_effect_new : callable
+            Returns the CFM's effect on ``X_new``, shape (m,): a pass of the model over
+            ``X_new``, called only where the scores weigh the CFM (a hybrid weight of 0
+            needs none).
         controls : bool, default=False
             Whether the covariates held controls W: the standard models read X and W, so
             only the CFM's effect (projected onto X) is corrected.
@@ -184,12 +186,16 @@ class DoublyRobust:
         AteResult
         """
         mu0, mu1 = self.cfm_
-        effect_train, effect_new = mu1 - mu0, cfm_effect_new
+        effect_train = mu1 - mu0
         if self.method == "haipw" and not controls:  # the hybrid's effect: what the scores weigh is what they correct
             weights = self.ate_.weights
             effect_train = weights[0] * (self.standard_[1] - self.standard_[0]) + weights[1] * effect_train
             standard_new = self.standard_models_[1].predict(X_new) - self.standard_models_[0].predict(X_new)
-            effect_new = weights[0] * standard_new + weights[1] * effect_new
+            effect_new = weights[0] * standard_new
+            if weights[1] != 0:
+                effect_new = effect_new + weights[1] * cfm_effect_new()
+        else:
+            effect_new = cfm_effect_new()
         if len(X_train) < ROWS_PER_CORRECTION_TERM * (X_train.shape[1] + 1):  # too few rows: a constant correction
             X_train = X_new = None
         return debiased_mean_effect(self.scores_, effect_train, effect_new, X=X_train, X_new=X_new)

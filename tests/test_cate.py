@@ -378,6 +378,24 @@ def test_final_model_still_works_under_its_former_name_with_a_warning(tiny_model
         _estimator(tiny_model, final_model="rf").fit(X, T, Y)
 
 
+def test_ate_over_new_rows_runs_no_model_pass_where_the_hybrid_weighs_the_cfm_zero(tiny_model, monkeypatch):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    T = (rng.random(300) < 0.5).astype(int)
+    Y = X[:, 0] + 2 * T + 0.1 * rng.normal(size=300)  # linear: the ridge is right, the untrained CFM is not
+    est = _estimator(tiny_model).fit(X, T, Y)
+    assert est.ate_result().weights[1] == 0
+    expected = est.ate(X[:50])
+    fresh = _estimator(tiny_model).fit(X, T, Y)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the CFM was run over X although its hybrid weight is 0")
+
+    monkeypatch.setattr(fresh, "_member_effects", refuse)
+    assert fresh.ate(X[:50]) == expected
+    assert fresh.ate_interval(X[:50]) == est.ate_interval(X[:50])
+
+
 def test_effect_with_controls_takes_x_without_w(controls_est, data):
     X, _, _, W = data
     with pytest.raises(ValueError, match="X has 5 columns; the estimator was fitted with 3"):
