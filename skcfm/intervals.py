@@ -19,12 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import norm
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array
 
 __all__ = [
@@ -81,22 +80,45 @@ class AteResult:
     weights: np.ndarray | None = None
 
 
+class StandardiseMeasurements(TransformerMixin, BaseEstimator):
+    """Standardise every covariate but the 0/1 indicators, which are left as they are.
+
+    A penalised linear model's penalty depends on its covariates' units; standardising
+    measurements makes it the same in any units. Indicators have no units to change, and
+    scaling them by their spread would weaken the penalty on rare ones: on IHDP (19
+    indicators) it made the doubly robust ATE's error 44 % larger and its interval 39 % wider
+    (``docs/decisions.md``).
+    """
+
+    def fit(self, X, y=None):
+        X = check_array(X)
+        self.indicators_ = np.all((X == 0) | (X == 1), axis=0)
+        self.mean_ = np.where(self.indicators_, 0.0, X.mean(axis=0))
+        spread = X.std(axis=0)
+        self.scale_ = np.where(self.indicators_ | (spread == 0), 1.0, spread)
+        return self
+
+    def transform(self, X):
+        return (check_array(X) - self.mean_) / self.scale_
+
+
 def default_propensity_model():
     """The propensity model used when none is given: a logistic regression on standardised
-    covariates. AIPW weights by ``1 / propensity``, so calibrated, smooth scores matter more
-    than flexibility (boosted trees push small samples to scores near 0 or 1). Standardising
-    first makes its penalty, and so the scores, the same whatever the covariates' units;
-    Newton steps reach the penalised optimum in a few iterations (the lbfgs solver stops
-    short on raw earnings, as in LaLonde, or on ACIC's counts)."""
-    return make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky"))
+    measurements (:class:`StandardiseMeasurements`). AIPW weights by ``1 / propensity``, so
+    calibrated, smooth scores matter more than flexibility (boosted trees push small samples
+    to scores near 0 or 1). Standardising first makes its penalty, and so the scores, the
+    same whatever the covariates' units; Newton steps reach the penalised optimum in a few
+    iterations (the lbfgs solver stops short on raw earnings, as in LaLonde, or on ACIC's
+    counts)."""
+    return make_pipeline(StandardiseMeasurements(), LogisticRegression(solver="newton-cholesky"))
 
 
 def default_outcome_model():
     """The "standard" outcome model used when none is given: ridge regression on
-    standardised covariates with its penalty chosen by leave-one-out (``RidgeCV``), fast and
-    stable on a few hundred rows. Standardising first makes the penalty, and so the
-    predictions, the same whatever the covariates' units."""
-    return make_pipeline(StandardScaler(), RidgeCV())
+    standardised measurements (:class:`StandardiseMeasurements`) with its penalty chosen by
+    leave-one-out (``RidgeCV``), fast and stable on a few hundred rows. Standardising first
+    makes the penalty, and so the predictions, the same whatever the covariates' units."""
+    return make_pipeline(StandardiseMeasurements(), RidgeCV())
 
 
 def crossfit_propensity(

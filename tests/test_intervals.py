@@ -405,3 +405,14 @@ def test_default_nuisance_models_do_not_depend_on_the_covariates_units(scale, of
     for a, b in zip(crossfit_outcome(moved, T, Y, random_state=0), crossfit_outcome(X, T, Y, random_state=0),
                     strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_standardise_measurements_leaves_indicators_and_scales_the_rest():
+    from skcfm.intervals import StandardiseMeasurements
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(3.0, 5.0, 200), rng.integers(0, 2, 200), np.full(200, 7.0)])
+    Z = StandardiseMeasurements().fit(X).transform(X)
+    np.testing.assert_array_equal(Z[:, 1], X[:, 1])  # a 0/1 indicator as it is
+    assert abs(Z[:, 0].mean()) < 1e-12 and Z[:, 0].std() == pytest.approx(1.0)
+    np.testing.assert_allclose(Z[:, 2], 0.0)  # a constant column centred, not divided by 0
