@@ -212,11 +212,15 @@ class EnsembleInference(Inference):
     def _members(self, member_values, *args) -> np.ndarray:
         """``member_values(*args)``, the members' estimates, where their spread is an interval:
         with the CFM as the final stage (one DR-learner or forest has no members)."""
-        stage = self._est.final_stage_
+        est = self._est
+        stage = est.final_stage_
         if stage != "cfm":
-            raise ValueError(f"ensemble-spread intervals are not available with final_stage={stage!r}; "
-                             "use final_stage='causal_forest' for per-row confidence intervals, final_stage='cfm' "
-                             "for the ensemble spread, or ate_interval() for the doubly robust ATE")
+            chosen = f" (the one final_stage={est.final_stage!r} chose)" if est.final_stage != stage else ""
+            per_row = ("effect_interval() gives its per-row confidence intervals" if stage == "causal_forest"
+                       else "final_stage='causal_forest' gives per-row confidence intervals")
+            raise ValueError(f"ensemble-spread intervals are not available with final_stage={stage!r}{chosen}: "
+                             f"one model has no members; {per_row}, final_stage='cfm' the ensemble's spread, "
+                             "ate_interval() the doubly robust ATE")
         return member_values(*args)
 
     def _forest_inference(self, X, T0, T1, treatment_names: list[str]) -> NormalInferenceResults:

@@ -1100,8 +1100,11 @@ def test_cfm_summary_is_a_regressor_of_the_cfms_cross_fitted_effects(tiny_model,
     want = HistGradientBoostingRegressor(random_state=est._seed).fit(X, mu1 - mu0).predict(X[:7])
     np.testing.assert_allclose(est.effect(X[:7]), want)
     np.testing.assert_allclose(est.effect(X[:7], T0=1, T1=0), -want)
-    with pytest.raises(ValueError, match="ensemble-spread intervals are not available"):
+    with pytest.raises(ValueError, match="not available with final_stage='cfm_summary'.*'causal_forest' gives"):
         est.effect_interval(X[:3])
+    forest = _estimator(tiny_model, final_stage="causal_forest").fit(X, T, Y)
+    with pytest.raises(ValueError, match="effect_interval\\(\\) gives its per-row confidence intervals"):
+        forest.const_marginal_ate_interval(X[:3])
 
 
 def test_shap_values_explain_the_effects_per_covariate(tiny_model, data):
