@@ -107,7 +107,11 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         "treated" and "untreated" the baseline is "treated"; pass
         ``categories=["untreated", "treated"]``).
     cv : int, default=5
-        Folds for the cross-fitted nuisances of the doubly robust ATE interval.
+        Folds for the cross-fitted propensity and outcome models of the doubly robust ATE
+        and the final stages. The CFM's own cross-fitted outcomes need no folds where each
+        region holds two contexts' worth of rows: its members come in pairs over the two
+        halves and answer each row from the member that leaves it out. On smaller data, or
+        with ``groups``, they are cross-fitted on these folds too.
     model_propensity : classifier or None, default=None
         Unfitted sklearn classifier with ``predict_proba`` for the cross-fitted propensity
         P(T = 1 | X) of the doubly robust ATE, its interval and the DR final stage; cloned
@@ -446,6 +450,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
             self._doubly_robust = DoublyRobust(self.inference_ if robust else None, cv=self.cv,
                                                model_propensity=self.model_propensity, random_state=self._seed)
             self._doubly_robust.fit(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes,
+                                    cfm_outcomes=self._out_of_context_outcomes(),
                                     arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
                                     n_jobs=self.n_jobs)
         self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
@@ -628,10 +633,13 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
     # -- ATE and intervals ----------------------------------------------------------
     def cross_fitted_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
         """CFM predictions of E[Y | do(T=0), x] and E[Y | do(T=1), x] for each training row,
-        each from contexts drawn from the other ``cv`` folds (binary T). With
-        ``arm_outcomes`` the arm columns are refitted per fold on its training rows, so no
-        held-out outcome reaches the contexts either. Fitted in ``fit`` where doubly robust
-        inference or the final stage reads them; otherwise cross-fitted on each call.
+        none from a context holding the row (binary T): from the fitted members whose
+        context leaves it out where the members come in pairs over two halves of each
+        region's rows (:func:`skcfm.contexts.predict_out_of_context`; the arm columns are
+        then the forests' out-of-bag ones), else from contexts drawn from the other ``cv``
+        folds, with the arm columns refitted per fold on its training rows. Fitted in
+        ``fit`` where doubly robust inference or the final stage reads them; otherwise
+        computed on each call.
 
         Returns
         -------
@@ -642,6 +650,9 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
             raise ValueError("cross_fitted_outcomes needs a binary treatment")
         if self._doubly_robust is not None:
             return self._doubly_robust.cfm_
+        out_of_context = self._out_of_context_outcomes()
+        if out_of_context is not None:
+            return out_of_context
         return cross_fitted_outcomes(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes, cv=self.cv,
                                      random_state=self._seed, arm_columns=self.arm_outcomes_ is not None,
                                      groups=self._groups, n_jobs=self.n_jobs)

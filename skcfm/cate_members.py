@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_column_names, check_matrix
 from .cate_inference import content_key
-from .contexts import ContextPlan, plan_contexts, predict_with_plan
+from .contexts import ContextPlan, plan_contexts, predict_out_of_context, predict_with_plan
 from .final_stages import BLENDS
 from .outcome_transform import fit_outcome_transform
 
@@ -173,6 +173,20 @@ class MemberPredictionsMixin:
         t = self._treatments.transform(T, X_arr.shape[0], "T")
         step = 0.05 * float(np.std(self.T_))
         return self._member_effects(X_arr, t - step, t + step) / (2 * step)
+
+    def _out_of_context_outcomes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The CFM's cross-fitted outcomes under T = 0 and T = 1 for each training row from the
+        fitted plan's members that leave the row out of their context
+        (:func:`~skcfm.contexts.predict_out_of_context`); None where the plan cannot (fewer
+        than two contexts' worth of rows per region, one member) or with ``groups``, which
+        cross-fitting keeps within one fold."""
+        if self._groups is not None:
+            return None
+        means = predict_out_of_context(
+            self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan, [0.0, 1.0],
+            clip=self.clip_to_observed, chunk_size=self.chunk_size, device=self.device,
+            outcome_transform=self.outcome_transform_)
+        return None if means is None else (means[0], means[1])
 
     def _cfm_fold_outcomes(self, X_fold: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray,
                            rng: np.random.Generator) -> np.ndarray:

@@ -193,6 +193,69 @@ def predict_with_plan(
     return Predictions(means, quantile_out, logits, borders)
 
 
+def predict_out_of_context(
+    model: CausalFoundationModel,
+    X: np.ndarray,
+    T: np.ndarray,
+    Y: np.ndarray,
+    pam: np.ndarray,
+    plan: ContextPlan,
+    levels: list[float],
+    *,
+    clip: bool = False,
+    chunk_size: int = 1024,
+    device: str = "cpu",
+    outcome_transform: YeoJohnsonOutcome | None = None,
+) -> np.ndarray | None:
+    """Each training row's E[Y | do(T = t), x] for t in ``levels``, shape (len(levels), n),
+    from the members of its region whose context leaves the row out; None where some row
+    has no such member.
+
+    The plan's members come in pairs over the two halves of each region's rows
+    (:func:`skcfm.inference.plan_ensemble`), so each row of a region is out of context for
+    one member of every pair: these answers are cross-fitted without contexts of their
+    own. The rows are ``X`` itself (with arm outcome columns, their out-of-bag values).
+    ``clip`` keeps each answer within what the member's context shows (see
+    :func:`predict_with_plan`), so no row's own outcome bounds its answer.
+    """
+    n = len(T)
+    regions = plan.regions(X)
+    total = np.zeros((len(levels), n))
+    count = np.zeros(n)
+    with model_threads():
+        for region, ensemble in enumerate(plan.ensembles):
+            answered = np.flatnonzero(regions == region)
+            if len(answered) == 0:
+                continue
+            if not _in_pairs(ensemble):
+                return None  # members drawn from all of a region's rows read most of them
+            for member in ensemble:
+                queries = answered[~np.isin(answered, member.rows)]
+                if len(queries) == 0:
+                    continue
+                arms = [np.full(len(queries), float(level)) for level in levels]
+                X_arms = X[queries]
+                if clip:
+                    X_arms = _clip_to_arm_boxes(X_arms, arms, X[member.rows], T[member.rows])
+                out = predict_interventions(model, X, T, Y, pam, X_arms, arms, [member], chunk_size=chunk_size,
+                                            device=device, outcome_transform=outcome_transform)
+                if clip:
+                    out = _clip_to_arm_ranges(out, arms, T[member.rows], Y[member.rows])
+                total[:, queries] += out.means[0]
+                count[queries] += 1
+    if (count == 0).any():
+        return None
+    return total / count
+
+
+def _in_pairs(ensemble: list[Member]) -> bool:
+    """Whether the members come in pairs (first and second, third and fourth, ...) reading
+    disjoint rows."""
+    pairs = range(0, len(ensemble) - 1, 2)
+    return len(ensemble) >= 2 and all(
+        len(np.intersect1d(ensemble[k].rows, ensemble[k + 1].rows, assume_unique=True)) == 0 for k in pairs)
+
+
 def encode_plan(
     model: CausalFoundationModel,
     X: np.ndarray,

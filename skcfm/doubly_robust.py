@@ -1,11 +1,12 @@
 """The doubly robust ATE of a binary treatment from the CFM's cross-fitted nuisances.
 
-:class:`DoublyRobust` cross-fits the nuisances on the same folds (a propensity, for the
-hybrid AIPW a standard outcome model, and the CFM's outcomes, each row predicted from
-contexts drawn from the other folds) and computes from them, once, the AIPW or hybrid
-AIPW estimate, the overlap-weighted ATE and the per-row scores that the DR-learner and
-the ``ate(X)`` correction read. The estimator supplies the CFM's fold predictions as a
-callable, so this module knows nothing of contexts or plans.
+:class:`DoublyRobust` cross-fits the nuisances (a propensity, for the hybrid AIPW a
+standard outcome model, and the CFM's outcomes, no row predicted from a context holding
+it) and computes from them, once, the AIPW or hybrid AIPW estimate, the overlap-weighted
+ATE and the per-row scores that the DR-learner and the ``ate(X)`` correction read. The
+estimator supplies the CFM's out-of-context outcomes where its fitted contexts give them,
+and its fold predictions as a callable for the folds otherwise, so this module knows
+nothing of contexts or plans.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class DoublyRobust:
         self.random_state = random_state
 
     def fit(self, covariates: np.ndarray, T: np.ndarray, Y: np.ndarray, cfm_fold_outcomes: FoldOutcomes, *,
-            arm_columns: bool = False, groups=None, n_jobs=None) -> DoublyRobust:
+            cfm_outcomes: tuple[np.ndarray, np.ndarray] | None = None, arm_columns: bool = False, groups=None,
+            n_jobs=None) -> DoublyRobust:
         """Cross-fit the nuisances and compute the ATE, the overlap-weighted ATE and the scores.
 
         Parameters
@@ -105,6 +107,10 @@ class DoublyRobust:
             ``cfm_fold_outcomes(X_fold, train_rows, test_rows, rng)``: the CFM's
             E[Y | do(T = 0), x] and E[Y | do(T = 1), x] for ``X_fold[test_rows]`` from
             contexts drawn from ``train_rows`` only, shape (2, len(test_rows)).
+        cfm_outcomes : tuple of two ndarrays of shape (n,), optional
+            The CFM's cross-fitted outcomes where the fitted contexts already give them
+            (out of context, :func:`skcfm.contexts.predict_out_of_context`): then
+            ``cfm_fold_outcomes`` is not called.
         arm_columns : bool, default=False
             Whether the CFM reads per-arm outcome columns: they are refitted per fold on
             its training rows (:func:`fold_covariates`), so that no held-out outcome
@@ -124,8 +130,10 @@ class DoublyRobust:
         self.standard_ = None
         if self.method == "haipw":
             self.standard_ = crossfit_outcome(covariates, T, Y, cv=self.cv, random_state=seed, groups=groups)
-        self.cfm_ = cross_fitted_outcomes(covariates, T, Y, cfm_fold_outcomes, cv=self.cv, random_state=seed,
-                                          arm_columns=arm_columns, groups=groups, n_jobs=n_jobs)
+        self.cfm_ = cfm_outcomes
+        if cfm_outcomes is None:
+            self.cfm_ = cross_fitted_outcomes(covariates, T, Y, cfm_fold_outcomes, cv=self.cv, random_state=seed,
+                                              arm_columns=arm_columns, groups=groups, n_jobs=n_jobs)
         if self.standard_ is None:
             self.scores_ = aipw_scores(Y, T, *self.cfm_, self.propensity_)
         else:
@@ -163,6 +171,8 @@ class DoublyRobust:
                  controls: bool = False) -> AteResult:
         """The mean effect over new rows of the outcome models the scores weigh, corrected by
         their error on the training rows (:func:`~skcfm.intervals.debiased_mean_effect`).
+        Over the training rows themselves the effects are the cross-fitted ones the scores
+        weigh (no pass of the model), so the estimate is the doubly robust ATE's.
 
         The correction is linear in X where there are at least
         ``ROWS_PER_CORRECTION_TERM`` training rows per term, else a constant.
@@ -187,9 +197,12 @@ class DoublyRobust:
         """
         mu0, mu1 = self.cfm_
         effect_train = mu1 - mu0
-        if self.method == "haipw" and not controls:  # the hybrid's effect: what the scores weigh is what they correct
+        if self.method == "haipw" and not controls:
             weights = self.ate_.weights
             effect_train = weights[0] * (self.standard_[1] - self.standard_[0]) + weights[1] * effect_train
+        if not controls and X_new.shape == X_train.shape and np.array_equal(X_new, X_train):
+            effect_new = effect_train  # the training rows: the cross-fitted effects the scores weigh
+        elif self.method == "haipw" and not controls:  # the hybrid's effect: what the scores weigh is what they correct
             standard_new = self.standard_models_[1].predict(X_new) - self.standard_models_[0].predict(X_new)
             effect_new = weights[0] * standard_new
             if weights[1] != 0:

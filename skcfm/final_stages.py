@@ -42,7 +42,7 @@ import numpy as np
 
 from .intervals import aipw_scores, clipped_share
 
-CAUSAL_FOREST_TREES = 1000
+CAUSAL_FOREST_TREES = 500
 BLENDS = ("blend_dr", "blend_tl")  # half the CFM's effects, half the DR-learner's or the T-learner's
 AUTO_CANDIDATES = ("causal_forest", "dr", "blend_tl", "blend_dr")  # the alternatives to the CFM that "auto" weighs
 POOR_OVERLAP_SHARE = 0.5  # beyond this share of rows at the propensity clip bound the DR-loss is not trusted

@@ -137,24 +137,59 @@ def plan_ensemble(
     With more covariates than ``max_covariates``, PAM-known ancestors of T or Y come
     first; among equals a member draws covariates with probability growing with
     ``relevance`` (d,) (Gumbel top-k), or uniformly when it is None.
+
+    With at least two contexts' worth of rows (a region of local contexts), each arm's
+    half filling its quota, the members come in pairs that read the same covariates from the two halves of the rows (split
+    per arm): every row is left out of one member of each pair, whose answer for it is
+    an out-of-sample one (:func:`skcfm.contexts.predict_out_of_context`), so
+    cross-fitting needs no contexts of its own.
     """
     n_covariates = pam.shape[0] - 2
     priority = _covariate_priority(pam)
     members = []
     size = ensemble_size(n_estimators, n_rows, n_covariates, context_size=context_size, max_covariates=max_covariates)
-    for _ in range(size):
-        if n_rows <= context_size:
-            rows = np.arange(n_rows)
+    halves = _halves(n_rows, arms, rng) if _paired(n_rows, arms, context_size) and size >= 2 else None
+    for k in range(size):
+        pool = np.arange(n_rows) if halves is None else halves[k % 2]
+        if len(pool) <= context_size:
+            rows = pool
         elif arms is not None:
-            rows = _stratified_rows(arms, context_size, rng)
+            rows = pool[_stratified_rows(arms[pool], context_size, rng)]
         else:
-            rows = np.sort(rng.choice(n_rows, size=context_size, replace=False))
-        tie_break = rng.random(n_covariates) if relevance is None else (
-            -(np.log(relevance + RELEVANCE_FLOOR) + rng.gumbel(size=n_covariates)))
-        order = np.lexsort((tie_break, -priority))  # by priority, then random or relevance-weighted
-        covariates = rng.permutation(order[:max_covariates])
+            rows = np.sort(rng.choice(pool, size=context_size, replace=False))
+        if halves is not None and k % 2 == 1:  # the pair's second member reads the first's covariates
+            covariates = members[-1].covariates
+        else:
+            tie_break = rng.random(n_covariates) if relevance is None else (
+                -(np.log(relevance + RELEVANCE_FLOOR) + rng.gumbel(size=n_covariates)))
+            order = np.lexsort((tie_break, -priority))  # by priority, then random or relevance-weighted
+            covariates = rng.permutation(order[:max_covariates])
         members.append(Member(rows, covariates))
     return members
+
+
+def _paired(n_rows: int, arms: np.ndarray | None, context_size: int) -> bool:
+    """Whether members can come in pairs over two halves of the rows: each half fills a
+    context, and with ``arms`` each arm's half fills its stratified quota but for a row (a
+    region's rows hold two contexts' quotas, which an odd count splits unevenly)."""
+    if n_rows < 2 * context_size:
+        return False
+    if arms is None:
+        return True
+    labels, counts = np.unique(arms, return_counts=True)
+    return bool(np.all(counts // 2 + 1 >= arm_quotas(arms, context_size)[1]))
+
+
+def _halves(n_rows: int, arms: np.ndarray | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint random halves of ``n_rows`` rows, each arm split evenly between them."""
+    groups = [np.arange(n_rows)] if arms is None else [np.flatnonzero(arms == label) for label in np.unique(arms)]
+    halves: tuple[list, list] = ([], [])
+    for group in groups:
+        shuffled = rng.permutation(group)
+        cut = (len(shuffled) + int(rng.integers(2))) // 2  # an odd arm's extra row falls on either side
+        halves[0].append(shuffled[:cut])
+        halves[1].append(shuffled[cut:])
+    return np.sort(np.concatenate(halves[0])), np.sort(np.concatenate(halves[1]))
 
 
 @dataclass(frozen=True)

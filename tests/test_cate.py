@@ -396,6 +396,22 @@ def test_ate_over_new_rows_runs_no_model_pass_where_the_hybrid_weighs_the_cfm_ze
     assert fresh.ate_interval(X[:50]) == est.ate_interval(X[:50])
 
 
+def test_ate_over_the_training_rows_is_the_doubly_robust_ate_without_a_model_pass(tiny_model, monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    T = (rng.random(300) < 0.5).astype(int)
+    Y = np.sin(2 * X[:, 0]) + (1 + X[:, 1]) * T + 0.1 * rng.normal(size=300)
+    est = _estimator(tiny_model).fit(X, T, Y)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the CFM was run over the training rows, whose cross-fitted effects are at hand")
+
+    monkeypatch.setattr(est, "_member_effects", refuse)
+    assert est.ate(X) == pytest.approx(est.ate(), rel=1e-10)
+    lo, hi = est.ate_interval(X)
+    assert lo < est.ate() < hi
+
+
 def test_effect_with_controls_takes_x_without_w(controls_est, data):
     X, _, _, W = data
     with pytest.raises(ValueError, match="X has 5 columns; the estimator was fitted with 3"):

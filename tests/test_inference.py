@@ -245,3 +245,46 @@ def test_regions_are_fixed_size_and_many_regions_take_fewer_members():
     many = plan(400)  # 20 regions of 20 rows: each read once by 2 members
     assert len(many.ensembles) == 20 and len(many.ensembles[0]) == 2
     assert {len(rows) for rows in many.neighbourhoods.rows} == {20}
+
+
+def test_members_of_a_region_with_two_contexts_of_rows_come_in_disjoint_pairs():
+    arms = (np.random.default_rng(0).random(512) < 0.4).astype(int)
+    members = _plan(512, np.zeros((8, 8), dtype=np.int8), arms=arms)
+    assert len(members) >= 2
+    for first, second in zip(members[::2], members[1::2], strict=False):
+        assert len(np.intersect1d(first.rows, second.rows)) == 0  # every row is out of one of them
+        np.testing.assert_array_equal(first.covariates, second.covariates)
+        assert abs(arms[first.rows].mean() - arms[second.rows].mean()) < 0.02  # each arm split evenly
+
+
+
+def test_out_of_context_answers_never_read_the_rows_own_outcome(tiny_model):
+    from skcfm.contexts import plan_contexts, predict_out_of_context
+
+    rng = np.random.default_rng(0)
+    n = 160
+    X = rng.normal(size=(n, 3))
+    T = (rng.random(n) < 0.5).astype(float)
+    Y = X[:, 0] + T + rng.normal(size=n)
+    pam = np.zeros((5, 5))
+    plan = plan_contexts(X, T, Y, pam, rows=np.arange(n), discrete=True, contexts="local", n_estimators="auto",
+                         context_size=10, max_covariates=16, rng=np.random.default_rng(1))
+    answers = predict_out_of_context(tiny_model, X, T, Y, pam, plan, [0.0, 1.0], clip=True)
+    assert answers.shape == (2, n) and np.isfinite(answers).all()
+    for row in (0, 7, 42):
+        shifted = Y.copy()
+        shifted[row] += 100.0  # the plan stays; only the row's own outcome moves
+        moved = predict_out_of_context(tiny_model, X, T, shifted, pam, plan, [0.0, 1.0], clip=True)
+        np.testing.assert_array_equal(moved[:, row], answers[:, row])
+        assert not np.array_equal(moved, answers)  # other rows read it
+
+
+def test_out_of_context_answers_need_members_in_pairs(tiny_model):
+    from skcfm.contexts import plan_contexts, predict_out_of_context
+
+    rng = np.random.default_rng(0)
+    X, T, Y = rng.normal(size=(30, 2)), (rng.random(30) < 0.5).astype(float), rng.normal(size=30)
+    pam = np.zeros((4, 4))
+    plan = plan_contexts(X, T, Y, pam, rows=np.arange(30), discrete=True, contexts="local", n_estimators=4,
+                         context_size=20, max_covariates=16, rng=np.random.default_rng(1))  # 30 rows: no halves
+    assert predict_out_of_context(tiny_model, X, T, Y, pam, plan, [0.0, 1.0]) is None
