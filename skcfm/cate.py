@@ -25,6 +25,7 @@ from ._validation import (
     is_numeric,
     series_name,
 )
+from .aipw import AteResult
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .cate_inference import DoublyRobustInference, EnsembleInference, check_alpha
 from .cate_members import MemberPredictionsMixin
@@ -32,7 +33,6 @@ from .contexts import check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
 from .final_stage_models import FinalStage
 from .graphs import align_pam, warn_post_treatment
-from .intervals import AteResult
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
@@ -112,7 +112,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         Unfitted sklearn classifier with ``predict_proba`` for the cross-fitted propensity
         P(T = 1 | X) of the doubly robust ATE, its interval and the DR final stage; cloned
         per fold. None: a logistic regression (see
-        :func:`skcfm.intervals.crossfit_propensity`).
+        :func:`skcfm.nuisances.crossfit_propensity`).
     model_final : regressor or None, default=None
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with

@@ -19,7 +19,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
 from skcfm.graphs import PostTreatmentWarning
-from skcfm.intervals import OverlapWarning
+from skcfm.nuisances import OverlapWarning
 
 N = 200
 
