@@ -32,8 +32,9 @@ from .cate_members import MemberPredictionsMixin
 from .contexts import check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
 from .final_stage_models import FinalStage
-from .graphs import align_pam, warn_post_treatment
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
+from .pam_alignment import align_pam
+from .pam_validation import warn_post_treatment
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
 

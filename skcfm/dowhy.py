@@ -35,7 +35,8 @@ from econml.utilities import get_input_columns  # noqa: E402
 
 from . import cate  # noqa: E402
 from ._validation import is_numeric  # noqa: E402
-from .graphs import _as_digraph, ancestor_matrix  # noqa: E402
+from .graphs import as_digraph  # noqa: E402
+from .pam_builders import ancestor_matrix  # noqa: E402
 
 __all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
 
@@ -165,7 +166,7 @@ class CFMCateEstimator(Econml):
                 "to give it the graph's edges",
                 UserWarning, stacklevel=3,
             )
-        self.graph = None if graph is None else _as_digraph(graph)
+        self.graph = None if graph is None else as_digraph(graph)
         # what identification established, for the variables it was established for: refuters
         # refit deep copies with a changed estimand, whose new variables stay unknown
         self._identified = _identified_relations(identified_estimand)
