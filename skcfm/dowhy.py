@@ -33,7 +33,6 @@ from dowhy.utils.api import parse_state  # noqa: E402
 from econml.dowhy import DoWhyWrapper  # noqa: E402
 from econml.utilities import get_input_columns  # noqa: E402
 
-from . import cate  # noqa: E402
 from ._validation import is_numeric  # noqa: E402
 from .graphs import as_digraph  # noqa: E402
 from .pam_builders import ancestor_matrix  # noqa: E402
@@ -434,20 +433,24 @@ class CFMDoWhyWrapper(DoWhyWrapper):
         return self
 
 
-def _make_estimator(init_params: Mapping | None) -> cate.CFMCateEstimator:
+def _make_estimator(init_params: Mapping | None):
+    """The unfitted ``skcfm.CFMCateEstimator`` with ``init_params``, after checking their names."""
+    # imported here: skcfm.cate imports this module for its ``dowhy`` property
+    from .cate import CFMCateEstimator as CateEstimator
+
     init_params = {} if init_params is None else init_params
     if not isinstance(init_params, Mapping):
         raise TypeError(
             f"method_params['init_params'] must be a dict of skcfm.CFMCateEstimator parameters; "
             f"got {type(init_params).__name__}"
         )
-    valid = cate.CFMCateEstimator().get_params(deep=False)
+    valid = CateEstimator().get_params(deep=False)
     unknown = sorted(set(init_params) - set(valid))
     if unknown:
         raise ValueError(
             f"method_params['init_params'] has unknown keys {unknown}; skcfm.CFMCateEstimator takes {sorted(valid)}"
         )
-    return cate.CFMCateEstimator(**init_params)
+    return CateEstimator(**init_params)
 
 
 def _identified_relations(estimand) -> dict:
