@@ -20,14 +20,7 @@ from scipy.stats import norm
 
 from ._array_checks import check_binary_treatment, check_float_vector
 
-__all__ = [
-    "AteResult",
-    "aipw_ate",
-    "aipw_scores",
-    "hybrid_aipw_ate",
-    "hybrid_aipw_scores",
-    "overlap_weighted_ate",
-]
+__all__ = ["AteResult", "aipw_ate", "aipw_scores", "hybrid_aipw_ate", "hybrid_aipw_scores", "overlap_weighted_ate"]
 
 
 @dataclass(frozen=True, eq=False)
