@@ -47,7 +47,7 @@ documentation says its interval covers):
   e)`` (Li, Morgan and Zaslavsky, 2018).
 - ``overlap_fitted`` (skcfm only): the same estimate and interval against the truth with
   skcfm's own weights, ``e`` its cross-fitted, clipped propensity: what the estimator
-  states (``skcfm.intervals.overlap_weighted_ate``).
+  states (``skcfm.aipw.overlap_weighted_ate``).
 - ``cate_rows``: ``effect_interval`` on the training rows; ``covered`` is the share of
   rows whose interval holds ``tau(x_i)``, ``width`` the mean width, ``abs_error`` the
   mean |effect - tau|, ``estimate`` and ``truth`` the means. skcfm's default intervals

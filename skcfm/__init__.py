@@ -4,7 +4,9 @@ from importlib import import_module
 
 from ._config import config_context, get_config, set_config
 from ._optional import defer_econml_imports
-from .graphs import align_pam, ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam, validate_pam
+from .pam_alignment import align_pam
+from .pam_builders import ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam
+from .pam_validation import validate_pam
 from .pretrained import available_models, load_model, model_card
 
 __version__ = "0.1.0"

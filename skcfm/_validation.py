@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_array
 
-from .graphs import default_names
+from .pam_alignment import default_names
 
 MAX_CELLS = 200_000_000  # rows x columns beyond this would not fit the memory budget
 # the largest magnitude accepted: scikit-learn's trees and forests (the arm outcome

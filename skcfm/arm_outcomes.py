@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from .intervals import averaging_forest
+from .default_models import averaging_forest
 
 MIN_OUT_OF_BAG_ROWS = 10  # smaller arms use the full fit: some rows would be in every bootstrap sample
 

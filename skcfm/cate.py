@@ -25,15 +25,16 @@ from ._validation import (
     is_numeric,
     series_name,
 )
+from .aipw import AteResult
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .cate_inference import DoublyRobustInference, EnsembleInference, check_alpha
 from .cate_members import MemberPredictionsMixin
 from .contexts import check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
 from .final_stage_models import FinalStage
-from .graphs import align_pam, warn_post_treatment
-from .intervals import AteResult
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
+from .pam_alignment import align_pam
+from .pam_validation import warn_post_treatment
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
 
@@ -63,7 +64,9 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
 
     The model reads the training data in context and predicts E[Y | do(T = t), x] for
     new rows; no model is trained on the user's data. Partial causal knowledge enters
-    through ``ancestors`` (a partial ancestor matrix or a causal graph).
+    through ``ancestors`` (a partial ancestor matrix or a causal graph). What each option
+    does, when to change it and the measurements behind the defaults are in the user
+    guide's CFMCateEstimator page.
 
     Parameters
     ----------
@@ -73,39 +76,22 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
         ``max_covariates`` covariates in each region, between 4 and 16 (2 and 16 beyond 8
-        regions, i.e. 4,096 rows), so that long and wide data are read about once. Chosen
-        on the selection realizations (``benchmarks/studies/ensemble_size.py``): members
-        beyond 4 average out which rows and covariates each one reads; with many regions of
-        512 rows, 2 did as well as 8 (``docs/decisions.md``).
+        regions, i.e. 4,096 rows).
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
-        stratified by treatment so that rare arms are represented. The shipped model was
-        pretrained on contexts of 16-192 rows, yet reads 256 better: on the selection
-        realizations, sqrt(PEHE) 192 -> 256 rows: IHDP 10-29 3.81 -> 3.50 (16 of
-        20 better), ACIC-like set 1.32 -> 1.27 (8 of 10), PSID 10-19 14,793 -> 14,849
-        (+0.4 %), CPS 10-13 unchanged; 224, 320 and 384 rows did worse on IHDP. Fitting
-        and predicting take about 30 % longer.
+        stratified by treatment so that rare arms are represented.
     contexts : {"local", "global"}, default="local"
         Which training rows a member reads when there are more than
-        ``2 * context_size``. "global": random draws from all rows, so each member sees
-        the whole covariate space coarsely. "local": the covariate space is split into
-        ``ceil(n / (2 * context_size))`` regions (k-means on standardised covariates weighted
-        by their correlation with T, with Y or with Y within an arm); each region has its
-        own ensemble reading its nearest ``2 * context_size`` training rows (per-arm quotas
-        for discrete T; with more covariates than the model reads, members favour the
-        covariates that correlate most within the region), a query is answered by the
-        region whose centre is nearest, and ``clip_to_observed`` uses the region's outcome
-        ranges. As data grow, regions shrink around their centres, so contexts come from
-        rows ever closer to the query while the cost per query row stays bounded
-        (``benchmarks/learning_curve.py``, ``benchmarks/scale.py``).
+        ``2 * context_size``. "local": the covariate space is split into
+        ``ceil(n / (2 * context_size))`` regions, each with its own ensemble reading its
+        nearest ``2 * context_size`` rows, and a query is answered by the region whose
+        centre is nearest. "global": random draws from all rows.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
     categories : "auto" or list, default="auto"
         The levels of a discrete treatment, in order: the first is the baseline (control)
         that ``const_marginal_effect``, ``summary`` and the doubly robust ATE compare the
-        others with, as in EconML. "auto": the sorted distinct values of T (so with labels
-        "treated" and "untreated" the baseline is "treated"; pass
-        ``categories=["untreated", "treated"]``).
+        others with, as in EconML. "auto": the sorted distinct values of T.
     cv : int, default=5
         Folds for the cross-fitted propensity and outcome models of the doubly robust ATE
         and the final stages. The CFM's own cross-fitted outcomes need no folds where each
@@ -116,77 +102,48 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         Unfitted sklearn classifier with ``predict_proba`` for the cross-fitted propensity
         P(T = 1 | X) of the doubly robust ATE, its interval and the DR final stage; cloned
         per fold. None: a logistic regression (see
-        :func:`skcfm.intervals.crossfit_propensity`).
+        :func:`skcfm.nuisances.crossfit_propensity`).
     model_final : regressor or None, default=None
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor (EconML's name).
     final_stage : {"auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"}, default="auto"
-        What answers ``effect``. "auto": for a binary T, the CFM or one of the
-        alternatives in :data:`skcfm.final_stages.AUTO_CANDIDATES`, whichever has the
-        lowest DR-loss on the training rows, each scored out of sample (the CFM
-        cross-fitted, the forests out of bag; a ``model_final`` without out-of-bag
-        predictions 5-fold cross-fitted); where more than half of the rows have a
-        propensity at the clip bound, where that loss says little, "blend_tl"
-        (``final_stage_`` and ``final_stage_choice_`` say which and why;
-        :mod:`skcfm.final_stages`). The CFM reads at most ``context_size`` rows per
-        member, so with thousands of rows a final stage over its cross-fitted
-        nuisances is what makes more data buy more accuracy
-        (``benchmarks/learning_curve.py``). For other treatments "auto" is "cfm".
-        "cfm": effects are the model's predictions; per-row intervals are the ensemble's
-        spread, not confidence intervals. The others need a binary T; of them only
-        "causal_forest" has per-row intervals (confidence intervals).
-        "cfm_summary": a histogram gradient boosting regressor (scikit-learn's defaults)
-        of the CFM's cross-fitted effects on X, so that ``effect`` costs microseconds per
-        row instead of a pass of every member.
-        "dr": a DR-learner final stage, doubly robust pseudo-outcomes from the CFM's
-        cross-fitted predictions and a cross-fitted propensity regressed on X (default: a random
-        forest with 100 trees, depth 6, ``n // 100`` rows per leaf). "causal_forest":
-        the R-learner as a generalised random forest on the residuals of the same
-        nuisances (EconML's ``CausalForest``, ``CausalForestDML``'s settings, 1000
-        trees), which splits on every covariate; its ``effect_interval`` and
-        ``effect_inference`` are the forest's normal ones, as ``CausalForestDML``'s.
-        "blend_dr": the mean of the CFM's effects and the DR-learner's. "blend_tl": the
-        mean of the CFM's effects and a T-learner's (a random forest per arm on X with
-        "dr"'s settings, the benchmarks' T-learner). The built-in forests read X
-        standardised in float64, so their effects do not depend on X's units.
+        What answers ``effect``. "cfm": the model's predictions; per-row intervals are the
+        ensemble's spread, not confidence intervals. "cfm_summary": a histogram gradient
+        boosting regressor of the CFM's cross-fitted effects on X. "dr": a DR-learner on
+        the CFM's cross-fitted nuisances. "causal_forest": the R-learner as a generalised
+        random forest (``CausalForestDML``'s), the only one besides "cfm" with per-row
+        intervals (confidence intervals). "blend_dr" / "blend_tl": the mean of the CFM's
+        effects and the DR-learner's / a T-learner's. "auto": for a binary T the
+        candidate of :data:`skcfm.final_stages.AUTO_CANDIDATES` with the lowest
+        out-of-sample DR-loss on the training rows, or "blend_tl" where more than half
+        of the rows have a propensity at the clip bound (:mod:`skcfm.final_stages`); for
+        other treatments "cfm". All but "cfm" need a binary T.
     arm_outcomes : {"auto", True, False}, default="auto"
-        Discrete T: add one covariate per arm, a random forest's E[Y | x, w, T = t] fitted
-        on that arm's rows (100 trees, depth 6, ``n // 100`` rows per leaf; each training
-        row of the arm gets its out-of-bag prediction), so that every member reads a
-        summary of all covariates, not only the ``max_covariates`` it draws. With W the
-        added columns are controls too. In the PAM the added columns share what holds for
-        every covariate. "auto" is True for a discrete T and False for a continuous one.
-        Better on every benchmark data set than False, which is faster (two forests fewer
-        per fit) and can be better where the effect grows far beyond the training rows:
-        forests extrapolate flat (see the user guide).
+        Discrete T: add one covariate per arm, a random forest's out-of-bag
+        E[Y | x, w, T = t] fitted on that arm's rows, so that every member reads a summary
+        of all covariates, not only the ``max_covariates`` it draws. "auto" is True for a
+        discrete T and False for a continuous one.
     clip_to_observed : bool, default=True
-        Discrete T: keep each arm within what it shows in the training rows the answering
-        members read (the region's with local contexts; each fold's own rows for the
-        cross-fitted outcomes). A query under t is answered at its covariates clipped to
-        the box of covariates observed under t (flat extrapolation, as a forest's), and
-        each member's E[Y | do(T = t), x] is clipped to the range of outcomes observed
-        under t. Where no unit of arm t resembles x (poor overlap) the model would
-        otherwise extrapolate its response surface. Both clips lowered sqrt(PEHE) on the
-        selection realizations (``docs/decisions.md``). No effect on a continuous T.
+        Discrete T: answer a query under t at its covariates clipped to the box of
+        covariates observed under t, and clip each member's E[Y | do(T = t), x] to the
+        range of outcomes observed under t, in the rows the answering members read. No
+        effect on a continuous T.
     fit_mode : {"low_memory", "fit_with_cache"}, default="low_memory"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
-        option of the same name): faster repeated calls, at about 4 MB per member
-        (``len(members_)`` members). "low_memory" encodes the contexts on every call.
+        option of the same name), at a few MB per member. "low_memory" encodes the
+        contexts on every call.
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory.
     device : str, default="cpu"
     n_jobs : int or None, default=None
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
-        trees do not depend on it (their sum's rounding does); on two cores it paid on
-        16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
+        trees do not depend on it (their sum's rounding does).
     outcome_transform : {"none", "yeo-johnson"}, default="none"
         "yeo-johnson": the model reads a Yeo-Johnson power transform of the standardised
-        outcome (fitted on the training rows, power within [0, 2]) in place of Y; means
-        are expectations of the inverse under each predicted distribution and quantiles
-        map through it. For skewed outcomes; off by default because it did not help on
-        the benchmark's selection realizations (user guide, "Skewed outcomes").
+        outcome in place of Y; means and quantiles are mapped back to Y's units. For
+        skewed outcomes.
     random_state : int, RandomState instance or None, default=None
     final_model : regressor, optional
         The former name of ``model_final``; still read, with a ``FutureWarning``.
@@ -226,17 +183,13 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
 
     Notes
     -----
-    For a binary treatment ``ate_interval()`` is doubly robust: cross-fitted AIPW with
-    the CFM as outcome model ("aipw"), or the hybrid AIPW ("haipw", the default) that
-    combines a standard outcome model and the CFM with variance-minimising weights;
-    both are valid when the propensity model is right, even if the CFM is wrong.
-    Without X it is for the population ATE; with X for the average effect over X's
-    rows (the hybrid's mean effect there, corrected by its error on the training rows,
-    linear in X; this one also needs that error to average out over X's rows as the
-    correction predicts, see :meth:`ate_interval`). ``effect_interval`` and, with
-    ``inference="ensemble"``, ``ate_interval`` are ensemble-spread intervals (quantiles
-    of the members' estimates): a description of the model's uncertainty, not
-    frequentist confidence intervals.
+    For a binary treatment ``ate_interval()`` is doubly robust (the hybrid AIPW by
+    default, or AIPW with the CFM as outcome model), valid when the propensity model is
+    right even if the CFM is wrong. ``effect_interval`` under the "cfm" final stage and,
+    with ``inference="ensemble"``, ``ate_interval`` are ensemble-spread intervals
+    (quantiles of the members' estimates): a description of the model's uncertainty, not
+    frequentist confidence intervals. The user guide's Intervals section says which
+    interval answers which question.
 
     Examples
     --------

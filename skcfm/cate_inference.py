@@ -27,6 +27,7 @@ from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, 
 from econml.inference._inference import Inference  # the base class; econml.inference does not export it
 from scipy.stats import norm
 
+from .aipw import AteResult
 from .econml_results import (
     DoublyRobustSummary,
     EnsembleSpreadWarning,
@@ -36,7 +37,7 @@ from .econml_results import (
     member_spread,
     normal_inference,
 )
-from .intervals import AteResult, clipped_share
+from .nuisances import clipped_share
 
 ESTIMANDS = ("ate", "overlap")  # the whole-population ATE, or the overlap-weighted ATE
 

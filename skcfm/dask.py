@@ -2,8 +2,8 @@
 independent, so predictions map over the partitions of a Dask DataFrame.
 
 The fitted estimator is sent to each worker once (it pickles with its model); every
-partition runs ``effect`` / ``predict`` on its rows. With Spark, the same function works
-inside ``DataFrame.mapInPandas``: :func:`skcfm.spark.map_in_pandas`.
+partition runs ``effect`` / ``predict`` on its rows (:func:`skcfm.partitions.predict_partition`).
+With Spark, the same function works inside ``DataFrame.mapInPandas``: :func:`skcfm.spark.map_in_pandas`.
 """
 
 from __future__ import annotations
@@ -13,28 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-
-def _predict_partition(frame: pd.DataFrame, estimator, columns: list, method: str, kwargs: dict) -> pd.Series:
-    if len(frame) == 0:
-        return pd.Series([], dtype=np.float64, index=frame.index, name=method)
-    values = getattr(estimator, method)(frame[columns].to_numpy(dtype=np.float64), **kwargs)
-    return pd.Series(np.asarray(values, dtype=np.float64), index=frame.index, name=method)
-
-
-METHODS = ("effect", "predict")
-
-
-def check_columns(estimator, frame_columns, columns: list | None) -> list:
-    """The columns to pass as X: given, or the estimator's ``feature_names_in_``; all in the frame."""
-    if columns is None:
-        columns = list(getattr(estimator, "feature_names_in_", []))
-    if not columns:
-        raise ValueError("the estimator has no feature_names_in_ (it was fitted on an array, not a DataFrame with "
-                         "string column names); pass columns= explicitly")
-    missing = [c for c in columns if c not in list(frame_columns)]
-    if missing:
-        raise ValueError(f"columns {missing!r} are not all columns of frame; pass columns= explicitly")
-    return list(columns)
+from .partitions import METHODS, check_columns, predict_partition
 
 
 def map_partitions(
@@ -67,4 +46,4 @@ def map_partitions(
         raise ValueError(f"method={method!r}; expected one of {METHODS}")
     columns = check_columns(estimator, frame.columns, columns)
     meta = pd.Series([], dtype=np.float64, name=method)
-    return frame.map_partitions(_predict_partition, estimator, columns, method, kwargs, meta=meta)
+    return frame.map_partitions(predict_partition, estimator, columns, method, kwargs, meta=meta)

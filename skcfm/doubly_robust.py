@@ -17,22 +17,11 @@ import numpy as np
 from sklearn.base import clone
 
 from ._config import progress_bar
+from .aipw import AteResult, aipw_ate, aipw_scores, hybrid_aipw_ate, hybrid_aipw_scores, overlap_weighted_ate
 from .arm_outcomes import ArmOutcomeCovariates
-from .intervals import (
-    PROPENSITY_CLIP,
-    AteResult,
-    aipw_ate,
-    aipw_scores,
-    crossfit_folds,
-    crossfit_outcome,
-    crossfit_propensity,
-    debiased_mean_effect,
-    default_outcome_model,
-    default_propensity_model,
-    hybrid_aipw_ate,
-    hybrid_aipw_scores,
-    overlap_weighted_ate,
-)
+from .debiased_effect import debiased_mean_effect
+from .default_models import default_outcome_model, default_propensity_model
+from .nuisances import PROPENSITY_CLIP, crossfit_folds, crossfit_outcome, crossfit_propensity
 
 DOUBLY_ROBUST_METHODS = ("haipw", "aipw")
 ROWS_PER_CORRECTION_TERM = 10  # ate(X): the CFM's error is corrected linearly in X from this many rows per term

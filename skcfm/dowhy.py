@@ -33,9 +33,9 @@ from dowhy.utils.api import parse_state  # noqa: E402
 from econml.dowhy import DoWhyWrapper  # noqa: E402
 from econml.utilities import get_input_columns  # noqa: E402
 
-from . import cate  # noqa: E402
 from ._validation import is_numeric  # noqa: E402
-from .graphs import _as_digraph, ancestor_matrix  # noqa: E402
+from .graphs import as_digraph  # noqa: E402
+from .pam_builders import ancestor_matrix  # noqa: E402
 
 __all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
 
@@ -165,7 +165,7 @@ class CFMCateEstimator(Econml):
                 "to give it the graph's edges",
                 UserWarning, stacklevel=3,
             )
-        self.graph = None if graph is None else _as_digraph(graph)
+        self.graph = None if graph is None else as_digraph(graph)
         # what identification established, for the variables it was established for: refuters
         # refit deep copies with a changed estimand, whose new variables stay unknown
         self._identified = _identified_relations(identified_estimand)
@@ -433,20 +433,24 @@ class CFMDoWhyWrapper(DoWhyWrapper):
         return self
 
 
-def _make_estimator(init_params: Mapping | None) -> cate.CFMCateEstimator:
+def _make_estimator(init_params: Mapping | None):
+    """The unfitted ``skcfm.CFMCateEstimator`` with ``init_params``, after checking their names."""
+    # imported here: skcfm.cate imports this module for its ``dowhy`` property
+    from .cate import CFMCateEstimator as CateEstimator
+
     init_params = {} if init_params is None else init_params
     if not isinstance(init_params, Mapping):
         raise TypeError(
             f"method_params['init_params'] must be a dict of skcfm.CFMCateEstimator parameters; "
             f"got {type(init_params).__name__}"
         )
-    valid = cate.CFMCateEstimator().get_params(deep=False)
+    valid = CateEstimator().get_params(deep=False)
     unknown = sorted(set(init_params) - set(valid))
     if unknown:
         raise ValueError(
             f"method_params['init_params'] has unknown keys {unknown}; skcfm.CFMCateEstimator takes {sorted(valid)}"
         )
-    return cate.CFMCateEstimator(**init_params)
+    return CateEstimator(**init_params)
 
 
 def _identified_relations(estimand) -> dict:

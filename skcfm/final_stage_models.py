@@ -15,9 +15,9 @@ from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from .arm_outcomes import ArmOutcomeCovariates, exact_sum_grid
+from .default_models import averaging_forest
 from .doubly_robust import DoublyRobust
 from .final_stages import BLENDS, auto_candidates, causal_forest_stage, choose_final_stage
-from .intervals import averaging_forest
 
 
 class FinalStage:

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .intervals import aipw_scores, clipped_share
+from .aipw import aipw_scores
+from .nuisances import clipped_share
 
 CAUSAL_FOREST_TREES = 500
 BLENDS = ("blend_dr", "blend_tl")  # half the CFM's effects, half the DR-learner's or the T-learner's
@@ -125,7 +126,7 @@ def choose_final_stage(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0
     shape (n,)) have a lower mean DR-loss than the CFM's cross-fitted effects (beyond float
     rounding, ``paired_z`` < 0); among those that do, the one with the lowest. When more
     than ``POOR_OVERLAP_SHARE`` of the rows have a ``propensity`` at the clip bound
-    (:func:`skcfm.intervals.clipped_share`) and ``POOR_OVERLAP_STAGE`` is among the
+    (:func:`skcfm.nuisances.clipped_share`) and ``POOR_OVERLAP_STAGE`` is among the
     alternatives, that one, whatever the losses."""
     cfm = dr_losses(T, Y, propensity, mu0, mu1, mu1 - mu0)
     losses = {name: dr_losses(T, Y, propensity, mu0, mu1, effects) for name, effects in alternatives.items()}

@@ -12,8 +12,9 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from ._validation import check_frame, check_integer_parameters, check_magnitude, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
-from .graphs import align_pam, check_outcome_row, warn_post_treatment
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
+from .pam_alignment import align_pam
+from .pam_validation import check_outcome_row, warn_post_treatment
 from .pretrained import load_model
 
 OUTPUT_TYPES = ("mean", "median", "quantiles", "full")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .dask import METHODS, _predict_partition, check_columns
+from .partitions import METHODS, check_columns, predict_partition
 
 
 def map_in_pandas(
@@ -55,7 +55,7 @@ def map_in_pandas(
     def add_column(batches):
         fitted = broadcast.value
         for batch in batches:
-            yield batch.assign(**{output_col: _predict_partition(batch, fitted, columns, method, kwargs).to_numpy()})
+            yield batch.assign(**{output_col: predict_partition(batch, fitted, columns, method, kwargs).to_numpy()})
 
     schema = StructType(frame.schema.fields + [StructField(output_col, DoubleType())])
     return frame.mapInPandas(add_column, schema=schema)

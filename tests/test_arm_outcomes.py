@@ -7,7 +7,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
 from skcfm.arm_outcomes import ArmOutcomeCovariates, extend_pam
-from skcfm.graphs import align_pam
+from skcfm.pam_alignment import align_pam
 
 N, D = 240, 6
 

@@ -18,8 +18,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam
-from skcfm.graphs import PostTreatmentWarning
-from skcfm.intervals import OverlapWarning
+from skcfm.nuisances import OverlapWarning
+from skcfm.pam_validation import PostTreatmentWarning
 
 N = 200
 

@@ -5,6 +5,7 @@ import pytest
 from sklearn.base import clone
 
 from skcfm import CFMCateEstimator
+from skcfm.aipw import aipw_scores
 from skcfm.final_stages import (
     AUTO_CANDIDATES,
     auto_candidates,
@@ -12,7 +13,6 @@ from skcfm.final_stages import (
     dr_losses,
     paired_z,
 )
-from skcfm.intervals import aipw_scores
 
 
 def _nuisances(n=600, seed=0):
@@ -205,7 +205,7 @@ def test_auto_weighs_blends_as_the_mean_of_the_out_of_sample_effects(tiny_model)
 
 
 def test_auto_takes_the_t_learner_blend_where_the_arms_barely_overlap(tiny_model):
-    from skcfm.intervals import OverlapWarning
+    from skcfm.nuisances import OverlapWarning
 
     rng = np.random.default_rng(2)
     X = rng.normal(size=(600, 3))

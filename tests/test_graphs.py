@@ -1,4 +1,5 @@
-"""Tests for skcfm.graphs: PAMs from graphs, patterns, merging, validation, alignment.
+"""Tests for skcfm.graphs and the PAM modules (pam_builders, pam_validation, pam_alignment): PAMs
+from graphs, patterns, merging, validation, alignment.
 
 Convention under test: ``pam.loc[a, b] == 1`` means a is a known ancestor of b.
 """
@@ -8,17 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skcfm.graphs import (
-    align_pam,
-    ancestor_matrix,
-    default_names,
-    graph_from_dowhy,
-    merge_pams,
-    pam_to_model_order,
-    tiered_pam,
-    unconfoundedness_pam,
-    validate_pam,
-)
+from skcfm.graphs import graph_from_dowhy
+from skcfm.pam_alignment import align_pam, default_names, pam_to_model_order
+from skcfm.pam_builders import ancestor_matrix, merge_pams, tiered_pam, unconfoundedness_pam
+from skcfm.pam_validation import validate_pam
 
 LALONDE_COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
 LALONDE_DOT = (

@@ -13,7 +13,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
 from skcfm import GraphConditionedCFMRegressor
-from skcfm.graphs import PostTreatmentWarning
+from skcfm.pam_validation import PostTreatmentWarning
 
 N, D = 120, 3
 

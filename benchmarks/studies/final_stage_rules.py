@@ -53,7 +53,8 @@ from scipy.optimize import minimize
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.insert(0, str(HERE.parent))
 
-from skcfm.intervals import PROPENSITY_CLIP, aipw_scores  # noqa: E402
+from skcfm.aipw import aipw_scores  # noqa: E402
+from skcfm.nuisances import PROPENSITY_CLIP  # noqa: E402
 
 SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
 BASELINE = "lowest(cfm, causal_forest, dr)"

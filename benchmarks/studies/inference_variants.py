@@ -60,8 +60,8 @@ from _metrics import pehe  # noqa: E402
 from model_selection import LOADERS, SELECTION, add_rows, parse_realizations  # noqa: E402
 
 from skcfm import CFMCateEstimator, load_model, unconfoundedness_pam  # noqa: E402
+from skcfm.aipw import aipw_scores  # noqa: E402
 from skcfm.arm_outcomes import ArmOutcomeCovariates  # noqa: E402
-from skcfm.intervals import aipw_scores  # noqa: E402
 
 COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", "arm_outcomes_leaf5",
                       "arm_outcomes_extra", "yeo_johnson", "yeo_johnson_noarms", "arm_outcomes_all_covariates")

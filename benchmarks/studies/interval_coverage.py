@@ -1,4 +1,4 @@
-"""Coverage study of the AIPW and hybrid AIPW intervals in ``skcfm.intervals``.
+"""Coverage study of the AIPW and hybrid AIPW intervals of ``skcfm.aipw``.
 
 Simulates confounded data sets with a binary treatment and a known average
 treatment effect, estimates the ATE on each with cross-fitted AIPW (standard
@@ -23,7 +23,7 @@ Simulation, per data set (n rows, 5 standard-normal covariates):
 Methods: ``aipw`` (standard outcome model), ``aipw_fm`` (the second predictor alone),
 ``haipw`` (both, hybrid) for the population ATE; ``haipw_new_rows``: the hybrid's mean
 effect (both models' effects with the hybrid weights) over 100 new rows from the same
-population, corrected linearly in X by the hybrid scores (:func:`skcfm.intervals.debiased_mean_effect`, what
+population, corrected linearly in X by the hybrid scores (:func:`skcfm.debiased_effect.debiased_mean_effect`, what
 ``CFMCateEstimator.ate_interval(X)`` computes), scored against the true mean effect over
 those rows (``true_ate`` holds each method's target).
 
@@ -45,15 +45,9 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
-from skcfm.intervals import (
-    aipw_ate,
-    crossfit_outcome,
-    crossfit_propensity,
-    debiased_mean_effect,
-    hybrid_aipw_ate,
-    hybrid_aipw_scores,
-    outcome_effect,
-)
+from skcfm.aipw import aipw_ate, hybrid_aipw_ate, hybrid_aipw_scores
+from skcfm.debiased_effect import debiased_mean_effect
+from skcfm.nuisances import crossfit_outcome, crossfit_propensity, outcome_effect
 
 N_FEATURES = 5
 FM_SCENARIOS = ("good", "biased", "noise")

@@ -58,15 +58,10 @@ from model_selection import LOADERS, SELECTION, add_rows  # noqa: E402
 from noise_floor import GROUPS, true_cate  # noqa: E402
 
 from skcfm import CFMCateEstimator, unconfoundedness_pam  # noqa: E402
+from skcfm.aipw import aipw_scores, hybrid_aipw_scores  # noqa: E402
+from skcfm.debiased_effect import debiased_mean_effect  # noqa: E402
 from skcfm.doubly_robust import ROWS_PER_CORRECTION_TERM  # noqa: E402
-from skcfm.intervals import (  # noqa: E402
-    PROPENSITY_CLIP,
-    OverlapWarning,
-    aipw_scores,
-    debiased_mean_effect,
-    hybrid_aipw_scores,
-    outcome_effect,
-)
+from skcfm.nuisances import PROPENSITY_CLIP, OverlapWarning, outcome_effect  # noqa: E402
 
 Z = float(norm.ppf(0.975))
 ESTIMATES = ("cfm", "hybrid", "aipw", "hybrid_overlap_weights", "blend_tl")

@@ -25,7 +25,7 @@ from .train import (
     CHECKPOINT_NAME,
     VALIDATION_FIELDS,
     VALIDATION_LOG,
-    _append_rows,
+    append_rows,
     evaluate,
     load_checkpoint,
     model_from_checkpoint,
@@ -116,6 +116,6 @@ def average_run(checkpoint_path: str | os.PathLike, other_path: str | os.PathLik
     metrics = evaluate(model_from_checkpoint(averaged), validation_set(config), "cpu")
     row = {"step": averaged["step"], "datasets_seen": averaged["datasets_seen"],
            "elapsed_s": round(averaged["elapsed_s"], 1), **metrics}
-    _append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
+    append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
     save_checkpoint(averaged, out / CHECKPOINT_NAME)
     return {"checkpoint": str(out / CHECKPOINT_NAME), "step": averaged["step"], "weight": weight, **metrics}

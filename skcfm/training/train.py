@@ -162,7 +162,9 @@ def model_from_checkpoint(checkpoint: dict) -> CausalFoundationModel:
     return model
 
 
-def _append_rows(path: Path, fields: list[str], rows: list[dict]) -> None:
+def append_rows(path: Path, fields: list[str], rows: list[dict]) -> None:
+    """Append ``rows`` to the CSV log at ``path`` (columns ``fields``), writing the header first
+    when the file is new; the training and weight-averaging runs share the logs."""
     new = not path.exists()
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
@@ -179,7 +181,7 @@ def _truncate_log(path: Path, after_step: int) -> None:
         rows = [row for row in csv.DictReader(handle) if int(row["step"]) <= after_step]
     fields = TRAIN_FIELDS if path.name == TRAIN_LOG else VALIDATION_FIELDS
     path.unlink()
-    _append_rows(path, fields, rows)
+    append_rows(path, fields, rows)
 
 
 def _any_rank(flag: bool, world_size: int, device: torch.device) -> bool:
@@ -352,7 +354,7 @@ def train(
     def validate() -> dict[str, float]:
         metrics = evaluate(model, validation, torch_device)
         row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 1), **metrics}
-        _append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
+        append_rows(out / VALIDATION_LOG, VALIDATION_FIELDS, [row])
         return metrics
 
     # -- loop; SIGTERM (a stopped session, torchrun, kill) ends it with a checkpoint of the last step
@@ -381,7 +383,7 @@ def train(
             if rank == 0:
                 row = {"step": step, "datasets_seen": datasets_seen, "elapsed_s": round(elapsed, 2),
                        "loss": round(loss.item(), 5), "learning_rate": lr, "datasets_per_s": round(rate, 2)}
-                _append_rows(out / TRAIN_LOG, TRAIN_FIELDS, [row])
+                append_rows(out / TRAIN_LOG, TRAIN_FIELDS, [row])
                 bar.set_postfix(loss=f"{loss.item():.3f}", datasets_per_s=f"{rate:.1f}")
             bar.update(1)
             if rank == 0 and step % config.validation_every_steps == 0:
