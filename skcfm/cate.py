@@ -638,7 +638,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         of ``effect(X)``.
 
         ``estimand="overlap"`` (doubly robust inference, without X) is the overlap-weighted
-        ATE over the training rows (:func:`~skcfm.intervals.overlap_weighted_ate`): the
+        ATE over the training rows (:func:`~skcfm.aipw.overlap_weighted_ate`): the
         average effect among units that could have been in either arm, identified and with
         a valid interval even where most propensities sit at the clip bound, when the
         whole-population ATE rests on extrapolation.

@@ -159,7 +159,7 @@ class DoublyRobust:
     def ate_over(self, X_train: np.ndarray, X_new: np.ndarray, cfm_effect_new: Callable[[], np.ndarray], *,
                  controls: bool = False) -> AteResult:
         """The mean effect over new rows of the outcome models the scores weigh, corrected by
-        their error on the training rows (:func:`~skcfm.intervals.debiased_mean_effect`).
+        their error on the training rows (:func:`~skcfm.debiased_effect.debiased_mean_effect`).
         Over the training rows themselves the effects are the cross-fitted ones the scores
         weigh (no pass of the model), so the estimate is the doubly robust ATE's.
 
@@ -207,7 +207,7 @@ def cross_fitted_outcomes(covariates: np.ndarray, T: np.ndarray, Y: np.ndarray, 
                           cv: int, random_state: int, arm_columns: bool = False, groups=None,
                           n_jobs=None) -> tuple[np.ndarray, np.ndarray]:
     """The CFM's E[Y | do(T = 0), x] and E[Y | do(T = 1), x] for each training row, each
-    from contexts drawn from the other ``cv`` folds (:func:`~skcfm.intervals.crossfit_folds`;
+    from contexts drawn from the other ``cv`` folds (:func:`~skcfm.nuisances.crossfit_folds`;
     the arguments as for :meth:`DoublyRobust.fit`). The contexts draw from
     ``random_state + 1``, one generator across the folds."""
     mu = np.empty((2, len(T)))
