@@ -75,8 +75,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
     n_estimators : int or "auto", default="auto"
         Ensemble members (context draws, covariate subsets and orders), averaged. "auto"
         draws one member per block of ``context_size`` rows times block of the model's
-        ``max_covariates`` covariates in each region, between 4 and 16 (2 and 16 beyond 8
-        regions, i.e. 4,096 rows).
+        ``max_covariates`` covariates in each region, between 4 and 16.
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented.

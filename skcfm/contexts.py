@@ -16,7 +16,6 @@ import numpy as np
 from ._config import model_threads, progress_bar
 from .inference import (
     AUTO_MEMBERS,
-    FEWEST_MEMBERS_MANY_REGIONS,
     EncodedContext,
     Member,
     Predictions,
@@ -33,7 +32,6 @@ from .outcome_transform import YeoJohnsonOutcome
 CONTEXTS = ("local", "global")
 FIT_MODES = ("low_memory", "fit_with_cache")
 PROGRESS_PASSES = 20_000  # a prediction runs this many query rows through members before it shows a bar
-MANY_REGIONS = 8  # beyond this many regions (4,096 rows at the default context size) fewer members suffice
 MAX_DISCRETE_LEVELS = 10  # "auto" treatment kind: at most this many distinct values is discrete
 
 
@@ -105,10 +103,8 @@ def plan_contexts(
             rng=rng)
     regions = [np.arange(len(rows))] if neighbourhoods is None else neighbourhoods.rows
     # one member count for every region, so their predictions stack
-    many = neighbourhoods is not None and len(regions) > MANY_REGIONS
     size = ensemble_size(n_estimators, max(len(r) for r in regions), n_covariates,
-                         context_size=context_size, max_covariates=max_covariates,
-                         fewest=FEWEST_MEMBERS_MANY_REGIONS if many else AUTO_MEMBERS[0])
+                         context_size=context_size, max_covariates=max_covariates)
     ensembles = []
     for region in regions:
         relevance = None

@@ -33,11 +33,9 @@ from .preprocessing import Scaling, fit_scaling
 MIN_ARM_SHARE = 0.2
 RELEVANCE_FLOOR = 1e-3  # an irrelevant-looking covariate keeps a small chance of being read
 MIN_ARM_ROWS_FOR_RELEVANCE = 11  # an arm with fewer rows adds no within-arm correlations
-AUTO_MEMBERS = (4, 16)  # fewest and most members n_estimators="auto" picks
-# with many regions (data beyond 8 regions of 512 rows) a region's members need only read its
-# rows once: 2, 4 and 8 members per region gave the same sqrt(PEHE) at 8,000 rows on both
-# learning-curve designs (docs/decisions.md), and each member costs a pass per query row
-FEWEST_MEMBERS_MANY_REGIONS = 2
+# fewest and most members n_estimators="auto" picks; at least two pairs per region of local
+# contexts, so each row's cross-fitted answer averages two members (docs/decisions.md)
+AUTO_MEMBERS = (4, 16)
 
 
 @dataclass(frozen=True)
