@@ -128,11 +128,12 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         covariates observed under t, and clip each member's E[Y | do(T = t), x] to the
         range of outcomes observed under t, in the rows the answering members read. No
         effect on a continuous T.
-    fit_mode : {"low_memory", "fit_with_cache"}, default="low_memory"
+    fit_mode : {"auto", "low_memory", "fit_with_cache"}, default="auto"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
-        option of the same name), at a few MB per member. "low_memory" encodes the
-        contexts on every call.
+        option of the same name), at about 5 MB per member. "low_memory" encodes the
+        contexts on every call. "auto" keeps them where they take at most 256 MB (up to
+        about 50 members: data of a few thousand rows).
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory.
     device : str, default="cpu"
@@ -219,7 +220,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"] = "auto",
         arm_outcomes: bool | Literal["auto"] = "auto",
         clip_to_observed: bool = True,
-        fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
+        fit_mode: Literal["auto", "low_memory", "fit_with_cache"] = "auto",
         chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,

@@ -184,7 +184,7 @@ class MemberPredictionsMixin:
             return None
         means = predict_out_of_context(
             self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan, [0.0, 1.0],
-            clip=self.clip_to_observed, chunk_size=self.chunk_size, device=self.device,
+            clip=self.clip_to_observed, chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,
             outcome_transform=self.outcome_transform_)
         return None if means is None else (means[0], means[1])
 

@@ -30,7 +30,8 @@ from .neighbourhoods import ROWS_PER_CONTEXT, Neighbourhoods, plan_neighbourhood
 from .outcome_transform import YeoJohnsonOutcome
 
 CONTEXTS = ("local", "global")
-FIT_MODES = ("low_memory", "fit_with_cache")
+FIT_MODES = ("auto", "low_memory", "fit_with_cache")
+CACHE_BYTES = 256 * 2**20  # fit_mode="auto" keeps the encoded contexts up to this size
 PROGRESS_PASSES = 20_000  # a prediction runs this many query rows through members before it shows a bar
 MAX_DISCRETE_LEVELS = 10  # "auto" treatment kind: at most this many distinct values is discrete
 
@@ -69,7 +70,7 @@ def check_context_options(estimator) -> None:
     if not isinstance(estimator.clip_to_observed, bool | np.bool_):
         raise TypeError(f"clip_to_observed={estimator.clip_to_observed!r}; expected True or False")
     if estimator.fit_mode not in FIT_MODES:
-        raise ValueError(f"fit_mode={estimator.fit_mode!r}; expected 'low_memory' or 'fit_with_cache'")
+        raise ValueError(f"fit_mode={estimator.fit_mode!r}; expected 'auto', 'low_memory' or 'fit_with_cache'")
 
 
 def plan_contexts(
@@ -201,6 +202,7 @@ def predict_out_of_context(
     clip: bool = False,
     chunk_size: int = 1024,
     device: str = "cpu",
+    encodings: list[list[EncodedContext]] | None = None,
     outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> np.ndarray | None:
     """Each training row's E[Y | do(T = t), x] for t in ``levels``, shape (len(levels), n),
@@ -212,7 +214,8 @@ def predict_out_of_context(
     one member of every pair: these answers are cross-fitted without contexts of their
     own. The rows are ``X`` itself (with arm outcome columns, their out-of-bag values).
     ``clip`` keeps each answer within what the member's context shows (see
-    :func:`predict_with_plan`), so no row's own outcome bounds its answer.
+    :func:`predict_with_plan`), so no row's own outcome bounds its answer. ``encodings``
+    (from :func:`encode_plan`) skip encoding the contexts again.
     """
     n = len(T)
     regions = plan.regions(X)
@@ -225,7 +228,7 @@ def predict_out_of_context(
                 continue
             if not _in_pairs(ensemble):
                 return None  # members drawn from all of a region's rows read most of them
-            for member in ensemble:
+            for k, member in enumerate(ensemble):
                 queries = answered[~np.isin(answered, member.rows)]
                 if len(queries) == 0:
                     continue
@@ -233,8 +236,10 @@ def predict_out_of_context(
                 X_arms = X[queries]
                 if clip:
                     X_arms = _clip_to_arm_boxes(X_arms, arms, X[member.rows], T[member.rows])
-                out = predict_interventions(model, X, T, Y, pam, X_arms, arms, [member], chunk_size=chunk_size,
-                                            device=device, outcome_transform=outcome_transform)
+                out = predict_interventions(
+                    model, X, T, Y, pam, X_arms, arms, [member], chunk_size=chunk_size, device=device,
+                    encodings=None if encodings is None else [encodings[region][k]],
+                    outcome_transform=outcome_transform)
                 if clip:
                     out = _clip_to_arm_ranges(out, arms, T[member.rows], Y[member.rows])
                 total[:, queries] += out.means[0]
@@ -264,17 +269,26 @@ def encode_plan(
     device: str = "cpu",
     outcome_transform: YeoJohnsonOutcome | None = None,
 ) -> list[list[EncodedContext]] | None:
-    """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``;
-    None for ``"low_memory"`` (contexts are encoded at each prediction).
+    """Every member's encoded context, region by region, for ``fit_mode="fit_with_cache"``,
+    and for ``"auto"`` where they take at most ``CACHE_BYTES``; None otherwise
+    (``"low_memory"``: contexts are encoded at each prediction).
 
-    Holds per member the model's states for its context rows (about 4 MB for 192 rows
+    Holds per member the model's states for its context rows (about 5 MB for 256 rows
     and 16 covariates with the shipped model), so memory grows with regions × members.
     """
-    if fit_mode != "fit_with_cache":
+    if fit_mode == "low_memory" or (fit_mode == "auto" and encoded_bytes(model, plan) > CACHE_BYTES):
         return None
     with model_threads():
         return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
                 for ensemble in plan.ensembles]
+
+
+def encoded_bytes(model: CausalFoundationModel, plan: ContextPlan) -> int:
+    """Memory the encoded contexts of ``plan`` would hold: each block's keys, float32 of
+    shape (variables, sinks + context rows, d_model), per member."""
+    config = model.config
+    per_block = sum((len(m.covariates) + 2) * (config.n_sinks + len(m.rows)) for m in plan.members)
+    return 4 * config.d_model * len(model.blocks) * per_block
 
 
 def _clip_to_arm_boxes(X_query: np.ndarray, treatments: list[np.ndarray], X_rows: np.ndarray,

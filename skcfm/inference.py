@@ -137,10 +137,11 @@ def plan_ensemble(
     ``relevance`` (d,) (Gumbel top-k), or uniformly when it is None.
 
     With at least two contexts' worth of rows (a region of local contexts), each arm's
-    half filling its quota, the members come in pairs that read the same covariates from the two halves of the rows (split
-    per arm): every row is left out of one member of each pair, whose answer for it is
-    an out-of-sample one (:func:`skcfm.contexts.predict_out_of_context`), so
-    cross-fitting needs no contexts of its own.
+    half filling its quota, the members come in pairs that read the same covariates from
+    the two halves of the rows (split per arm): every row is left out of one member of
+    each pair, whose answer for it is an out-of-sample one
+    (:func:`skcfm.contexts.predict_out_of_context`), so cross-fitting needs no contexts of
+    its own.
     """
     n_covariates = pam.shape[0] - 2
     priority = _covariate_priority(pam)

@@ -63,11 +63,12 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         them), so that every member reads a summary of all columns. "auto" is True for
         a discrete treatment. The same option as :class:`skcfm.CFMCateEstimator`'s,
         where it is measured.
-    fit_mode : {"low_memory", "fit_with_cache"}, default="low_memory"
+    fit_mode : {"auto", "low_memory", "fit_with_cache"}, default="auto"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
-        option of the same name): faster repeated calls, at about 4 MB per member
+        option of the same name): faster repeated calls, at about 5 MB per member
         (``len(members_)`` members). "low_memory" encodes the contexts on every call.
+        "auto" keeps them where they take at most 256 MB.
     chunk_size : int, default=1024
         Query rows per forward pass.
     device : str, default="cpu"
@@ -155,7 +156,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         clip_to_observed: bool = True,
         arm_outcomes: bool | Literal["auto"] = "auto",
-        fit_mode: Literal["low_memory", "fit_with_cache"] = "low_memory",
+        fit_mode: Literal["auto", "low_memory", "fit_with_cache"] = "auto",
         chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,

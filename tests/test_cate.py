@@ -645,7 +645,7 @@ def test_effect_rejects_nan_in_x(binary_est, data):
         ({"chunk_size": -1}, "chunk_size must be a positive integer"),
         ({"treatment_kind": "x"}, "treatment_kind='x'; expected 'auto', 'discrete' or 'continuous'"),
         ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
-        ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'low_memory' or 'fit_with_cache'"),
+        ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'auto', 'low_memory' or 'fit_with_cache'"),
     ],
 )
 def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
@@ -702,19 +702,27 @@ def test_local_and_global_contexts_agree_when_one_context_holds_the_data(tiny_mo
 
 def test_fit_with_cache_encodes_each_context_once_and_predicts_the_same(tiny_model, data, monkeypatch):
     X, T, Y, _ = data
-    plain = _estimator(tiny_model, context_size=30).fit(X, T, Y)  # 4 regions of 2 members
+    plain = _estimator(tiny_model, context_size=30, fit_mode="low_memory").fit(X, T, Y)  # 4 regions of a pair
+    assert plain._encodings is None
     want = plain.effect(X[:30]), plain.const_marginal_effect(X[:5]), plain.cross_fitted_outcomes()[0]
     calls = []
     encode = type(tiny_model).encode_context
     monkeypatch.setattr(type(tiny_model), "encode_context", lambda self, *a: calls.append(1) or encode(self, *a))
-    cached = _estimator(tiny_model, context_size=30, fit_mode="fit_with_cache").fit(X, T, Y)
-    # fit encodes every member's context once, and the cross-fitting folds' own contexts
-    encoded_in_fit = len(calls)
-    assert len(cached.members_) == 8 and encoded_in_fit > 8
-    np.testing.assert_array_equal(cached.effect(X[:30]), want[0])
-    np.testing.assert_array_equal(cached.const_marginal_effect(X[:5]), want[1])
-    np.testing.assert_array_equal(cached.cross_fitted_outcomes()[0], want[2])
-    assert len(calls) == encoded_in_fit  # predictions read the cache
+    for mode in ("fit_with_cache", "auto"):  # "auto" keeps a cache this small
+        calls.clear()
+        cached = _estimator(tiny_model, context_size=30, fit_mode=mode).fit(X, T, Y)
+        # fit encodes every member's context once; the out-of-context cross-fitting reads them
+        assert len(cached.members_) == 8 and len(calls) == 8
+        np.testing.assert_array_equal(cached.effect(X[:30]), want[0])
+        np.testing.assert_array_equal(cached.const_marginal_effect(X[:5]), want[1])
+        np.testing.assert_array_equal(cached.cross_fitted_outcomes()[0], want[2])
+        assert len(calls) == 8  # predictions read the cache
+
+
+def test_fit_mode_auto_keeps_no_cache_beyond_its_budget(tiny_model, data, monkeypatch):
+    X, T, Y, _ = data
+    monkeypatch.setattr("skcfm.contexts.CACHE_BYTES", 1)
+    assert _estimator(tiny_model, context_size=30).fit(X, T, Y)._encodings is None
 
 
 def test_fit_rejects_an_unknown_inference(tiny_model, data):

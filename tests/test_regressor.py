@@ -260,7 +260,7 @@ def test_treatment_kind_discrete_stratifies_a_many_valued_treatment(tiny_model):
 @pytest.mark.parametrize(("params", "message"), [
     ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
     ({"treatment_kind": "binary"}, "treatment_kind='binary'; expected 'auto', 'discrete' or 'continuous'"),
-    ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'low_memory' or 'fit_with_cache'"),
+    ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'auto', 'low_memory' or 'fit_with_cache'"),
 ])
 def test_fit_rejects_unknown_options(tiny_model, params, message):
     with pytest.raises(ValueError, match=message):
