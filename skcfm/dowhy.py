@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -34,8 +33,8 @@ from econml.dowhy import DoWhyWrapper  # noqa: E402
 from econml.utilities import get_input_columns  # noqa: E402
 
 from ._validation import is_numeric  # noqa: E402
+from .dowhy_pam import estimand_pam, graph_pam, source_columns  # noqa: E402
 from .graphs import as_digraph  # noqa: E402
-from .pam_builders import ancestor_matrix  # noqa: E402
 
 __all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
 
@@ -231,12 +230,12 @@ class CFMCateEstimator(Econml):
             )
         treatment, outcome = estimand.treatment_variable[0], estimand.outcome_variable[0]
         covariates = list(X.columns) + ([] if W is None else list(W.columns))
-        sources = _source_columns(covariates, data.columns)
+        sources = source_columns(covariates, data.columns)
         if self.graph is None:
-            pam = _estimand_pam(self._identified, treatment=treatment, outcome=outcome, covariates=covariates,
+            pam = estimand_pam(self._identified, treatment=treatment, outcome=outcome, covariates=covariates,
                                 sources=sources)
         else:
-            pam = _graph_pam(self.graph, treatment=treatment, outcome=outcome, covariates=covariates,
+            pam = graph_pam(self.graph, treatment=treatment, outcome=outcome, covariates=covariates,
                              sources=sources)
         self._X = X  # the rows "att", "atc" and row filters select from
         # keywords: the wrapped fit tells EconML's order (Y, T, X) from the model card's (X, T, Y) by name;
@@ -466,52 +465,6 @@ def _identified_relations(estimand) -> dict:
     }
 
 
-def _estimand_pam(identified: dict, *, treatment: Hashable, outcome: Hashable, covariates: list,
-                  sources: list) -> pd.DataFrame:
-    """Labelled PAM over ``[treatment, outcome, *covariates]`` from identification alone.
-
-    A directed path from the treatment to the outcome (1; the outcome is then no ancestor
-    of the treatment, -1), and for a backdoor set: none of its variables descends from the
-    treatment, so none from the outcome either (-1). Only for the variables identified.
-    """
-    labels = [treatment, outcome, *covariates]
-    pam = pd.DataFrame(0, index=labels, columns=labels)
-    if treatment != identified["treatment"] or outcome != identified["outcome"] or not identified["path"]:
-        return pam
-    pam.loc[treatment, outcome], pam.loc[outcome, treatment] = 1, -1
-    for label, source in zip(covariates, sources, strict=True):
-        if source in identified["not_descendants"]:
-            pam.loc[[treatment, outcome], label] = -1
-    return pam
-
-
 def _in_data_order(names: list, columns) -> list:
     position = {name: i for i, name in enumerate(columns)}
     return sorted(names, key=lambda name: position.get(name, len(position)))
-
-
-def _source_columns(columns: list, data_columns) -> list:
-    """The data column each estimator column came from: a one-hot dummy ``race_b`` -> ``race``."""
-    data_columns = [c for c in data_columns if isinstance(c, str)]
-    sources = []
-    for column in columns:
-        parents = [c for c in data_columns if str(column).startswith(f"{c}_")] if column not in data_columns else []
-        sources.append(max(parents, key=len) if parents else column)
-    return sources
-
-
-def _graph_pam(graph: nx.DiGraph, *, treatment: Hashable, outcome: Hashable, covariates: list,
-               sources: list) -> pd.DataFrame:
-    """Labelled PAM over ``[treatment, outcome, *covariates]``; see ``CFMCateEstimator``'s Notes."""
-    graph = graph.copy()
-    missing = [name for name in (treatment, outcome) if name not in graph]
-    graph.add_nodes_from(missing)  # placed so ancestor_matrix accepts them; their relations are unknown
-    unique_sources = list(dict.fromkeys(sources))
-    pam = ancestor_matrix(graph, treatment=treatment, outcome=outcome, covariates=unique_sources, unknown="covariates")
-    pam.loc[missing, :] = 0
-    pam.loc[:, missing] = 0
-    labels = [treatment, outcome, *covariates]
-    origin = [treatment, outcome, *sources]
-    values = pam.loc[origin, origin].to_numpy().copy()
-    values[np.array([[a == b for b in origin] for a in origin])] = 0  # diagonal; dummies of one variable
-    return pd.DataFrame(values, index=labels, columns=labels)
