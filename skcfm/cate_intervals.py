@@ -2,11 +2,13 @@
 
 As in EconML's estimators, each of these methods defers to the
 :class:`~econml.inference.Inference` that ``fit`` chose with its ``inference`` argument
-(:mod:`skcfm.cate_inference`): the estimator's method states the signature and defaults,
-EconML's ``BaseCateEstimator._defer_to_inference`` binds the call to them and the inference
-answers. EconML's ``BaseCateEstimator`` declares some of them too; they are restated here
-because skcfm's defaults differ (``T0=0, T1=1``, ``estimand``) and because what an interval
-means depends on the inference: the ensemble's spread or a doubly robust confidence interval.
+(:mod:`skcfm.cate_inference`): the method states the signature and defaults, EconML's
+``BaseCateEstimator._defer_to_inference`` binds the call to them and the inference answers.
+EconML's ``BaseCateEstimator`` declares the effect and marginal ones with the same
+signatures; they are restated so that their docstrings say what an interval means here
+(the ensemble's spread, or a confidence interval). The ATE ones add ``T0=0, T1=1`` and
+``estimand``; the ``const_marginal`` ones are EconML's ``LinearCateEstimator``'s, whose
+effects linear in T the CFM does not assume.
 """
 
 from __future__ import annotations
