@@ -511,6 +511,6 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
 
         EconML's wrapper would name the method after this module, which DoWhy cannot load.
         """
-        from .dowhy import CFMDoWhyWrapper  # DoWhy is imported only when asked for
+        from .dowhy_wrapper import CFMDoWhyWrapper  # DoWhy is imported only when asked for
 
         return CFMDoWhyWrapper(self)
