@@ -8,29 +8,24 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
-from econml.inference import EmpiricalInferenceResults, NormalInferenceResults, PopulationSummaryResults
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from ._fit_arguments import resolve_fit_arguments
-from ._optional import import_optional
 from ._validation import (
     check_integer_parameters,
     check_learner,
-    check_matrix,
     check_n_estimators,
     check_n_jobs,
-    check_vector,
-    column_names,
-    is_numeric,
-    series_name,
 )
-from .aipw import AteResult
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
-from .cate_inference import DoublyRobustInference, EnsembleInference, check_alpha
+from .cate_dose_response import DoseResponseMixin, ExtrapolationWarning
+from .cate_doubly_robust import DoublyRobustMixin
+from .cate_inputs import FitData, check_fit_data, frame_feature_names, refuse_weights, variable_names
+from .cate_intervals import CateIntervalsMixin
 from .cate_members import MemberPredictionsMixin
 from .contexts import check_context_options, encode_plan
-from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust, cross_fitted_outcomes
+from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust
 from .final_stage_models import FinalStage
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
 from .pam_alignment import align_pam
@@ -38,28 +33,14 @@ from .pam_validation import warn_post_treatment
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
 
+__all__ = ["CFMCateEstimator", "ExtrapolationWarning"]
+
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
 FINAL_STAGES = ("cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
 
 
-def _check_not_covariates(T: np.ndarray, Y: np.ndarray, blocks: list[tuple[str, np.ndarray | None, list]]) -> None:
-    """Raise where a column of X or W (``blocks``: name, values, column names) repeats T or
-    Y: conditioning on the outcome or on the treatment itself leaves no effect to estimate,
-    and the answer would silently be near 0."""
-    numeric_t = T.astype(np.float64) if is_numeric(T) else None
-    for block, values, columns in blocks:
-        for j in range(0 if values is None else values.shape[1]):
-            for variable, role, target in (("Y", "outcome", Y), ("T", "treatment", numeric_t)):
-                if target is not None and np.array_equal(values[:, j], target):
-                    raise ValueError(f"{block}'s column {columns[j]!r} is {variable} itself; the {role} cannot be "
-                                     f"a covariate: remove it from {block}")
-
-
-class ExtrapolationWarning(UserWarning):
-    """A query beyond what the training rows cover (e.g. a dose outside the observed range)."""
-
-
-class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator):
+class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMixin, CateIntervalsMixin,
+                       BaseCateEstimator, BaseEstimator):
     """CATE estimator backed by a pretrained graph-conditioned causal foundation model.
 
     The model reads the training data in context and predicts E[Y | do(T = t), x] for
@@ -249,7 +230,9 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.final_model = final_model
 
     # -- fitting ---------------------------------------------------------------------
-    def _check_parameters(self) -> None:
+    def _check_parameters(self):
+        """Raise for an invalid parameter; return the final regressor to use: ``model_final``,
+        or the deprecated ``final_model`` where it is set (with a ``FutureWarning``)."""
         check_n_estimators(self.n_estimators)
         check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
         check_context_options(self)
@@ -258,14 +241,15 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
         check_outcome_transform(self.outcome_transform)
-        self._model_final = self.model_final
+        model_final = self.model_final
         if not (isinstance(self.final_model, str) and self.final_model == "deprecated"):
             warnings.warn("final_model was renamed model_final, EconML's name for it; final_model will be removed",
                           FutureWarning, stacklevel=3)
-            self._model_final = self.final_model
-        name = "model_final" if self._model_final is self.model_final else "final_model"
-        check_learner(self._model_final, name, kind="regressor", method="predict")
+            model_final = self.final_model
+        name = "model_final" if model_final is self.model_final else "final_model"
+        check_learner(model_final, name, kind="regressor", method="predict")
         check_learner(self.model_propensity, "model_propensity", kind="classifier", method="predict_proba")
+        return model_final
 
     def fit(self, *args, X=None, T=None, Y=None, W=None, ancestors=None, inference: str | None = "auto",
             groups=None, sample_weight=None, freq_weight=None, sample_var=None):
@@ -315,26 +299,35 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         -------
         self
         """
-        for name, value in (("sample_weight", sample_weight), ("freq_weight", freq_weight),
-                            ("sample_var", sample_var)):
-            if value is not None:
-                raise ValueError(f"{name} is not supported: the causal foundation model reads the rows in context "
-                                 f"unweighted, so a weight would be silently ignored; resample the rows in "
-                                 f"proportion to their weights instead, or leave {name}=None")
+        refuse_weights(sample_weight=sample_weight, freq_weight=freq_weight, sample_var=sample_var)
         X, T, Y = resolve_fit_arguments(args, X, T, Y)
-        self._check_parameters()
+        self._model_final = self._check_parameters()
         inference = "auto" if inference is None else inference
         if inference not in INFERENCE_OPTIONS:
             raise ValueError(f"inference={inference!r}; expected one of {INFERENCE_OPTIONS}")
-        X_arr = check_matrix(X, "X")
-        n = X_arr.shape[0]
-        W_arr = check_matrix(W, "W", n_rows=n, allow_none=True)
-        T_raw = check_vector(T, "T", n_rows=n, numeric=False)
-        Y_arr = check_vector(Y, "Y", n_rows=n)
-        self._groups = None if groups is None else check_vector(groups, "groups", n_rows=n, numeric=False)
-        x_names = column_names(X, X_arr.shape[1])
-        w_names = [] if W_arr is None else column_names(W, W_arr.shape[1], prefix="w")
-        _check_not_covariates(T_raw, Y_arr, [("X", X_arr, x_names), ("W", W_arr, w_names)])
+        data = check_fit_data(X, T, Y, W, groups)
+        self._groups = data.groups
+        T_arr, stage = self._fit_treatment(data.T, inference)
+        n_covariates = data.X.shape[1] + (0 if data.W is None else data.W.shape[1])
+        arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
+                                kind=self.treatment_kind_, n_covariates=n_covariates)
+        self._set_names(X, T, Y, data)
+        self.pam_ = align_pam(
+            ancestors, covariates=data.covariates, treatment=self.treatment_name_, outcome=self.outcome_name_
+        )
+        warn_post_treatment(self.pam_, data.covariates)
+        self.model_ = load_model(self.model, device=self.device)
+        self._seed = int(check_random_state(self.random_state).randint(2**31))
+        self._fit_contexts(data, T_arr, arms)
+        self._fit_what_predictions_read(stage)
+        self._inference = self._get_inference(self.inference_)  # what the *_interval, *_inference methods defer to
+        self._inference.fit(self)
+        return self
+
+    def _fit_treatment(self, T_raw: np.ndarray, inference: str) -> tuple[np.ndarray, str]:
+        """Encode T (``treatment_kind_``, ``categories_``) and settle ``inference_``; return the
+        encoded T and the final stage to fit. Doubly robust inference and every final stage
+        but the CFM need a binary T; "auto" weighs alternatives for a binary T only."""
         self._treatments = TreatmentEncoding(self.treatment_kind, self.categories)
         T_arr = self._treatments.fit_transform(T_raw)
         self.treatment_kind_, self.categories_ = self._treatments.kind_, self._treatments.categories_
@@ -347,37 +340,40 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.inference_ = inference
         if self.final_stage not in ("cfm", "auto") and not binary:
             raise ValueError(f"final_stage={self.final_stage!r} needs a binary treatment; T {kind}")
-        stage = self.final_stage if binary else "cfm"  # "auto" weighs alternatives for a binary T only
-        n_covariates = X_arr.shape[1] + (0 if W_arr is None else W_arr.shape[1])
-        arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
-                                kind=self.treatment_kind_, n_covariates=n_covariates)
+        return T_arr, self.final_stage if binary else "cfm"
+
+    def _set_names(self, X, T, Y, data: FitData) -> None:
+        """The names the inputs are known by: EconML's input names, scikit-learn's
+        ``feature_names_in_`` (string column names of a DataFrame only; a refit on an array
+        forgets the last frame's) and ``n_features_in_``, the columns later frames are
+        checked against, and the names of T and Y in the PAM."""
         self._set_input_names(Y, T, X)
         self._d_t, self._d_y = (), ()
-        self._frame_columns = x_names if isinstance(X, pd.DataFrame) else None  # checked against later frames
-        if isinstance(X, pd.DataFrame) and all(isinstance(name, str) for name in X.columns):
-            self.feature_names_in_ = x_names  # scikit-learn's convention: string column names only
-        elif hasattr(self, "feature_names_in_"):  # a refit on an array forgets the last frame's names
+        self._frame_columns = data.x_names if isinstance(X, pd.DataFrame) else None
+        names = frame_feature_names(X, data.x_names)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.n_features_in_ = X_arr.shape[1]
-        self.treatment_name_, self.outcome_name_ = self._variable_names(T, Y, x_names + w_names)
-        self.pam_ = align_pam(
-            ancestors, covariates=x_names + w_names, treatment=self.treatment_name_, outcome=self.outcome_name_
-        )
-        warn_post_treatment(self.pam_, x_names + w_names)
-        self.model_ = load_model(self.model, device=self.device)
-        self._seed = int(check_random_state(self.random_state).randint(2**31))
+        self.n_features_in_ = data.X.shape[1]
+        self.treatment_name_, self.outcome_name_ = variable_names(T, Y, data.covariates)
+
+    def _fit_contexts(self, data: FitData, T_arr: np.ndarray, arms: bool) -> None:
+        """The rows the members read and their contexts: X and W (with the arm outcome columns
+        where ``arms``), the outcome transform, the context plan and, with
+        ``fit_mode="fit_with_cache"``, its encoded contexts."""
         rng = np.random.default_rng(self._seed)
-        self.X_ = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
-        self._n_controls = 0 if W_arr is None else W_arr.shape[1]
+        self.X_ = data.X if data.W is None else np.hstack([data.X, data.W])
+        self._n_controls = 0 if data.W is None else data.W.shape[1]
         self.arm_outcomes_ = None
         if arms:
-            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, Y_arr, self.pam_, self._seed,
+            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, data.Y, self.pam_, self._seed,
                                                                      self.n_jobs)
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
-        self.T_, self.Y_ = T_arr, Y_arr
-        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, Y_arr)
-        self._context_plan = self._plan(np.arange(n), rng)
+        self.T_, self.Y_ = T_arr, data.Y
+        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, data.Y)
+        self._context_plan = self._plan(np.arange(len(T_arr)), rng)
         self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
                                       fit_mode=self.fit_mode, device=self.device,
                                       outcome_transform=self.outcome_transform_)
@@ -385,10 +381,6 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         self.members_ = self._context_plan.members
         self._projections: dict = {}
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
-        self._fit_what_predictions_read(stage)
-        self._inference = self._get_inference(self.inference_)  # what the *_interval, *_inference methods defer to
-        self._inference.fit(self)
-        return self
 
     def _fit_what_predictions_read(self, stage: str) -> None:
         """Fit now everything ``effect``, ``ate`` and their intervals read, so that they
@@ -416,16 +408,6 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
             for level in range(1, len(self.categories_)):
                 self._projection(0.0, float(level))
 
-    @staticmethod
-    def _variable_names(T, Y, covariates: list) -> tuple:
-        """Names of T and Y for aligning a labelled PAM: their Series names, unless those
-        clash with a covariate or each other (e.g. Y derived from a column of X); then
-        "T" and "Y"."""
-        treatment, outcome = series_name(T, "T"), series_name(Y, "Y")
-        if treatment == outcome or treatment in covariates or outcome in covariates:
-            treatment, outcome = "T", "Y"
-        return treatment, outcome
-
     def _gen_allowed_missing_vars(self) -> list[str]:
         """EconML hook naming the inputs that may hold NaN: none (the model needs finite values)."""
         return []
@@ -447,51 +429,6 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         ndarray of shape (m,)
         """
         return self._member_effects(X, T0, T1).mean(axis=0)
-
-    def score(self, Y, T, X=None, W=None, sample_weight=None) -> float:
-        """EconML's doubly robust score on new rows: the mean squared error of
-        :meth:`effect` against the rows' doubly robust pseudo-outcomes (lower is better).
-
-        The pseudo-outcome of a row is ``mu1 - mu0 + T (Y - mu1) / e - (1 - T) (Y - mu0) /
-        (1 - e)``, with the CFM's E[Y | do(T = t), x] for the new rows read from the training
-        rows in context and ``e`` from a propensity model fitted on every training row, as
-        EconML's ``DRLearner.score`` does with its nuisance models. A binary treatment only.
-
-        Parameters
-        ----------
-        Y, T : array-like of shape (m,)
-            Outcome and treatment (levels as in ``fit``) of the new rows.
-        X : array-like of shape (m, d_x)
-        W : array-like of shape (m, d_w), optional
-            Required exactly when the estimator was fitted with W.
-        sample_weight : None
-            Not supported (see :meth:`fit`).
-
-        Returns
-        -------
-        float
-        """
-        check_is_fitted(self, "model_")
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported: the causal foundation model reads rows unweighted")
-        if self._doubly_robust is None:
-            raise ValueError("score needs the doubly robust nuisances: a binary treatment fitted with inference "
-                             "'haipw' or 'aipw' (the default)")
-        X_arr = self._check_X(X)
-        m = X_arr.shape[0]
-        n_w = self._n_controls - (self._n_arm_columns if self._n_controls else 0)
-        W_arr = check_matrix(W, "W", n_rows=m, allow_none=not n_w)
-        if (W_arr is None) != (n_w == 0) or (W_arr is not None and W_arr.shape[1] != n_w):
-            raise ValueError(f"W must have {n_w} columns, as in fit; got {None if W_arr is None else W_arr.shape[1]}")
-        y = check_vector(Y, "Y", n_rows=m)
-        t = self._treatments.transform(check_vector(T, "T", n_rows=m, numeric=False), m, "T")
-        covariates = X_arr if W_arr is None else np.hstack([X_arr, W_arr])
-        model_rows = covariates if self.arm_outcomes_ is None else self.arm_outcomes_.extend(covariates)
-        mu0, mu1 = self._member_means(model_rows, [np.zeros(m), np.ones(m)]).mean(axis=0)
-        e = self._doubly_robust.propensity(covariates)
-        pseudo = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
-        levels = {"T0": self.categories_[0], "T1": self.categories_[1]}
-        return float(np.mean((pseudo - self.effect(X_arr, **levels)) ** 2))
 
     def const_marginal_effect(self, X=None) -> np.ndarray:
         """Effect of each non-baseline level versus the baseline (discrete T only).
@@ -536,94 +473,7 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
         """dE[Y | do(t), x]/dt at t = T (central difference); discrete T: the level effects."""
         return self._member_marginal_effects(T, X).mean(axis=0)
 
-    def dose_response(self, X, t_grid) -> np.ndarray:
-        """E[Y | do(T = t), x] for every row of X and every t in ``t_grid``.
-
-        Returns
-        -------
-        ndarray of shape (m, len(t_grid))
-        """
-        return self._dose_means(X, t_grid)[1].mean(axis=0).T
-
-    def _dose_means(self, X, t_grid) -> tuple[np.ndarray, np.ndarray]:
-        """The checked grid and per-member E[Y | do(T = t), x], shape (E, len(grid), m)."""
-        X_arr = self._check_X(X)
-        grid = check_vector(t_grid, "t_grid")
-        if self._n_controls:
-            raise ValueError("dose_response conditions on X only; fit without W to use it")
-        if self.treatment_kind_ == "continuous":
-            low, high = self.T_.min(), self.T_.max()
-            beyond = grid[(grid < low) | (grid > high)]
-            if beyond.size:
-                warnings.warn(f"t_grid holds {beyond.size} dose(s) outside the observed range [{low:g}, {high:g}] "
-                              f"(e.g. {beyond[0]:g}): the model extrapolates there, with no data to check it",
-                              ExtrapolationWarning, stacklevel=3)
-        treatments = [self._treatments.transform(t, X_arr.shape[0], "t_grid") for t in grid]
-        return grid, self._member_means(self._model_X(X_arr), treatments)
-
-    def plot_dose_response(self, X, t_grid, *, ax=None, alpha: float = 0.1):
-        """Plot the average dose-response curve over the rows of X with an ensemble band.
-
-        Returns
-        -------
-        matplotlib Axes
-        """
-        plt = import_optional("matplotlib.pyplot", extra="plot", purpose="CFMCateEstimator.plot_dose_response")
-
-        check_alpha(alpha)
-        grid, means = self._dose_means(X, t_grid)
-        curves = means.mean(axis=2)  # (E, len(grid))
-        ax = ax if ax is not None else plt.subplots(figsize=(5, 3.5))[1]
-        ax.plot(grid, curves.mean(0), color="C0", label="average E[Y | do(T = t)]")
-        if len(curves) > 1:
-            lo, hi = np.quantile(curves, [alpha / 2, 1 - alpha / 2], axis=0)
-            ax.fill_between(grid, lo, hi, color="C0", alpha=0.25, label=f"ensemble {1 - alpha:.0%} band")
-        ax.set_xlabel(str(self.treatment_name_))
-        ax.set_ylabel(f"E[{self.outcome_name_} | do({self.treatment_name_})]")
-        ax.legend()
-        return ax
-
-    # -- ATE and intervals ----------------------------------------------------------
-    def cross_fitted_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
-        """CFM predictions of E[Y | do(T=0), x] and E[Y | do(T=1), x] for each training row,
-        none from a context holding the row (binary T): from the fitted members whose
-        context leaves it out where the members come in pairs over two halves of each
-        region's rows (:func:`skcfm.contexts.predict_out_of_context`; the arm columns are
-        then the forests' out-of-bag ones), else from contexts drawn from the other ``cv``
-        folds, with the arm columns refitted per fold on its training rows. Fitted in
-        ``fit`` where doubly robust inference or the final stage reads them; otherwise
-        computed on each call.
-
-        Returns
-        -------
-        mu0, mu1 : ndarrays of shape (n,)
-        """
-        check_is_fitted(self, "model_")
-        if self.treatment_kind_ != "discrete" or len(self.categories_) != 2:
-            raise ValueError("cross_fitted_outcomes needs a binary treatment")
-        if self._doubly_robust is not None:
-            return self._doubly_robust.cfm_
-        out_of_context = self._out_of_context_outcomes()
-        if out_of_context is not None:
-            return out_of_context
-        return cross_fitted_outcomes(self._user_covariates(), self.T_, self.Y_, self._cfm_fold_outcomes, cv=self.cv,
-                                     random_state=self._seed, arm_columns=self.arm_outcomes_ is not None,
-                                     groups=self._groups, n_jobs=self.n_jobs)
-
-    def ate_result(self) -> AteResult:
-        """The doubly robust ATE on the training rows (AIPW or hybrid AIPW), fitted in ``fit``.
-
-        Returns
-        -------
-        AteResult
-            estimate, stderr, lower, upper (95%), and the hybrid weights
-            [standard outcome model, CFM] for "haipw".
-        """
-        check_is_fitted(self, "model_")
-        if self.inference_ not in DOUBLY_ROBUST_METHODS:
-            raise ValueError(f"the doubly robust ATE needs inference 'haipw' or 'aipw' at fit; got {self.inference_!r}")
-        return self._doubly_robust.ate_
-
+    # -- ATE ------------------------------------------------------------------------
     def ate(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> float:
         """Average effect.
 
@@ -649,124 +499,6 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
             return sign * result.estimate
         return float(self.effect(X, T0=T0, T1=T1).mean())
 
-    # -- inference: EconML's deferral to the Inference fitted in ``fit`` (skcfm.cate_inference) --
-    def _get_inference_options(self) -> dict:
-        """EconML hook: the :class:`~econml.inference.Inference` of each ``inference_``."""
-        return {"ensemble": EnsembleInference, "haipw": DoublyRobustInference, "aipw": DoublyRobustInference}
-
-    def _use_inference_method(self, name: str, *args, **kwargs):
-        """EconML hook behind every deferred method: ``name`` of the inference fitted in ``fit``."""
-        check_is_fitted(self, "model_")
-        return getattr(self._inference, name)(*args, **kwargs)
-
-    @BaseCateEstimator._defer_to_inference
-    def ate_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05, estimand: str = "ate") -> tuple[float, float]:
-        """Interval for the ATE.
-
-        With doubly robust inference, normal intervals. Without X for the population ATE,
-        valid whatever the CFM's quality when the propensity model is right. With X for the
-        average of the conditional effect over X's rows (see :meth:`ate`), which also
-        needs the CFM's row-by-row error to average out over X's rows as over the training
-        rows: it leaves that spread out, so coverage falls with a CFM that is wrong row by
-        row and few rows in X. Otherwise the ensemble spread of the mean effect (quantiles of the
-        members' means), with an :class:`~skcfm.econml_results.EnsembleSpreadWarning`.
-        ``estimand="overlap"``: the interval of the overlap-weighted ATE (see :meth:`ate`).
-        """
-
-    @BaseCateEstimator._defer_to_inference
-    def ate_inference(self, X=None, *, T0=0, T1=1, estimand: str = "ate") -> PopulationSummaryResults:
-        """EconML's population summary of the effects over X (default: the training rows).
-
-        With doubly robust inference (binary T, its two levels as T0 and T1) its mean, standard error,
-        z statistic, p-value and ``conf_int_mean`` are those of :meth:`ate` and
-        :meth:`ate_interval`; otherwise the mean effect with the spread of the members'
-        means as its standard error (a normal interval, where :meth:`ate_interval` takes
-        the members' quantiles; the z statistic and p-value are NaN, see
-        :class:`~skcfm.econml_results.EnsemblePopulationSummary`). The distribution of the
-        point estimates is the per-row effects with their ensemble spread (none for a single
-        final-stage model). ``estimand="overlap"``: the overlap-weighted ATE's (see :meth:`ate`).
-        """
-
-    @BaseCateEstimator._defer_to_inference
-    def effect_interval(self, X=None, *, T0=0, T1=1, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-        """Interval of each row's effect: with ``final_stage="causal_forest"`` the forest's
-        normal confidence interval, with ``"cfm"`` the ensemble spread (see
-        :meth:`effect_inference`).
-
-        Returns
-        -------
-        lower, upper : ndarrays of shape (m,)
-        """
-
-    @BaseCateEstimator._defer_to_inference
-    def effect_inference(self, X=None, *, T0=0, T1=1) -> EmpiricalInferenceResults | NormalInferenceResults:
-        """EconML's per-row inference for :meth:`effect`.
-
-        With ``final_stage="causal_forest"`` the forest's normal inference (standard errors
-        from the bootstrap of little bags, as EconML's ``CausalForestDML``): confidence
-        intervals, z statistics and p-values. With ``"cfm"`` the ensemble members' effects as
-        an empirical distribution, like EconML's bootstrap (``conf_int`` gives the members'
-        quantiles, ``stderr`` their spread): how much the model's answer moves with the
-        context draw, not a confidence interval, so ``zstat`` and ``pvalue`` are NaN and an
-        :class:`~skcfm.econml_results.EnsembleSpreadWarning` is raised. Other final stages
-        raise a ``ValueError``.
-        """
-
-    @BaseCateEstimator._defer_to_inference
-    def marginal_effect_inference(self, T, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
-        """:meth:`effect_inference` for :meth:`marginal_effect`."""
-
-    @BaseCateEstimator._defer_to_inference
-    def marginal_effect_interval(self, T, X=None, *, alpha: float = 0.05):
-        """Interval of :meth:`marginal_effect`, as :meth:`effect_interval`."""
-
-    @BaseCateEstimator._defer_to_inference
-    def marginal_ate_inference(self, T, X=None) -> PopulationSummaryResults:
-        """EconML's population summary of :meth:`marginal_effect` over X; the mean's standard
-        error is the spread of the members' means (as :meth:`const_marginal_ate_inference`)."""
-
-    @BaseCateEstimator._defer_to_inference
-    def marginal_ate_interval(self, T, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`marginal_ate` (quantiles of the members' means;
-        an :class:`~skcfm.econml_results.EnsembleSpreadWarning` says so)."""
-
-    @BaseCateEstimator._defer_to_inference
-    def const_marginal_effect_inference(self, X=None) -> EmpiricalInferenceResults | NormalInferenceResults:
-        """:meth:`effect_inference` for :meth:`const_marginal_effect` (discrete T)."""
-
-    @BaseCateEstimator._defer_to_inference
-    def const_marginal_effect_interval(self, X=None, *, alpha: float = 0.05):
-        """Interval of :meth:`const_marginal_effect` (discrete T), as :meth:`effect_interval`."""
-
-    @BaseCateEstimator._defer_to_inference
-    def const_marginal_ate_inference(self, X=None) -> PopulationSummaryResults:
-        """EconML's population summary of :meth:`const_marginal_effect` over X (discrete T).
-
-        The standard errors are the spread of the ensemble members (the same posterior
-        spread as :meth:`effect_interval`), not a frequentist standard error; for a
-        calibrated ATE interval use :meth:`ate_interval` without X. EconML's
-        interpreters call this with ``include_model_uncertainty=True``.
-        """
-
-    @BaseCateEstimator._defer_to_inference
-    def const_marginal_ate_interval(self, X=None, *, alpha: float = 0.05):
-        """Ensemble-spread interval of :meth:`const_marginal_ate` (discrete T)."""
-
-    @BaseCateEstimator._defer_to_inference
-    def summary(self, alpha: float = 0.05) -> pd.DataFrame:
-        """One-row table: ATE, its standard error and interval, how they were computed.
-
-        With doubly robust inference also the hybrid weights, the share of training rows
-        whose propensity sits at the clip bound, and the CFM's plain mean effect over the
-        training rows (its cross-fitted outcomes, no correction). Where over half the rows
-        sit at the bound, the CFM's plain mean effect over test rows was the better ATE on
-        LaLonde PSID and CPS (``benchmarks/studies/overlap_ate.py``) and the intervals undercovered.
-        For a discrete T, columns ``T0`` and ``T1`` name the levels compared (the first two
-        of ``categories_``: T1 against the baseline T0). The ``overlap_*`` columns are the
-        overlap-weighted ATE (``ate(estimand="overlap")``), the estimand to report where
-        many rows sit at the clip bound.
-        """
-
     def _require_discrete(self, method: str) -> None:
         check_is_fitted(self, "model_")
         if self.treatment_kind_ != "discrete":
@@ -779,6 +511,6 @@ class CFMCateEstimator(MemberPredictionsMixin, BaseCateEstimator, BaseEstimator)
 
         EconML's wrapper would name the method after this module, which DoWhy cannot load.
         """
-        from .dowhy import CFMDoWhyWrapper  # DoWhy is imported only when asked for
+        from .dowhy_wrapper import CFMDoWhyWrapper  # DoWhy is imported only when asked for
 
         return CFMDoWhyWrapper(self)

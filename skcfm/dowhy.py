@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -26,16 +25,13 @@ from ._optional import import_optional
 
 import_optional("dowhy", extra="dowhy", purpose="skcfm.dowhy")
 
-from dowhy import CausalModel  # noqa: E402  (after the check that names the extra)
 from dowhy.causal_estimator import CausalEstimate  # noqa: E402
 from dowhy.causal_estimators.econml import Econml  # noqa: E402
 from dowhy.utils.api import parse_state  # noqa: E402
-from econml.dowhy import DoWhyWrapper  # noqa: E402
-from econml.utilities import get_input_columns  # noqa: E402
 
-from ._validation import is_numeric  # noqa: E402
+from .dowhy_pam import estimand_pam, graph_pam, source_columns  # noqa: E402
+from .dowhy_wrapper import CFMDoWhyWrapper  # noqa: E402
 from .graphs import as_digraph  # noqa: E402
-from .pam_builders import ancestor_matrix  # noqa: E402
 
 __all__ = ["CFMCateEstimator", "CFMDoWhyWrapper", "dowhy_method_name"]
 
@@ -231,12 +227,12 @@ class CFMCateEstimator(Econml):
             )
         treatment, outcome = estimand.treatment_variable[0], estimand.outcome_variable[0]
         covariates = list(X.columns) + ([] if W is None else list(W.columns))
-        sources = _source_columns(covariates, data.columns)
+        sources = source_columns(covariates, data.columns)
         if self.graph is None:
-            pam = _estimand_pam(self._identified, treatment=treatment, outcome=outcome, covariates=covariates,
+            pam = estimand_pam(self._identified, treatment=treatment, outcome=outcome, covariates=covariates,
                                 sources=sources)
         else:
-            pam = _graph_pam(self.graph, treatment=treatment, outcome=outcome, covariates=covariates,
+            pam = graph_pam(self.graph, treatment=treatment, outcome=outcome, covariates=covariates,
                              sources=sources)
         self._X = X  # the rows "att", "atc" and row filters select from
         # keywords: the wrapped fit tells EconML's order (Y, T, X) from the model card's (X, T, Y) by name;
@@ -363,79 +359,9 @@ class _CFMCausalEstimate(CausalEstimate):
         self._cate_estimates = value
 
 
-class CFMDoWhyWrapper(DoWhyWrapper):
-    """EconML's ``DoWhyWrapper`` for :class:`skcfm.CFMCateEstimator`.
-
-    EconML's wrapper builds the method name from the estimator's module
-    (``skcfm.cate``), which DoWhy cannot use; this one estimates through
-    :func:`dowhy_method_name` with the estimator's parameters. Refuters and the
-    fitted estimator are reached as with EconML's wrapper.
-
-    Parameters
-    ----------
-    cate_estimator : skcfm.CFMCateEstimator
-        Unfitted; its parameters are copied (``get_params``).
-    """
-
-    def __init__(self, cate_estimator) -> None:
-        super().__init__(cate_estimator)
-
-    def fit(self, Y, T, X=None, W=None, *, outcome_names=None, treatment_names=None, feature_names=None,
-            confounder_names=None, graph=None, control_value=0, treatment_value=1, target_units="ate", **kwargs):
-        """Build a ``CausalModel`` from the arrays (and ``graph``), identify and estimate.
-
-        Parameters
-        ----------
-        Y, T : array-like of shape (n,)
-        X : array-like of shape (n, d_x), optional
-            Effect modifiers (also common causes).
-        W : array-like of shape (n, d_w), optional
-            Other common causes.
-        outcome_names, treatment_names, feature_names, confounder_names : list, optional
-            Column names; default to the inputs' names or Y, T, X0..., W0...
-        graph : str, optional
-            DOT graph over those names; default: X and W cause T and Y.
-        control_value, treatment_value, target_units
-            Passed to ``CausalModel.estimate_effect``.
-        **kwargs
-            ``fit_params`` for ``skcfm.CFMCateEstimator.fit``.
-
-        Returns
-        -------
-        self
-        """
-        blocks = {"Y": (Y, outcome_names), "T": (T, treatment_names), "X": (X, feature_names),
-                  "W": (W, confounder_names)}
-        frames, names = [], {}
-        for prefix, (values, given) in blocks.items():
-            if values is None:
-                names[prefix] = []
-                continue
-            labels = prefix == "T" and not is_numeric(values)  # labels stay labels, as DoWhy's categories
-            values = np.asarray(values, dtype=object if labels else float)
-            values = values.reshape(len(values), -1)
-            names[prefix] = list(given) if given is not None else get_input_columns(blocks[prefix][0], prefix=prefix)
-            frame = pd.DataFrame(values, columns=names[prefix])
-            frames.append(frame.astype("category") if labels else frame)
-        if len(names["Y"]) != 1 or len(names["T"]) != 1:
-            raise ValueError(f"Y and T must be single columns; got {len(names['Y'])} and {len(names['T'])}")
-        self.dowhy_ = CausalModel(
-            data=pd.concat(frames, axis=1), treatment=names["T"], outcome=names["Y"], graph=graph,
-            common_causes=(names["X"] + names["W"]) or None, effect_modifiers=names["X"] or None,
-        )
-        self.identified_estimand_ = self.dowhy_.identify_effect(proceed_when_unidentifiable=True)
-        self.estimate_ = self.dowhy_.estimate_effect(
-            self.identified_estimand_, method_name=dowhy_method_name(), control_value=control_value,
-            treatment_value=treatment_value, target_units=target_units,
-            method_params={"graph": self.dowhy_, "init_params": self._cate_estimator.get_params(deep=False),
-                           "fit_params": kwargs},
-        )
-        return self
-
-
 def _make_estimator(init_params: Mapping | None):
     """The unfitted ``skcfm.CFMCateEstimator`` with ``init_params``, after checking their names."""
-    # imported here: skcfm.cate imports this module for its ``dowhy`` property
+    # imported here: DoWhy's CausalModel imports this module by name, and skcfm.cate needs none of it
     from .cate import CFMCateEstimator as CateEstimator
 
     init_params = {} if init_params is None else init_params
@@ -466,52 +392,6 @@ def _identified_relations(estimand) -> dict:
     }
 
 
-def _estimand_pam(identified: dict, *, treatment: Hashable, outcome: Hashable, covariates: list,
-                  sources: list) -> pd.DataFrame:
-    """Labelled PAM over ``[treatment, outcome, *covariates]`` from identification alone.
-
-    A directed path from the treatment to the outcome (1; the outcome is then no ancestor
-    of the treatment, -1), and for a backdoor set: none of its variables descends from the
-    treatment, so none from the outcome either (-1). Only for the variables identified.
-    """
-    labels = [treatment, outcome, *covariates]
-    pam = pd.DataFrame(0, index=labels, columns=labels)
-    if treatment != identified["treatment"] or outcome != identified["outcome"] or not identified["path"]:
-        return pam
-    pam.loc[treatment, outcome], pam.loc[outcome, treatment] = 1, -1
-    for label, source in zip(covariates, sources, strict=True):
-        if source in identified["not_descendants"]:
-            pam.loc[[treatment, outcome], label] = -1
-    return pam
-
-
 def _in_data_order(names: list, columns) -> list:
     position = {name: i for i, name in enumerate(columns)}
     return sorted(names, key=lambda name: position.get(name, len(position)))
-
-
-def _source_columns(columns: list, data_columns) -> list:
-    """The data column each estimator column came from: a one-hot dummy ``race_b`` -> ``race``."""
-    data_columns = [c for c in data_columns if isinstance(c, str)]
-    sources = []
-    for column in columns:
-        parents = [c for c in data_columns if str(column).startswith(f"{c}_")] if column not in data_columns else []
-        sources.append(max(parents, key=len) if parents else column)
-    return sources
-
-
-def _graph_pam(graph: nx.DiGraph, *, treatment: Hashable, outcome: Hashable, covariates: list,
-               sources: list) -> pd.DataFrame:
-    """Labelled PAM over ``[treatment, outcome, *covariates]``; see ``CFMCateEstimator``'s Notes."""
-    graph = graph.copy()
-    missing = [name for name in (treatment, outcome) if name not in graph]
-    graph.add_nodes_from(missing)  # placed so ancestor_matrix accepts them; their relations are unknown
-    unique_sources = list(dict.fromkeys(sources))
-    pam = ancestor_matrix(graph, treatment=treatment, outcome=outcome, covariates=unique_sources, unknown="covariates")
-    pam.loc[missing, :] = 0
-    pam.loc[:, missing] = 0
-    labels = [treatment, outcome, *covariates]
-    origin = [treatment, outcome, *sources]
-    values = pam.loc[origin, origin].to_numpy().copy()
-    values[np.array([[a == b for b in origin] for a in origin])] = 0  # diagonal; dummies of one variable
-    return pd.DataFrame(values, index=labels, columns=labels)

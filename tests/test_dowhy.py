@@ -10,6 +10,7 @@ from dowhy import CausalModel
 
 import skcfm.cate
 from skcfm.dowhy import CFMCateEstimator, CFMDoWhyWrapper, dowhy_method_name
+from skcfm.dowhy_wrapper import METHOD_NAME
 
 COVARIATES = ["age", "educ", "black", "hisp", "married", "nodegr", "re74", "re75"]
 LALONDE_DOT = "digraph {" + " ".join(f"{c} -> treat; {c} -> re78;" for c in COVARIATES) + " treat -> re78; }"
@@ -77,6 +78,7 @@ def fitted_pam(estimator) -> pd.DataFrame:
 
 def test_dowhy_method_name_is_the_documented_string():
     assert dowhy_method_name() == "backdoor.skcfm.dowhy.CFMCateEstimator"
+    assert dowhy_method_name() == METHOD_NAME  # the wrapper names the method without importing skcfm.dowhy
 
 
 def test_estimate_effect_through_method_name_is_finite(estimate):
