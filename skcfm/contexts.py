@@ -15,7 +15,6 @@ import numpy as np
 
 from ._config import model_threads, progress_bar
 from .inference import (
-    AUTO_MEMBERS,
     EncodedContext,
     Member,
     Predictions,
