@@ -6,7 +6,8 @@ For each size (rows x covariates, binary T) the default ``CFMCateEstimator`` (``
 ``CausalForestDML`` and ``LinearDML`` (EconML's defaults, as a user would call them, with
 ``discrete_treatment=True``) each run in a fresh subprocess, one after the other in the
 same run: ``fit`` on the n rows, ``effect`` on the same n rows, ``ate_interval``. The
-subprocess reports its peak resident memory. The data: Gaussian covariates, logit e(x) =
+subprocess reports its peak resident memory. Every method's modules (skcfm's final stages
+read ``econml.grf``) are imported before the clock starts. The data: Gaussian covariates, logit e(x) =
 0.8 x0 - 0.5 x1, Y = sin(2 x0) + x2 + (1 + x1) T + N(0, 1).
 
 ``--ihdp`` also times fit + effect on IHDP realizations (train split, effect on it) for
@@ -14,7 +15,7 @@ the default estimator and CausalForestDML (1000 trees, cv=5: the tables' setting
 ``--busy`` a second process spinning on one core meanwhile.
 
 Run: python benchmarks/scale.py [--sizes 2000x20 20000x20 100000x20 100000x50]
-[--methods skcfm causal_forest_dml linear_dml] [--ihdp 5] [--busy]
+[--methods skcfm causal_forest_dml linear_dml] [--ihdp 5] [--busy] [--load "..."]
 [--out benchmarks/results/scale.csv]
 """
 
@@ -47,6 +48,7 @@ tau = 1 + X[:, 1]
 Y = np.sin(2 * X[:, 0]) + X[:, 2] + tau * T + rng.normal(size=n)
 if method.startswith("skcfm"):
     from skcfm import CFMCateEstimator, set_config
+    import econml.grf, sklearn.ensemble  # imported before the clock, as the baselines' own modules are
     set_config(progress=False)
     stage = {"skcfm_summary": "cfm_summary", "skcfm_cfm": "cfm"}.get(method, "auto")
     est = CFMCateEstimator(random_state=0, final_stage=stage)
@@ -74,6 +76,7 @@ from skcfm import CFMCateEstimator, set_config
 from skcfm.datasets import load_ihdp
 set_config(progress=False)
 from econml.dml import CausalForestDML
+import econml.grf  # skcfm's final stages read it: imported before the clock, as EconML's own modules
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 r, data_home = int(sys.argv[1]), sys.argv[2]
 b = load_ihdp(r, data_home=data_home)
@@ -113,6 +116,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--ihdp", type=int, default=0, help="IHDP realizations to time (0: none)")
     parser.add_argument("--busy", action="store_true", help="keep one core busy during the IHDP timings")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale.csv")
+    parser.add_argument("--load", default="", help="what else ran on the machine meanwhile, recorded with each row")
     args = parser.parse_args(argv)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     rows = []
@@ -120,7 +124,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         n, d = (int(v) for v in size.split("x"))
         for method in args.methods:
             result = run_child(CHILD, n, d, method)
-            rows.append({"rows": n, "covariates": d, "method": method, **result, "machine": machine})
+            rows.append({"rows": n, "covariates": d, "method": method, **result, "machine": machine,
+                         "load": args.load})
             print(f"{n:7d} x {d:3d} {method:18s} fit {result['fit_s']:7.1f} s  effect {result['effect_s']:7.1f} s  "
                   f"ate_interval {result['ate_interval_s']:6.1f} s  total {result['total_s']:7.1f} s  "
                   f"peak {result['peak_rss_gb']:.2f} GB  sqrt(PEHE) {result['sqrt_pehe']:.3f}", flush=True)
@@ -138,7 +143,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 ratio = result["causal_forest_dml_s"] / result["skcfm_s"]
                 for method in ("skcfm", "causal_forest_dml"):
                     rows.append({"rows": f"ihdp{r}", "covariates": 25, "method": method, "busy_core": args.busy,
-                                 "fit_effect_s": result[f"{method}_s"], "machine": machine})
+                                 "fit_effect_s": result[f"{method}_s"], "machine": machine,
+                                 "load": args.load})
                 print(f"IHDP {r}{' (one core busy)' if args.busy else ''}: skcfm fit + effect "
                       f"{result['skcfm_s']:.2f} s, CausalForestDML {result['causal_forest_dml_s']:.2f} s "
                       f"({ratio:.1f}x)", flush=True)
