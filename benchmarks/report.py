@@ -9,8 +9,9 @@ anchors, with the machines, library versions and weights of the rows; coverage o
 ATE interval and, for the methods that have one, of the overlap-weighted ATE's) and PNG plots: ``pehe_<dataset>.png``
 (sqrt(PEHE) per realization, box and strip plot per method) and ``time_vs_accuracy.png``.
 Only CSVs with run.py's columns are read; rows from ``--quick`` runs are left out unless
-``--include-quick`` is given. With the default results folder it also replaces the summary
-table under the top-level README's "## Benchmark summary" heading (``--readme``).
+``--include-quick`` is given. With ``--readme FILE`` it also replaces the summary table
+under that file's "## Benchmark summary" heading (the top-level README keeps its own
+short table, so by default no other file is written).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ SUMMARY_HEADING = "## Benchmark summary"  # the top-level README's section with 
 REQUIRED = {"dataset", "realization", "method", "quick", "sqrt_pehe", "ate_rel_err",
             "ate_abs_err", "ate_covered", "time_s", "git_commit", "machine"}
 
-# DESIGN.md section 7: published mean ± SEM, as (sqrt(PEHE), relative ATE error).
+# The published anchors: mean ± SEM as reported, as (sqrt(PEHE), relative ATE error).
 ANCHORS = {
     "seed CFM, with ancestral info (Table 1)": {
         "ihdp": ("5.49", "0.49"), "acic": ("2.79", "0.17"),
@@ -77,7 +78,7 @@ ANCHORS = {
 
 
 def _anchor_table() -> list[str]:
-    """DESIGN.md section 7's table of published anchors, from :data:`ANCHORS`."""
+    """The table of published anchors, from :data:`ANCHORS`."""
     cols = ["ihdp", "acic", "cps", "psid"]
     lines = ["| method | IHDP | ACIC | CPS | PSID |", "|---|---|---|---|---|"]
     for name, values in ANCHORS.items():
@@ -113,7 +114,7 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         covered = g["ate_covered"].dropna()
         row["coverage"] = covered.mean() if len(covered) else np.nan
         row["coverage_runs"] = len(covered)
-        # the overlap-weighted ATE's interval; absent from rows written before run.py recorded it
+        # the overlap-weighted ATE's interval; rows recorded without it leave it empty
         overlap = g["overlap_covered"].dropna() if "overlap_covered" in g else pd.Series(dtype=float)
         row["overlap_coverage"] = overlap.mean() if len(overlap) else np.nan
         row["overlap_coverage_runs"] = len(overlap)
@@ -246,7 +247,7 @@ def training_section(folder: Path, card: dict | None = None) -> list[str]:
     """Validation curve of the shipped model's run from ``training/validation_log.csv``, if present.
 
     ``card`` (default: the shipped model card) gives the shipped step and the steps where
-    the prior changed; the fixed validation set follows the prior, so NLLs compare only
+    the prior changes; the fixed validation set follows the prior, so NLLs compare only
     between such changes.
     """
     log_path = folder / "training" / "validation_log.csv"
@@ -269,17 +270,22 @@ def training_section(folder: Path, card: dict | None = None) -> list[str]:
     plt.close(fig)
     since = max(changes, default=0)
     # the evaluation at a change's own step still used the old validation set
-    segment = log[log["step"] > since] if (log["step"] > since).any() else log
+    after = log["step"] > since
+    segment = log[after] if after.any() else log
     best = segment.loc[segment["nll"].idxmin()]
-    text = (f"From `training/validation_log.csv` ({len(log)} evaluations, last at step {int(log['step'].iloc[-1])}, "
-            f"{int(log['datasets_seen'].iloc[-1]):,} data sets).")
+    last = int(log["step"].iloc[-1])
+    text = (f"From `training/validation_log.csv`: {len(log)} evaluations of the validation NLL, "
+            f"steps {int(log['step'].iloc[0])} to {last} ({int(log['datasets_seen'].iloc[-1]):,} "
+            "data sets seen at the last one).")
     if changes:
-        text += (" The prior, and with it the fixed validation set, changed at steps "
-                 f"{', '.join(map(str, changes))}: NLLs compare only between changes.")
-    text += (f" Lowest NLL since step {since}: {best['nll']:.3f} at step {int(best['step'])} "
+        text += (" The prior, and with it the fixed validation set, changes at steps "
+                 f"{', '.join(map(str, changes))}: NLLs compare only between those steps.")
+    where = f" under the final prior (steps after {since})" if changes and after.any() else ""
+    text += (f" Lowest NLL{where}: {best['nll']:.3f} at step {int(best['step'])} "
              f"(no PAM {best['nll_no_pam']:.3f}).")
     if "steps" in card:
-        text += f" The shipped weights are step {card['steps']} of this run."
+        text += (f" The shipped weights are step {card['steps']} of this run." if int(card["steps"]) <= last
+                 else f" The shipped weights are step {card['steps']}, beyond the log's last evaluation.")
     lines = ["## Pretraining: validation curve", "", text, "",
              "| step | data sets | NLL | NLL, no PAM |", "|---|---|---|---|"]
     shown = log.iloc[::max(1, len(log) // 8)]
@@ -347,7 +353,7 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
         f"- Rows: {len(df)}" + (" (including --quick rows: small forests, not for "
                                 "comparison)" if include_quick else " (--quick rows left out)"),
         "",
-        "Protocol (DESIGN.md section 7): IHDP-100 realizations with their 672/75 "
+        "Protocol: IHDP-100 realizations with their 672/75 "
         "train/test files; ACIC 2016 (10 realizations), LaLonde CPS and PSID (samples "
         "0-49) split 90/10 by `np.random.default_rng(42 + i)`; PSID balanced = all treated "
         "+ 500 controls drawn with `default_rng(42 + i)`, then split the same way. "
@@ -405,7 +411,7 @@ def write_report(folder: Path, include_quick: bool = False, readme_summary: Path
                   "![time against √PEHE](time_vs_accuracy.png)", ""]
     lines += training_section(folder)
     lines += [
-        "## Published anchors (DESIGN.md section 7)",
+        "## Published anchors",
         "",
         "Mean ± SEM as reported; √PEHE / ε_ATE (relative ATE error, the seed paper's "
         "appendix F.2.1). PSID balanced: the seed CFM with ancestral info reaches "

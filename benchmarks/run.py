@@ -7,7 +7,7 @@ Usage, from the repository root::
     python benchmarks/run.py --datasets ihdp --quick            # smoke run, < 1 minute
     python benchmarks/report.py                                 # tables and plots
 
-Protocol (DESIGN.md section 7), the same splits and metric code for every method:
+Protocol, the same splits and metric code for every method:
 
 - ihdp: realizations 0-99 of IHDP-100; fit on the realization's 672 training rows,
   evaluate on its 75 test rows (the published train/test files).
@@ -25,12 +25,12 @@ ATE (skcfm's hybrid methods, ``ate(estimand="overlap")``) also fill ``overlap_ha
 ``overlap_lo``, ``overlap_hi`` and ``overlap_covered``, scored against ``overlap_true`` =
 sum(w ite) / sum(w) over the *training* rows, where that estimand is stated, with the
 estimator's own weights w = e (1 - e) of its cross-fitted propensity and the data's ``ite``;
-these columns are empty for the other methods. A CSV written before these columns existed
-is rewritten with them empty when run.py next appends to it. skcfm's methods also record
+these columns are empty for the other methods. A CSV that lacks these columns is
+rewritten with them empty when run.py next appends to it. skcfm's methods also record
 the final stage in use (``final_stage_``, which ``final_stage="auto"`` chooses per fit)
 and the weights they loaded: their training step and the first 12 hex digits of their
 sha256, from the model card (``SKCFM_BENCH_MODEL``, else the shipped model). These
-columns are empty for the baselines and for rows written before they existed; a run
+columns are empty for the baselines and for rows recorded without them; a run
 whose skcfm methods have rows of other weights in its CSVs stops before fitting, so no
 table mixes two models (archive the old rows first, see docs/benchmarks.md). Every finished
 (realization, method) is appended at once to ``<out>/<dataset>.csv`` and skipped when the
@@ -288,8 +288,8 @@ def _done(path: Path, methods: list[str], weights: dict) -> set[tuple[str, str, 
 
 
 def _upgrade(path: Path, rows: list[dict]) -> None:
-    """Rewrite ``path`` with every column of :data:`FIELDS`: rows written before a column
-    existed get it empty, so new rows can be appended under one header."""
+    """Rewrite ``path`` with every column of :data:`FIELDS`: rows without a column get it
+    empty, so new rows can be appended under one header."""
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS, restval="", lineterminator="\n")
         writer.writeheader()

@@ -418,8 +418,10 @@ def test_report_shows_the_validation_curve_when_a_training_log_is_there(tmp_path
     assert (tmp_path / "training" / "validation_curve.png").stat().st_size > 0
     # a step logged twice (a resumed run re-validates) keeps its last row
     text = "\n".join(report.training_section(tmp_path, card={"steps": 750}))
-    assert "Lowest NLL since step 0: 1.100 at step 500 (no PAM 1.200)" in text
+    assert "Lowest NLL: 1.100 at step 500 (no PAM 1.200)" in text
     assert "The shipped weights are step 750" in text and "prior" not in text.split("|")[0]
+    text = "\n".join(report.training_section(tmp_path, card={"steps": 900}))
+    assert "The shipped weights are step 900, beyond the log's last evaluation" in text
 
 
 def test_validation_curve_counts_the_best_nll_only_since_the_last_prior_change(tmp_path, report):
@@ -429,8 +431,8 @@ def test_validation_curve_counts_the_best_nll_only_since_the_last_prior_change(t
                   "cate_mse": 0.4, "cate_mse_no_pam": 0.5}).to_csv(tmp_path / "training" / "validation_log.csv")
     card = {"steps": 1000, "prior_history": [{"from_step": 0}, {"from_step": 600}, {"from_step": 5000}]}
     text = "\n".join(report.training_section(tmp_path, card=card))
-    assert "changed at steps 600: NLLs compare only between changes" in text
-    assert "Lowest NLL since step 600: 1.200 at step 1000 (no PAM 1.300)" in text
+    assert "changes at steps 600: NLLs compare only between those steps" in text
+    assert "Lowest NLL under the final prior (steps after 600): 1.200 at step 1000 (no PAM 1.300)" in text
 
 
 def test_report_puts_the_noise_floor_beside_the_methods(tmp_path, report):

@@ -2,8 +2,8 @@
 
 For each selection realization (``model_selection.SELECTION``; ACIC-like: 10 draws) it fits
 ``CFMCateEstimator(final_stage="auto")`` with the unconfoundedness PAM and ``--members``
-members per region (default 4, the benchmark's setting before commit 6282ca4; "auto", the
-estimator's default, reads 16 on ACIC-like data, 8 on CPS, 4 on IHDP and PSID) and records
+members per region (default 4, one fixed size on every data set; "auto", the estimator's
+default, reads 16 on ACIC-like data, 8 on CPS, 4 on IHDP and PSID) and records
 sqrt(PEHE) on the test rows of the CFM's effects, of the causal forest's, of the
 DR-learner's and of the chosen one, with the selection evidence on the training rows: each
 candidate's mean DR-loss and each alternative's DR-loss z statistic against the CFM
@@ -14,10 +14,10 @@ It also records, scored the same way, ``tl``: the estimator's T-learner (forests
 benchmark baseline's settings, leaves of ``n // 100`` rows of the whole sample; out of bag
 for a row's own arm), which is not a final stage of its own, and the blends ``blend_tl``
 (half CFM, half T-learner) and ``blend_dr`` (half CFM, half DR-learner), which ``auto``
-weighs from commit 3436b54 on; older rows leave them empty. The ``chosen`` column keeps
-the rule each row was fitted under; ``clipped_share`` (rows from commit c06606b on) is the
-share of training rows at the propensity clip bound, above 0.5 of which ``auto`` takes
-``blend_tl``.
+weighs too; rows without them leave them empty. The ``chosen`` column keeps the choice of
+the rule each row was fitted under, which need not be the estimator's; ``clipped_share``
+is the share of training rows at the propensity clip bound, above 0.5 of which ``auto``
+takes ``blend_tl`` (rows without it leave it empty).
 
 Run: python benchmarks/studies/final_stage_choice.py --datasets ihdp psid cps acic_like
 [--members 4] [--out results/final_stage_choice.csv] (appends; a rerun of a realization
@@ -32,8 +32,8 @@ other rules can be scored without refitting.
 
 ``--bars`` fits nothing: it recomputes, from the recorded losses and z statistics, the
 choice an alternative would get if it had to pass ``z < bar`` to replace the CFM, and
-prints the mean sqrt(PEHE) per bar (the rule before commit 6851075 was ``bar = -1.645``,
-a one-sided test at 5 %; now it is 0, the lowest loss wins), for the estimator's
+prints the mean sqrt(PEHE) per bar (the z-gated rule, ``bar = -1.645``, is a one-sided
+test at 5 %; the estimator's rule is ``bar = 0``, the lowest loss wins), for the estimator's
 candidates and, on the rows that record them, with the extra ones added. The ``chosen``
 column keeps the rule each row was fitted under.
 """
@@ -152,7 +152,7 @@ def bar_sensitivity(frame: pd.DataFrame, bars=(-1.96, -1.645, -1.28, -0.5, 0.0),
 
 
 def read_rows(path: Path) -> pd.DataFrame:
-    """The recorded rows; rows from before the ``selection`` column are all selection rows."""
+    """The recorded rows; rows without a ``selection`` value are selection rows."""
     frame = pd.read_csv(path, dtype={"members": str})
     if "selection" not in frame:
         frame["selection"] = True

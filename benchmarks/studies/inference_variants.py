@@ -11,10 +11,11 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
   grown to 5-row leaves without a depth cap and ``arm_outcomes_extra`` from bootstrapped
   extremely randomised trees with the default's depth and leaves (cheaper to grow), both
   added to X (which, under the unconfoundedness PAM, states about them what
-  ``arm_outcomes=True`` states). Every other variant has ``arm_outcomes=False``, the
-  default the study compared against. The results file's ``arm_outcomes_5fold`` rows and
-  its ``prognostic`` rows were made when these columns were 5-fold out-of-fold predictions
-  (before commit 1049220); a rerun of ``prognostic`` now gives out-of-bag ones.
+  ``arm_outcomes=True`` states). Every other variant has ``arm_outcomes=False``, as
+  ``default``, the baseline the study compares against. The results file's
+  ``arm_outcomes_5fold`` rows (not a variant of this script) and its ``prognostic`` rows
+  hold these columns as 5-fold out-of-fold predictions instead of out-of-bag ones; a rerun
+  of ``prognostic`` replaces its rows with out-of-bag ones.
 - *Skewed outcomes*: ``yeo_johnson`` is ``arm_outcomes`` with ``outcome_transform=
   "yeo-johnson"`` (the model reads a power transform of Y), ``yeo_johnson_noarms`` the same
   without the arm columns (compare with ``default``).
@@ -70,7 +71,7 @@ FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
-    options = {"arm_outcomes": False, **options}  # the estimator's defaults before "auto"; variants add to them
+    options = {"arm_outcomes": False, **options}  # the study's baseline ("auto" is the default); variants add to it
     return CFMCateEstimator(random_state=random_state, **{"final_stage": "cfm", **options}).fit(X, T, Y, ancestors=pam)
 
 
