@@ -28,7 +28,7 @@ from .contexts import check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust
 from .final_stage_models import FinalStage
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
-from .pam_alignment import align_pam
+from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import warn_post_treatment
 from .pretrained import load_model
 from .treatments import TreatmentEncoding
@@ -132,9 +132,10 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
     Attributes
     ----------
     model_ : CausalFoundationModel
-    pam_ : ndarray of shape (d + 2 + k, d + 2 + k)
-        The partial ancestor matrix in the model's order [T, Y, X..., W..., the k arm
-        outcome columns] (k = 0 without ``arm_outcomes``; the number of levels with it).
+    pam_ : DataFrame of shape (d + 2 + k, d + 2 + k)
+        The partial ancestor matrix the model reads, labelled by variable, in its order
+        [T, Y, X..., W..., the k arm outcome columns "E[Y | T=level]"] (k = 0 without
+        ``arm_outcomes``; the number of levels with it; :func:`skcfm.pam_alignment.labelled_pam`).
     arm_outcomes_ : ArmOutcomeCovariates or None
         The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
     outcome_transform_ : YeoJohnsonOutcome or None
@@ -312,10 +313,10 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
         self._set_names(X, T, Y, data)
-        self.pam_ = align_pam(
+        self._pam = align_pam(  # the model's order [T, Y, X..., W...]
             ancestors, covariates=data.covariates, treatment=self.treatment_name_, outcome=self.outcome_name_
         )
-        warn_post_treatment(self.pam_, data.covariates)
+        warn_post_treatment(self._pam, data.covariates)
         self.model_ = load_model(self.model, device=self.device)
         self._seed = int(check_random_state(self.random_state).randint(2**31))
         self._fit_contexts(data, T_arr, arms)
@@ -367,14 +368,16 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         self._n_controls = 0 if data.W is None else data.W.shape[1]
         self.arm_outcomes_ = None
         if arms:
-            self.arm_outcomes_, self.X_, self.pam_ = add_arm_outcomes(self.X_, T_arr, data.Y, self.pam_, self._seed,
+            self.arm_outcomes_, self.X_, self._pam = add_arm_outcomes(self.X_, T_arr, data.Y, self._pam, self._seed,
                                                                      self.n_jobs)
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, data.Y
         self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, data.Y)
         self._context_plan = self._plan(np.arange(len(T_arr)), rng)
-        self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan,
+        self.pam_ = labelled_pam(self._pam, self.treatment_name_, self.outcome_name_, data.covariates,
+                                 None if self.arm_outcomes_ is None else self.categories_)
+        self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self._pam, self._context_plan,
                                       fit_mode=self.fit_mode, device=self.device,
                                       outcome_transform=self.outcome_transform_)
         self.neighbourhoods_ = self._context_plan.neighbourhoods

@@ -35,7 +35,7 @@ class MemberPredictionsMixin:
     """Per-member predictions of a fitted :class:`skcfm.CFMCateEstimator`.
 
     Reads what the estimator's ``fit`` sets: the model and its context plan (``model_``,
-    ``_context_plan``, ``_encodings``), the training rows (``X_``, ``T_``, ``Y_``, ``pam_``),
+    ``_context_plan``, ``_encodings``), the training rows (``X_``, ``T_``, ``Y_``, ``_pam``),
     the treatment encoding, the arm outcome columns and controls (``arm_outcomes_``,
     ``_n_controls``), the outcome transform, the final stage, and the caches it starts
     empty (``_projections``, ``_last_means``).
@@ -45,7 +45,7 @@ class MemberPredictionsMixin:
         """Ensembles reading the training ``rows`` of ``X`` (default ``X_``): one, or one per
         region of local contexts."""
         return plan_contexts(
-            self.X_ if X is None else X, self.T_, self.Y_, self.pam_, rows=rows,
+            self.X_ if X is None else X, self.T_, self.Y_, self._pam, rows=rows,
             discrete=self.treatment_kind_ == "discrete", contexts=self.contexts, n_estimators=self.n_estimators,
             context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
@@ -85,7 +85,7 @@ class MemberPredictionsMixin:
             if self._last_means is not None and self._last_means[0] == key:
                 return self._last_means[1]
         means = predict_with_plan(
-            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self.pam_,
+            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self._pam,
             self._context_plan if plan is None else plan, X_query, treatments, rows=rows,
             clip=self.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=self.chunk_size,
             device=self.device, encodings=self._encodings if plan is None else None,
@@ -183,7 +183,7 @@ class MemberPredictionsMixin:
         if self._groups is not None:
             return None
         means = predict_out_of_context(
-            self.model_, self.X_, self.T_, self.Y_, self.pam_, self._context_plan, [0.0, 1.0],
+            self.model_, self.X_, self.T_, self.Y_, self._pam, self._context_plan, [0.0, 1.0],
             clip=self.clip_to_observed, chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,
             outcome_transform=self.outcome_transform_)
         return None if means is None else (means[0], means[1])

@@ -17,7 +17,7 @@ from .graphs import GRAPH_KINDS
 from .pam_builders import ancestor_matrix
 from .pam_validation import check_labels, check_outcome_row, validate_pam
 
-__all__ = ["align_pam", "default_names", "pam_to_model_order"]
+__all__ = ["align_pam", "default_names", "labelled_pam", "pam_to_model_order"]
 
 
 def default_names(n: int) -> list[str]:
@@ -170,3 +170,34 @@ def align_pam(
     except ValueError as exc:
         raise ValueError(f"ancestors: {exc}") from exc
     return pam.to_numpy()
+
+
+def labelled_pam(pam: np.ndarray, treatment: Hashable, outcome: Hashable, covariates: Iterable[Hashable],
+                 arm_levels: Iterable | None = None) -> pd.DataFrame:
+    """The model-order PAM ``[T, Y, X..., arm columns]`` as a DataFrame labelled by variable.
+
+    What a fitted estimator shows as ``pam_``: row a, column c holds 1 where a is a known
+    ancestor of c, -1 where it is known not to be, 0 where unknown. The arm outcome
+    columns (per-arm outcome predictions the estimator adds as covariates) are named
+    ``"E[<outcome> | <treatment>=<level>]"``.
+
+    Parameters
+    ----------
+    pam : ndarray of shape (k, k)
+        The PAM in the model's order.
+    treatment, outcome : hashable
+        Names of T and Y.
+    covariates : iterable of hashable
+        Names of the covariates, in the model's order.
+    arm_levels : iterable or None, default=None
+        The treatment levels of the arm outcome columns, if any.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (k, k)
+    """
+    names = [treatment, outcome, *covariates]
+    names += [f"E[{outcome} | {treatment}={level}]" for level in (arm_levels if arm_levels is not None else [])]
+    if len(names) != pam.shape[0]:
+        raise ValueError(f"{len(names)} names for a PAM of shape {pam.shape}")
+    return pd.DataFrame(pam.astype(np.int8), index=names, columns=names)

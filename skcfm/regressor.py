@@ -13,7 +13,7 @@ from ._validation import check_frame, check_integer_parameters, check_magnitude,
 from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
 from .outcome_transform import check_outcome_transform, fit_outcome_transform
-from .pam_alignment import align_pam
+from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import check_outcome_row, warn_post_treatment
 from .pretrained import load_model
 
@@ -100,9 +100,10 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     outcome_transform_ : YeoJohnsonOutcome or None
         The fitted outcome transform, or None without one (or for fewer than 10 distinct
         outcomes).
-    pam_ : ndarray of shape (n_features_in_ + 1 + k, n_features_in_ + 1 + k)
-        Partial ancestor matrix in the model's order [T, y, other columns..., the k
-        arm outcome columns].
+    pam_ : DataFrame of shape (n_features_in_ + 1 + k, n_features_in_ + 1 + k)
+        The partial ancestor matrix the model reads, labelled by variable, in its order
+        [T, y, other columns..., the k arm outcome columns "E[y | T=level]"]
+        (:func:`skcfm.pam_alignment.labelled_pam`).
     treatment_index_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -224,8 +225,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
                               order="X's columns, then y")
             ancestors = pd.DataFrame(ancestors, index=names + [outcome], columns=names + [outcome])
         covariates = [n for i, n in enumerate(names) if i != self.treatment_index_]
-        self.pam_ = align_pam(ancestors, covariates=covariates, treatment=names[self.treatment_index_], outcome=outcome)
-        warn_post_treatment(self.pam_, covariates)
+        self._pam = align_pam(ancestors, covariates=covariates, treatment=names[self.treatment_index_],
+                              outcome=outcome)  # the model's order [T, y, other columns...]
+        warn_post_treatment(self._pam, covariates)
         self.model_ = load_model(self.model, device=self.device)
         self._covariate_index = np.array([i for i in range(d) if i != self.treatment_index_], dtype=int)
         self.X_, self.y_ = X_arr, y_arr
@@ -246,17 +248,19 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self.arm_outcomes_ = None
         if use_arm_outcomes(self.arm_outcomes, discrete=discrete, kind=self.treatment_kind_,
                             n_covariates=self._covariates.shape[1]):
-            self.arm_outcomes_, self._covariates, self.pam_ = add_arm_outcomes(
-                self._covariates, treatment, y_arr, self.pam_, seed, self.n_jobs)
+            self.arm_outcomes_, self._covariates, self._pam = add_arm_outcomes(
+                self._covariates, treatment, y_arr, self._pam, seed, self.n_jobs)
+        self.pam_ = labelled_pam(self._pam, self._treatment_name, outcome, covariates,
+                                 None if self.arm_outcomes_ is None else levels)
         self._context_plan = plan_contexts(
-            self._covariates, treatment, y_arr, self.pam_, rows=np.arange(len(y_arr)),
+            self._covariates, treatment, y_arr, self._pam, rows=np.arange(len(y_arr)),
             discrete=discrete, contexts=self.contexts, n_estimators=self.n_estimators,
             context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
         self.members_ = self._context_plan.members
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, y_arr)
-        self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self.pam_,
+        self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self._pam,
                                       self._context_plan, fit_mode=self.fit_mode, device=self.device,
                                       outcome_transform=self.outcome_transform_)
         return self
@@ -322,7 +326,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         t = self.treatment_index_
         self._check_treatment_levels(X_arr[:, t])
         predictions = predict_with_plan(
-            self.model_, self._covariates, self.X_[:, t], self.y_, self.pam_, self._context_plan,
+            self.model_, self._covariates, self.X_[:, t], self.y_, self._pam, self._context_plan,
             self._query_covariates(X_arr), [X_arr[:, t]],
             clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
             quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",

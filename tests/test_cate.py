@@ -78,10 +78,10 @@ def test_fit_accepts_card_usage_with_labelled_ancestors(tiny_model, data):
     X, T, Y, _ = data
     pam = unconfoundedness_pam(["x0", "x1", "x2"], treatment="T", outcome="Y")
     est = _estimator(tiny_model).fit(X, T, Y, ancestors=pam)
-    # model order [T, Y, X..., one column per arm]: every covariate a known ancestor of T and of Y
-    assert est.pam_.shape == (7, 7)
-    assert (est.pam_[2:, 0] == 1).all() and (est.pam_[2:, 1] == 1).all()
-    assert est.pam_[0, 1] == 1
+    # model order [T, Y, X..., one column per arm], labelled: every covariate a known ancestor of T and of Y
+    assert list(est.pam_.index) == list(est.pam_.columns) == ["T", "Y", "x0", "x1", "x2", "E[Y | T=0]", "E[Y | T=1]"]
+    assert (est.pam_.loc["x0":, "T"] == 1).all() and (est.pam_.loc["x0":, "Y"] == 1).all()
+    assert est.pam_.loc["T", "Y"] == 1
 
 
 def test_fit_aligns_a_dataframe_pam_by_column_name(tiny_model, data):
@@ -91,7 +91,8 @@ def test_fit_aligns_a_dataframe_pam_by_column_name(tiny_model, data):
     pam.loc["score", :] = 0  # only score is not a known ancestor
     est = _estimator(tiny_model).fit(frame, pd.Series(T, name="treated"), pd.Series(Y, name="earnings"), ancestors=pam)
     assert est.feature_names_in_ == ["age", "income", "score"]
-    assert est.pam_[2:, 0].tolist() == [1, 1, 0, 0, 0]  # the arm columns: not every covariate is an ancestor
+    assert est.pam_["treated"].tolist() == [0, 0, 1, 1, 0, 0, 0]  # the arm columns: not every covariate is an ancestor
+    assert est.pam_.index[2:5].tolist() == ["age", "income", "score"]
     est.fit(X, T, Y)  # scikit-learn's convention: feature names only from string column names
     assert not hasattr(est, "feature_names_in_")
 

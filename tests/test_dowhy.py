@@ -73,7 +73,7 @@ def fitted_pam(estimator) -> pd.DataFrame:
     x_names = list(inner.feature_names_in_)
     w_names = [c for c in estimator._observed_common_causes.columns if c not in x_names]
     labels = [inner.treatment_name_, inner.outcome_name_, *x_names, *w_names]
-    return pd.DataFrame(inner.pam_[:len(labels), :len(labels)], index=labels, columns=labels)  # less the arm columns
+    return inner.pam_.loc[labels, labels]  # less the arm columns
 
 
 def test_dowhy_method_name_is_the_documented_string():
@@ -270,7 +270,8 @@ def test_dowhy_wrapper_estimates_and_refutes(tiny_model):
     est = skcfm.cate.CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0)
     wrapper = CFMDoWhyWrapper(est).fit(Y, T, X=X, W=W)
     assert wrapper.estimate_.value == pytest.approx(wrapper.estimate_.estimator.estimator.ate(), abs=1e-12, rel=0)
-    assert (wrapper.estimate_.estimator.estimator.pam_[2:5, :2] == 1).all()  # the wrapper's graph: X, W cause T, Y
+    pam = wrapper.estimate_.estimator.estimator.pam_
+    assert (pam.iloc[2:5, :2] == 1).all().all()  # the wrapper's graph: X, W cause T, Y
     assert wrapper.effect(X[:3]).shape == (3,)
     refutation = wrapper.refute_estimate(method_name="random_common_cause", num_simulations=2, random_state=0)
     assert np.isfinite(refutation.new_effect)

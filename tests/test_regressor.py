@@ -295,8 +295,8 @@ def test_fit_aligns_an_array_pam_in_fit_order(tiny_model):
     reg = _regressor(tiny_model, treatment=2).fit(*_data(), ancestors=_pam())
     # model order [T=x2, y, x0, x1]: x1 is an ancestor of y; y is no ancestor of anything
     assert reg.pam_.shape == (4, 4)
-    assert reg.pam_[3, 1] == 1
-    assert (reg.pam_[1, [0, 2, 3]] == -1).all()
+    assert reg.pam_.to_numpy()[3, 1] == 1
+    assert (reg.pam_.to_numpy()[1, [0, 2, 3]] == -1).all()
 
 
 def test_fit_rejects_a_pam_of_the_wrong_shape(tiny_model):
@@ -325,7 +325,7 @@ def test_treatment_by_column_name_with_a_dataframe(tiny_model):
     pam = pd.DataFrame(_pam(), index=names, columns=names)  # dose is an ancestor of outcome
     reg = _regressor(tiny_model, treatment="dose").fit(frame, pd.Series(y, name="outcome"), ancestors=pam)
     assert reg.treatment_index_ == 1
-    assert reg.pam_[0, 1] == 1  # model order [dose, outcome, age, income]
+    assert reg.pam_.to_numpy()[0, 1] == 1  # model order [dose, outcome, age, income]
     assert list(reg.feature_names_in_) == ["age", "dose", "income"]
     assert reg.predict(frame.iloc[:5]).shape == (5,)
 
@@ -356,7 +356,7 @@ def test_pipeline_passes_step_ancestors_without_routing(tiny_model, spy):
     pipe = Pipeline([("scale", StandardScaler()), ("cfm", spy(model=tiny_model, n_estimators=1))])
     pipe.fit(X, y, cfm__ancestors=_pam())
     assert spy.seen == [(D + 1, D + 1)]
-    assert pipe[-1].pam_[2, 1] == 1  # model order [x0, y, x1, x2]
+    assert pipe[-1].pam_.to_numpy()[2, 1] == 1  # model order [x0, y, x1, x2]
 
 
 def test_pipeline_routes_ancestors_with_metadata_routing(tiny_model, spy):
@@ -365,7 +365,7 @@ def test_pipeline_routes_ancestors_with_metadata_routing(tiny_model, spy):
         reg = spy(model=tiny_model, n_estimators=1).set_fit_request(ancestors=True)
         pipe = make_pipeline(StandardScaler(), reg).fit(X, y, ancestors=_pam())
     assert spy.seen == [(D + 1, D + 1)]
-    assert pipe[-1].pam_[2, 1] == 1  # model order [x0, y, x1, x2]
+    assert pipe[-1].pam_.to_numpy()[2, 1] == 1  # model order [x0, y, x1, x2]
 
 
 def test_cross_val_score_routes_the_whole_pam_to_every_fold(tiny_model, spy):
