@@ -2,9 +2,13 @@
 
 A CFMCateEstimator is fitted on 2,000 rows (10 covariates); effects are then computed
 for ``--rows`` rows of a Dask DataFrame split into ``--partitions`` partitions.
+``--final-stage cfm`` (with ``--n-estimators 1``: one member per region) times the CFM's
+own query path; ``--final-stage auto`` the default estimator, whose effects come from the
+final stage it chose.
 
 Run: python benchmarks/studies/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
-Writes benchmarks/results/dask_scaleout.csv (rows of other worker counts already there are kept).
+[--final-stage cfm]
+Writes benchmarks/results/dask_scaleout.csv (rows of other worker counts and stages already there are kept).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=16)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--n-estimators", type=int, default=1)
+    parser.add_argument("--n-estimators", default="1", help='members per region, or "auto"')
+    parser.add_argument("--final-stage", default="cfm")
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -37,7 +42,8 @@ def main() -> None:
     X = pd.DataFrame(rng.normal(size=(args.rows, 10)).astype(np.float32), columns=columns)
     T = (rng.random(2000) < 0.4).astype(int)
     Y = X.x0[:2000] + T * (1 + X.x1[:2000]) + rng.normal(size=2000)
-    est = CFMCateEstimator(model=args.model, n_estimators=args.n_estimators, final_stage="cfm", random_state=0)
+    n_estimators = args.n_estimators if args.n_estimators == "auto" else int(args.n_estimators)
+    est = CFMCateEstimator(model=args.model, n_estimators=n_estimators, final_stage=args.final_stage, random_state=0)
     est.fit(X.iloc[:2000], T, Y.rename("y"))
     frame = dd.from_pandas(X, npartitions=args.partitions)
     rows = []
@@ -47,7 +53,8 @@ def main() -> None:
                 start = time.perf_counter()
                 effects = map_partitions(est, frame).compute()
                 seconds = time.perf_counter() - start
-        rows.append({"workers": n_workers, "rows": args.rows, "seconds": seconds, "rows_per_s": args.rows / seconds,
+        rows.append({"workers": n_workers, "rows": args.rows, "final_stage": est.final_stage_,
+                     "n_estimators": args.n_estimators, "seconds": seconds, "rows_per_s": args.rows / seconds,
                      "finite": bool(np.isfinite(effects).all())})
         print(rows[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,11 @@ def main() -> None:
     frame = pd.DataFrame(rows)
     if path.exists():  # keep earlier runs' other worker counts (e.g. 1 and 2 workers run separately)
         earlier = pd.read_csv(path)
-        keep = ~earlier.set_index(["workers", "rows"]).index.isin(frame.set_index(["workers", "rows"]).index)
+        if "final_stage" not in earlier:  # rows without it timed the CFM with one member per region
+            earlier["final_stage"], earlier["n_estimators"] = "cfm", "1"
+        key = ["workers", "rows", "final_stage", "n_estimators"]
+        earlier["n_estimators"] = earlier["n_estimators"].astype(str)
+        keep = ~earlier.set_index(key).index.isin(frame.set_index(key).index)
         frame = pd.concat([earlier[keep], frame]).sort_values(["rows", "workers"])
     frame.to_csv(path, index=False)
 
