@@ -39,8 +39,11 @@ def make_confounded_treatment(
     -------
     Bunch
         ``data`` (n_samples, n_features), ``treatment``, ``outcome``, ``feature_names``
-        and ``truth``: ``mu0``, ``mu1`` and ``ite`` for a binary treatment, and the
-        callable ``response(X, t)`` = E[y | do(T = t), x] for either kind.
+        and ``truth``: ``mu0``, ``mu1``, ``ite`` and the population ATE ``ate`` (1:
+        the effect 1 + x2 / 2 averaged over x2 ~ N(0, 1), the estimand of a population
+        ATE interval; ``ite.mean()`` is the sample's, which differs by its spread over
+        the rows) for a binary treatment, and the callable ``response(X, t)`` =
+        E[y | do(T = t), x] for either kind.
 
     Examples
     --------
@@ -76,4 +79,6 @@ def make_confounded_treatment(
     names = [f"x{i}" for i in range(n_features)]
     bunch = make_bunch(X, names, t, "t", y, "y", truth, as_frame=as_frame, DESCR=make_confounded_treatment.__doc__)
     bunch.truth["response"] = response
+    if treatment == "binary":
+        bunch.truth["ate"] = 1.0
     return bunch

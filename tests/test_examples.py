@@ -34,7 +34,7 @@ def assert_png(path: Path) -> None:
 def test_quickstart_prints_ate_interval_and_cates(tiny_model_path, tmp_path):
     out = run_example("quickstart.py", "--n-samples", 300, "--model", tiny_model_path, cwd=tmp_path)
     assert re.search(r"ATE \(hybrid AIPW\): -?\d+\.\d+\s+95% interval \[-?\d+\.\d+, -?\d+\.\d+\]", out)
-    assert "true ATE:" in out
+    assert "population ATE:    1.000" in out and "mean effect over these rows:" in out
     assert "sqrt(PEHE) over all rows:" in out
 
 
