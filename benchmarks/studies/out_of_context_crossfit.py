@@ -16,8 +16,9 @@ on the same fit), ``ate(X_test)``'s absolute error, whether ``ate_interval(X_tes
 covers the mean true effect there, the interval's width, the final stage chosen and the
 fit time.
 
-Data: the learning-curve designs (``smooth``, ``steps``; 2,000 test rows), IHDP, PSID
-10-19 and the ACIC-like selection set.
+Data: the learning-curve designs (``smooth``, ``steps``; 2,000 test rows), the design of
+``benchmarks/scale.py`` (``scale``, 20 covariates, effects on the training rows), IHDP,
+PSID 10-19 and the ACIC-like selection set.
 
 Run: python benchmarks/studies/out_of_context_crossfit.py --dataset smooth --sizes 2000
 [--realizations 0 1 2]
@@ -39,7 +40,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE.parent / "results"
 DATA_HOME = os.environ.get("SKCFM_DATA", str(HERE.parents[2] / "shared" / "data"))
-SELECTION = {"ihdp": range(30), "acic_like": range(4), "psid": range(10, 20), "smooth": range(3), "steps": range(3)}
+SELECTION = {"ihdp": range(30), "acic_like": range(4), "psid": range(10, 20), "smooth": range(3), "steps": range(3),
+             "scale": range(6)}
 
 
 def load(dataset: str, r: int, n: int):
@@ -49,6 +51,13 @@ def load(dataset: str, r: int, n: int):
     import run  # noqa: PLC0415
     from _semisynthetic import acic_like  # noqa: PLC0415
 
+    if dataset == "scale":  # benchmarks/scale.py's design, 20 covariates; effects on the training rows
+        rng = np.random.default_rng(r)
+        X = rng.normal(size=(n, 20))
+        T = (rng.random(n) < 1 / (1 + np.exp(-(0.8 * X[:, 0] - 0.5 * X[:, 1])))).astype(int)
+        tau = 1 + X[:, 1]
+        Y = np.sin(2 * X[:, 0]) + X[:, 2] + tau * T + rng.normal(size=n)
+        return X, T, Y, X, tau
     if dataset in ("smooth", "steps"):
         rng = np.random.default_rng(1000 * n + r)
         X, T, Y, _ = learning_curve.draw(dataset, n, rng)
@@ -81,12 +90,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=sorted(SELECTION), default="smooth")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2000], help="rows (the designs only)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000], help="rows (the simulated designs only)")
     parser.add_argument("--realizations", type=int, nargs="+", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "out_of_context_crossfit.csv")
     args = parser.parse_args(argv)
     set_config(progress=False)
-    sizes = args.sizes if args.dataset in ("smooth", "steps") else [0]
+    sizes = args.sizes if args.dataset in ("smooth", "steps", "scale") else [0]
     rows = []
     for n in sizes:
         for r in args.realizations or list(SELECTION[args.dataset]):
