@@ -141,7 +141,11 @@ class FinalStage:
     def effects(self, X: np.ndarray) -> np.ndarray:
         """Effects of T = 1 against T = 0 on the rows of ``X`` of the stage in use (for a
         blend, of its other half), shape (m,)."""
-        stage = self.name_.removeprefix("blend_")
+        return self.stage_effects(self.name_.removeprefix("blend_"), X)
+
+    def stage_effects(self, stage: str, X: np.ndarray) -> np.ndarray:
+        """Effects on the rows of ``X`` of a fitted model in ``models_`` ("tl", "dr",
+        "causal_forest", "cfm_summary"), shape (m,): with "auto", of any candidate it scored."""
         model = self.models_[stage]
         X = self._inputs(stage, X)
         if stage == "tl":

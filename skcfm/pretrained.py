@@ -4,9 +4,9 @@ Weights live in ``skcfm/weights/<name>.safetensors`` beside a JSON model card ho
 architecture (``CFMConfig``), training history and the file's sha256. Loading verifies
 the checksum and never unpickles code. Before any network is built it checks the card's
 structure and the architecture's sizes (within ``CFMConfig``'s bounds, at most
-``MAX_PARAMETERS`` parameters, counted on torch's "meta" device, which allocates nothing),
-then that the file holds exactly the tensors that architecture needs, with their shapes,
-and that every value is finite. Each failure names the file and says what to do.
+``MAX_PARAMETERS`` parameters, counted from the sizes alone, so that a hostile card
+allocates nothing), then that the file holds exactly the tensors that architecture needs,
+with their shapes, and that every value is finite. Each failure names the file and says what to do.
 """
 
 from __future__ import annotations
@@ -119,24 +119,17 @@ def _check_card(card: Path, meta: dict) -> CFMConfig:
         config = CFMConfig.from_dict(meta["config"])
     except (TypeError, ValueError) as error:
         raise type(error)(f"model card {card} has an invalid 'config': {error}") from error
-    with torch.device("meta"):  # shapes and counts without allocating memory
-        skeleton = CausalFoundationModel(config)
-    n_parameters = sum(p.numel() for p in skeleton.parameters())
+    n_parameters = config.n_parameters  # counted from the sizes: nothing is built before the bound holds
     if n_parameters > MAX_PARAMETERS:
         raise ValueError(f"model card {card} describes a network of {n_parameters:,} parameters, beyond the "
                          f"{MAX_PARAMETERS:,} this package loads; the card is wrong or not one of this package's")
     return config
 
 
-def _expected_shapes(config: CFMConfig) -> dict[str, tuple[int, ...]]:
-    with torch.device("meta"):
-        return {name: tuple(t.shape) for name, t in CausalFoundationModel(config).state_dict().items()}
-
-
-def _check_tensors(weights: Path, config: CFMConfig) -> None:
+def _check_tensors(weights: Path, network: CausalFoundationModel) -> None:
     """The names, shapes and dtypes of the tensors in ``weights`` (read from the
-    safetensors header, not the data) against those ``config``'s network needs."""
-    expected = _expected_shapes(config)
+    safetensors header, not the data) against those ``network`` needs."""
+    expected = {name: tuple(tensor.shape) for name, tensor in network.state_dict().items()}
     try:
         with safe_open(weights, framework="pt") as handle:
             found = {name: (tuple(handle.get_slice(name).get_shape()), handle.get_slice(name).get_dtype())
@@ -243,7 +236,8 @@ def _load_cached(weights: str, digest: str, card_text: str) -> CausalFoundationM
             f"checksum mismatch for {weights_path}: sha256 {digest} but the model card says {meta['sha256']}; "
             "the file is corrupt or was modified"
         )
-    _check_tensors(weights_path, config)
+    network = CausalFoundationModel(config)  # within MAX_PARAMETERS (_check_card)
+    _check_tensors(weights_path, network)
     try:
         tensors = load_file(weights_path)
     except SafetensorError as error:
@@ -251,7 +245,6 @@ def _load_cached(weights: str, digest: str, card_text: str) -> CausalFoundationM
                          "weights again") from error
     state = {name: tensor.float() for name, tensor in tensors.items()}
     _check_finite(weights_path, state)
-    network = CausalFoundationModel(config)
     network.load_state_dict(state)
     return network.eval()
 

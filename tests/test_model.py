@@ -222,3 +222,13 @@ def test_feature_attention_matches_the_fused_kernel(bias_kind):
     if bias is not None:
         bias[..., torch.arange(6), torch.arange(6)] = 0.0  # every variable may attend to itself
     torch.testing.assert_close(written_out(rows, rows, bias), fused(rows, rows, bias))
+
+
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+@pytest.mark.parametrize("sizes", [dict(d_model=8, n_layers=1, n_heads=2, ffn_mult=1, n_sinks=0, n_bars=10),
+                                   dict(d_model=24, n_layers=3, n_heads=4, ffn_mult=3, n_sinks=2, n_bars=50,
+                                        gcn_layers=3)])
+def test_the_parameter_count_from_the_sizes_is_the_built_networks(graph_mode, sizes):
+    # a model card is bounded by this count before any network is built
+    config = CFMConfig(graph_mode=graph_mode, **sizes)
+    assert config.n_parameters == sum(p.numel() for p in CausalFoundationModel(config).parameters())

@@ -64,12 +64,15 @@ CANDIDATES = ("causal_forest", "dr")  # the estimator's alternatives to the CFM
 EXTRA_CANDIDATES = ("tl", "blend_tl", "blend_dr")
 
 
-def extra_candidates(est, X_new, mu0, mu1, cfm_new, dr_new) -> dict:
+def extra_candidates(stages, X, T, Y, nuisances, X_new, cfm_new) -> dict:
     """Out-of-sample effects on the training rows and effects on X_new of ``EXTRA_CANDIDATES``
-    (the T-learner is the estimator's, as ``final_stage="blend_tl"`` uses it)."""
-    tl_train = est._t_learner_out_of_sample_effects()
-    tl_new = np.diff(est._t_learner().transform(X_new), axis=1).ravel()
-    dr_train = est._dr_out_of_sample_effects()
+    (the T-learner is the estimator's, as ``final_stage="blend_tl"`` uses it); ``stages`` is
+    the estimator's fitted :class:`skcfm.final_stage_models.FinalStage`."""
+    mu0, mu1 = nuisances.cfm_
+    tl_train = stages.out_of_sample_effects("tl", X, T, Y, nuisances)
+    tl_new = stages.stage_effects("tl", X_new)
+    dr_train = stages.out_of_sample_effects("dr", X, T, Y, nuisances)
+    dr_new = stages.stage_effects("dr", X_new)
     cfm_train = mu1 - mu0
     return {"tl": (tl_train, tl_new), "blend_tl": ((cfm_train + tl_train) / 2, (cfm_new + tl_new) / 2),
             "blend_dr": ((cfm_train + dr_train) / 2, (cfm_new + dr_new) / 2)}
@@ -96,23 +99,25 @@ def evaluate(dataset: str, i: int, data_home=None, members: int | str = MEMBERS,
     est = CFMCateEstimator(final_stage="auto", n_estimators=members, random_state=i).fit(X, T, Y, ancestors=pam)
     cate = est.effect(X_new)
     elapsed = time.perf_counter() - start
-    e, _, (mu0, mu1) = est._nuisances(with_standard=False)
-    oob = est._causal_forest_stage().oob_predict(X).ravel()
+    nuisances, stages = est._doubly_robust, est._final_stage
+    e, (mu0, mu1) = nuisances.propensity_, nuisances.cfm_
+    oob = stages.out_of_sample_effects("causal_forest", X, T, Y, nuisances)
+    dr_train = stages.out_of_sample_effects("dr", X, T, Y, nuisances)
     m = e * mu1 + (1 - e) * mu0
     r_loss = lambda effects: ((Y - m) - effects * (T - e)) ** 2  # noqa: E731
     choice = est.final_stage_choice_
     cfm_new = est._member_effects(X_new, 0, 1, cfm_only=True).mean(axis=0)
-    dr_new = est._dr_final_model().predict(X_new)
-    cf_new = est._causal_forest_stage().predict(X_new).ravel()
-    extra = extra_candidates(est, X_new, mu0, mu1, cfm_new, dr_new)
+    dr_new = stages.stage_effects("dr", X_new)
+    cf_new = stages.stage_effects("causal_forest", X_new)
+    extra = extra_candidates(stages, X, T, Y, nuisances, X_new, cfm_new)
     if save_effects is not None:
         arrays = {f"{name}_train": train for name, (train, _) in extra.items()}
         arrays |= {f"{name}_test": new for name, (_, new) in extra.items()}
         save_effects.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(save_effects / f"{dataset}_{i}.npz", T=T, Y=Y, e=e, mu0=mu0, mu1=mu1, tau=tau,
-                            cfm_test=cfm_new, dr_train=est._dr_out_of_sample_effects(), dr_test=dr_new,
+                            cfm_test=cfm_new, dr_train=dr_train, dr_test=dr_new,
                             causal_forest_train=oob, causal_forest_test=cf_new, **arrays)
-    forests = scores({"causal_forest": (oob, cf_new), "dr": (est._dr_out_of_sample_effects(), dr_new)},
+    forests = scores({"causal_forest": (oob, cf_new), "dr": (dr_train, dr_new)},
                      T, Y, e, mu0, mu1, tau)
     forests["dr_loss_z"] = forests.pop("dr_loss_z_causal_forest")  # the column's name in earlier rows
     return {

@@ -69,6 +69,22 @@ class CFMConfig:
     def uses_gcn(self) -> bool:
         return self.graph_mode in ("soft+gcn", "gcn")
 
+    @property
+    def n_parameters(self) -> int:
+        """The network's parameter count, from the sizes alone: a model card's architecture
+        can be bounded before anything is built (``CausalFoundationModel`` builds exactly
+        this many; a test holds the two together)."""
+        d, layers, conditioned = self.d_model, self.n_layers, self.uses_gcn
+        linear = lambda n_in, n_out: n_in * n_out + n_out  # noqa: E731
+        adaptive_norm = linear(d, 3 * d) if conditioned else 2 * d
+        attention = linear(d, d) + linear(d, 2 * d) + linear(d, d)
+        hidden = self.ffn_mult * d
+        block = 2 * adaptive_norm + 2 * attention + 2 * d + linear(d, 2 * hidden) + linear(hidden, d)
+        embedding = linear(1, d) + 3 * linear(d, d) + 3 * d + 2 * d + d + 2 + 3 * self.n_sinks * d
+        graph = 3 * d + self.gcn_layers * (linear(5 * d, d) + 2 * d) if conditioned else 0
+        soft_bias = layers * self.n_heads * 3 if self.uses_soft_bias else 0
+        return embedding + graph + layers * block + soft_bias + 2 * d + linear(d, self.n_bars)
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["bar_borders"] = list(self.bar_borders)
