@@ -36,7 +36,7 @@ from .treatments import TreatmentEncoding
 __all__ = ["CFMCateEstimator", "ExtrapolationWarning"]
 
 INFERENCE_OPTIONS = ("auto", "haipw", "aipw", "ensemble")
-FINAL_STAGES = ("cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto")
+FINAL_STAGES = ("cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "stack", "auto")
 
 
 class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMixin, CateIntervalsMixin,
@@ -87,18 +87,19 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         With controls W, ``effect(X)`` regresses the per-row effects (which condition
         on X and W) on X with a clone of this model (default: random forest); with
         ``final_stage="dr"`` it is the DR-learner's final regressor (EconML's name).
-    final_stage : {"auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"}, default="auto"
+    final_stage : {"auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "stack"}, default="auto"
         What answers ``effect``. "cfm": the model's predictions; per-row intervals are the
         ensemble's spread, not confidence intervals. "cfm_summary": a histogram gradient
         boosting regressor of the CFM's cross-fitted effects on X. "dr": a DR-learner on
         the CFM's cross-fitted nuisances. "causal_forest": the R-learner as a generalised
         random forest (``CausalForestDML``'s), the only one besides "cfm" with per-row
         intervals (confidence intervals). "blend_dr" / "blend_tl": the mean of the CFM's
-        effects and the DR-learner's / a T-learner's. "auto": for a binary T the
-        candidate of :data:`skcfm.final_stages.AUTO_CANDIDATES` with the lowest
-        out-of-sample DR-loss on the training rows, or "blend_tl" where more than half
-        of the rows have a propensity at the clip bound (:mod:`skcfm.final_stages`); for
-        other treatments "cfm". All but "cfm" need a binary T.
+        effects and the DR-learner's / a T-learner's. "stack": a convex combination of
+        the CFM's, the causal forest's and the DR-learner's effects, weighted to minimise
+        the out-of-sample DR-loss on the training rows. "auto": for a binary T
+        "stack", or "blend_tl" where more than half of the rows have a propensity at the
+        clip bound (:mod:`skcfm.final_stages`); for other treatments "cfm". All but "cfm"
+        need a binary T.
     arm_outcomes : {"auto", True, False}, default="auto"
         Discrete T: add one covariate per arm, a random forest's out-of-bag
         E[Y | x, w, T = t] fitted on that arm's rows, so that every member reads a summary
@@ -145,12 +146,12 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         Treatment levels for a discrete treatment (the first is the baseline).
     treatment_kind_ : {"discrete", "continuous"}
     inference_ : {"haipw", "aipw", "ensemble"}
-    final_stage_ : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"}
+    final_stage_ : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "stack"}
         The final stage in use: ``final_stage``, or the one "auto" chose.
     final_stage_choice_ : FinalStageChoice or None
-        With ``final_stage="auto"``: every candidate's DR-loss, each alternative's
-        paired z statistic against the CFM and the share of rows at the propensity clip
-        bound.
+        With ``final_stage="auto"`` or ``"stack"``: the stack's weights, every candidate's
+        DR-loss, each one's paired z statistic against the CFM and the share of rows at
+        the propensity clip bound.
     neighbourhoods_ : Neighbourhoods or None
         The regions of local contexts (None for global contexts or small data).
     members_ : list of Member
@@ -199,7 +200,8 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         cv: int = 5,
         model_propensity=None,
         model_final=None,
-        final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl"] = "auto",
+        final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl",
+                             "stack"] = "auto",
         arm_outcomes: bool | Literal["auto"] = "auto",
         clip_to_observed: bool = True,
         fit_mode: Literal["auto", "low_memory", "fit_with_cache"] = "auto",

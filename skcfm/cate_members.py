@@ -19,7 +19,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_column_names, check_matrix
 from .cate_inference import content_key
 from .contexts import ContextPlan, plan_contexts, predict_out_of_context, predict_with_plan
-from .final_stages import BLENDS
 from .outcome_transform import fit_outcome_transform
 
 
@@ -104,9 +103,10 @@ class MemberPredictionsMixin:
         t0, t1 = self._treatments.transform(T0, m, "T0"), self._treatments.transform(T1, m, "T1")
         if self.final_stage_ != "cfm" and not cfm_only:
             effects = np.sign(t1 - t0) * self._final_stage.effects(X_arr)  # level 1 against 0, or reversed, or none
-            if self.final_stage_ not in BLENDS:
+            weight = self._final_stage.cfm_weight_
+            if weight == 0:
                 return effects[None]
-            return (self._member_effects(X, T0, T1, cfm_only=True) + effects) / 2
+            return weight * self._member_effects(X, T0, T1, cfm_only=True) + effects
         if self._n_controls:
             return self._projected_effects(X_arr, t0, t1)
         means = self._member_means(self._model_X(X_arr), [t0, t1])

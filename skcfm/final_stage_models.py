@@ -2,7 +2,8 @@
 
 :class:`FinalStage` fits the stage ``final_stage`` names on the user's X and the
 cross-fitted nuisances of :class:`~skcfm.doubly_robust.DoublyRobust` (for "auto" it
-first scores the candidates out of sample, :func:`~skcfm.final_stages.choose_final_stage`),
+and "stack" it first scores the candidates out of sample and weighs them,
+:func:`~skcfm.final_stages.choose_final_stage`),
 so that the estimator's predictions only read the fitted models.
 """
 
@@ -17,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from .arm_outcomes import ArmOutcomeCovariates, exact_sum_grid
 from .default_models import averaging_forest
 from .doubly_robust import DoublyRobust
-from .final_stages import BLENDS, auto_candidates, causal_forest_stage, choose_final_stage
+from .final_stages import BLENDS, STACKED, auto_candidates, causal_forest_stage, choose_final_stage
 
 
 class FinalStage:
@@ -25,7 +26,7 @@ class FinalStage:
 
     Parameters
     ----------
-    name : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "auto"}
+    name : {"cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl", "stack", "auto"}
         The estimator's ``final_stage``.
     final_model : regressor or None, default=None
         The DR-learner's final regressor (cloned); None: an averaging random forest with
@@ -39,10 +40,13 @@ class FinalStage:
     name_ : str
         The stage in use: ``name``, or the one "auto" chose.
     choice_ : FinalStageChoice or None
-        The evidence of "auto"'s choice.
+        The evidence of "auto"'s or "stack"'s weighing.
+    weights_ : dict of str to float
+        What the reported effects weigh, by model ("cfm" for the CFM's own effects): one
+        model with weight 1, a blend's two halves with 0.5 each, or the stack's weights.
     models_ : dict
-        The fitted models by stage ("tl", "dr", "causal_forest", "cfm_summary"): the one
-        in use, and with "auto" every candidate it scored.
+        The fitted models by stage ("tl", "dr", "causal_forest", "cfm_summary"): those in
+        use, and with "auto" or "stack" every candidate scored.
     x_scaler_ : StandardScaler
         Standardises X for the built-in forests and boosting (see :meth:`_inputs`).
     y_scale_ : float
@@ -80,17 +84,33 @@ class FinalStage:
         spread = float(np.std(Y))
         self.y_scale_ = spread if np.isfinite(spread) and spread > 0 else 1.0
         self.name_, self.choice_ = self.name, None
-        if self.name == "auto":
+        if self.name in ("auto", "stack"):
             mu0, mu1 = nuisances.cfm_
+            candidates = auto_candidates(nuisances.propensity_) if self.name == "auto" else STACKED[1:]
             alternatives = {}
-            for name in auto_candidates(nuisances.propensity_):
+            for name in candidates:
                 effects = self.out_of_sample_effects(name.removeprefix("blend_"), X, T, Y, nuisances, groups=groups)
                 alternatives[name] = (mu1 - mu0 + effects) / 2 if name in BLENDS else effects
             self.choice_ = choose_final_stage(T, Y, nuisances.propensity_, mu0, mu1, alternatives)
             self.name_ = self.choice_.chosen
-        if self.name_ != "cfm":
-            self._fit_model(self.name_.removeprefix("blend_"), X, T, Y, nuisances)
+        self.weights_ = self._weights()
+        for stage in self.weights_:
+            if stage != "cfm":
+                self._fit_model(stage, X, T, Y, nuisances)
         return self
+
+    def _weights(self) -> dict[str, float]:
+        """``weights_`` of the stage in use, ``name_``."""
+        if self.name_ == "stack":
+            return {stage: weight for stage, weight in self.choice_.weights.items() if weight > 0}
+        if self.name_ in BLENDS:
+            return {"cfm": 0.5, self.name_.removeprefix("blend_"): 0.5}
+        return {self.name_: 1.0}
+
+    @property
+    def cfm_weight_(self) -> float:
+        """The weight of the CFM's own effects in the reported ones (0 where none)."""
+        return self.weights_.get("cfm", 0.0)
 
     def _fit_model(self, stage: str, X: np.ndarray, T: np.ndarray, Y: np.ndarray, nuisances: DoublyRobust):
         """The model of ``stage``, fitted once: "tl" a forest per arm (leaves of 1 % of all
@@ -139,9 +159,14 @@ class FinalStage:
         return cross_val_predict(clone(model), X, nuisances.scores_, cv=folds, groups=groups).ravel()
 
     def effects(self, X: np.ndarray) -> np.ndarray:
-        """Effects of T = 1 against T = 0 on the rows of ``X`` of the stage in use (for a
-        blend, of its other half), shape (m,)."""
-        return self.stage_effects(self.name_.removeprefix("blend_"), X)
+        """Effects of T = 1 against T = 0 on the rows of ``X`` of the models in use, weighted
+        by ``weights_``, shape (m,): the reported effects less ``cfm_weight_`` times the
+        CFM's, which the estimator adds."""
+        total = np.zeros(len(X))
+        for stage, weight in self.weights_.items():
+            if stage != "cfm":
+                total += weight * self.stage_effects(stage, X)
+        return total
 
     def stage_effects(self, stage: str, X: np.ndarray) -> np.ndarray:
         """Effects on the rows of ``X`` of a fitted model in ``models_`` ("tl", "dr",

@@ -7,11 +7,12 @@ from sklearn.base import clone
 from skcfm import CFMCateEstimator
 from skcfm.aipw import aipw_scores
 from skcfm.final_stages import (
-    AUTO_CANDIDATES,
+    STACKED,
     auto_candidates,
     choose_final_stage,
     dr_losses,
     paired_z,
+    stacking_weights,
 )
 
 
@@ -41,47 +42,51 @@ def test_dr_loss_ranks_effects_by_their_error():
     assert losses[0] < losses[1] < losses[2]
 
 
-def test_an_alternative_replaces_the_cfm_only_with_a_lower_loss():
+def test_the_stack_weighs_the_candidate_that_fits_best():
     T, Y, e, mu0, tau = _nuisances()
     # the CFM's effect is 0 everywhere, the forest's is the true one
     choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, {"causal_forest": tau})
-    assert choice.chosen == "causal_forest" and choice.z["causal_forest"] < 0
-    assert choice.dr_loss["causal_forest"] < choice.dr_loss["cfm"]
-    # an alternative slightly worse than the CFM does not replace it
-    worse = choose_final_stage(T, Y, e, mu0, mu0 + tau, {"causal_forest": tau + 1e-3})
-    assert worse.chosen == "cfm" and worse.dr_loss["causal_forest"] > worse.dr_loss["cfm"]
-    # nor does one equal to it up to float rounding
-    tie = choose_final_stage(T, Y, e, mu0, mu0 + tau, {"causal_forest": (mu0 + tau) - mu0})
-    assert tie.chosen == "cfm" and tie.z["causal_forest"] == 0.0
-
-
-def test_the_best_alternative_wins():
-    T, Y, e, mu0, tau = _nuisances()
+    assert choice.chosen == "stack" and choice.weights["causal_forest"] > 0.9
+    assert choice.dr_loss["stack"] <= choice.dr_loss["causal_forest"] < choice.dr_loss["cfm"]
+    assert choice.z["causal_forest"] < 0 and sum(choice.weights.values()) == pytest.approx(1)
+    # one that errs the other way gets no weight; the losses and z of all are recorded
     alternatives = {"causal_forest": 0.7 * tau, "dr": tau, "worse": -tau}
     choice = choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, alternatives)
-    assert choice.chosen == "dr"
+    assert choice.weights["worse"] == 0 and choice.weights["dr"] > 0.5
     assert choice.dr_loss["dr"] < choice.dr_loss["causal_forest"] < choice.dr_loss["cfm"] < choice.dr_loss["worse"]
     assert max(choice.z["dr"], choice.z["causal_forest"]) < 0 < choice.z["worse"]
-    assert set(choice.dr_loss) == {"cfm", *alternatives}
+    assert set(choice.dr_loss) == {"cfm", "stack", *alternatives}
+
+
+def test_stacking_weights_are_convex_and_recover_a_mixture():
+    rng = np.random.default_rng(0)
+    effects = rng.normal(size=(2000, 3))
+    effects[:, 2] = -effects[:, 1]  # errs the other way: no weight
+    scores = effects @ np.array([0.2, 0.8, 0.0]) + 0.1 * rng.normal(size=2000)
+    weights = stacking_weights(effects, scores)
+    np.testing.assert_allclose(weights, [0.2, 0.8, 0.0], atol=0.02)
+    assert weights[2] == 0 and weights.sum() == pytest.approx(1) and np.all(weights >= 0)
+    # where one candidate is the scores' own, it takes all the weight
+    np.testing.assert_allclose(stacking_weights(effects, effects[:, 1]), [0, 1, 0], atol=1e-6)
 
 
 def test_poor_overlap_takes_the_t_learner_blend_whatever_the_losses():
     T, Y, e, mu0, tau = _nuisances()
     alternatives = {"dr": tau, "blend_tl": -tau}
-    assert choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, alternatives).chosen == "dr"
+    assert choose_final_stage(T, Y, e, mu0 + tau / 2, mu0 + tau / 2, alternatives).chosen == "stack"
     at_bound = np.where(np.arange(len(T)) % 3 == 0, 0.5, np.where(T == 1, 0.99, 0.01))  # two thirds at the bound
     choice = choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, alternatives)
     assert choice.chosen == "blend_tl" and choice.clipped_share == pytest.approx(2 / 3, abs=0.01)
-    assert choice.dr_loss["dr"] < choice.dr_loss["blend_tl"]  # the losses are still recorded
-    # without the blend among the alternatives the losses decide
-    assert choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, {"dr": tau}).chosen == "dr"
+    assert choice.dr_loss["dr"] < choice.dr_loss["blend_tl"] and choice.weights == {}  # losses recorded, no stack
+    # without the blend among the alternatives the stack decides
+    assert choose_final_stage(T, Y, at_bound, mu0 + tau / 2, mu0 + tau / 2, {"dr": tau}).chosen == "stack"
 
 
 def test_auto_scores_only_the_blend_where_most_rows_sit_at_the_clip_bound():
     inside = np.full(10, 0.3)
-    assert auto_candidates(inside) == AUTO_CANDIDATES
+    assert auto_candidates(inside) == STACKED[1:]
     assert auto_candidates(np.r_[np.full(6, 0.01), np.full(4, 0.3)]) == ("blend_tl",)
-    assert auto_candidates(np.r_[np.full(5, 0.99), np.full(5, 0.3)]) == AUTO_CANDIDATES  # half is not past it
+    assert auto_candidates(np.r_[np.full(5, 0.99), np.full(5, 0.3)]) == STACKED[1:]  # half is not past it
 
 
 def test_paired_z_sees_no_evidence_in_float_rounding():
@@ -118,31 +123,36 @@ def test_causal_forest_stage_recovers_heterogeneity_with_an_untrained_model(tiny
     assert np.all(lo < [1, 3]) and np.all(np.array([1, 3]) < hi) and np.all(hi - lo < 2)
 
 
-def test_auto_replaces_an_untrained_model_by_the_better_alternative(tiny_model):
+def test_auto_weighs_an_untrained_model_down(tiny_model):
     X, T, Y = _heterogeneous()
     auto = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
     choice = auto.final_stage_choice_
-    # both forests beat an untrained model; which of them wins is close here, so it is not pinned
-    assert auto.final_stage_ in ("causal_forest", "dr") and choice.z["causal_forest"] < 0 and choice.z["dr"] < 0
-    assert choice.dr_loss[auto.final_stage_] == min(choice.dr_loss.values())
-    chosen = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage=auto.final_stage_, random_state=0)
-    np.testing.assert_allclose(auto.effect(X[:20]), chosen.fit(X, T, Y).effect(X[:20]))
+    # the forests beat an untrained model; how they share the rest is close here, so it is not pinned
+    assert auto.final_stage_ == "stack" and choice.weights["cfm"] < 0.2
+    assert choice.dr_loss["stack"] == min(choice.dr_loss.values())
+    stacked = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="stack", random_state=0)
+    np.testing.assert_allclose(auto.effect(X[:20]), stacked.fit(X, T, Y).effect(X[:20]))
 
 
-def test_auto_keeps_a_cfm_that_fits_as_well(tiny_model):
-    """Where the CFM's cross-fitted effects are the forest's own, there is no evidence to switch."""
+def test_the_stack_reports_the_weighted_effects_of_its_candidates(tiny_model):
     X, T, Y = _heterogeneous(300)
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="causal_forest", random_state=0)
-    est.fit(X, T, Y)
-    oob = est._final_stage.models_["causal_forest"].oob_predict(X).ravel()
-    e, _, (mu0, _) = est._nuisances(with_standard=False)
-    assert choose_final_stage(T, Y, e, mu0, mu0 + oob, {"causal_forest": oob}).chosen == "cfm"
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="stack", random_state=0).fit(X, T, Y)
+    weights = est.final_stage_choice_.weights
+    assert set(weights) == set(STACKED) and est.final_stage_ == "stack"
+    stages = est._final_stage
+    cfm = est._member_effects(X[:20], 0, 1, cfm_only=True)  # (members, rows)
+    others = sum(w * stages.stage_effects(name, X[:20]) for name, w in weights.items() if name != "cfm")
+    np.testing.assert_allclose(est._member_effects(X[:20], 0, 1), weights["cfm"] * cfm + others)
+    scale = np.abs(others).max()
+    np.testing.assert_allclose(est.effect(X[:5], T0=1, T1=0), -est.effect(X[:5]), rtol=1e-5, atol=1e-6 * scale)
+    with pytest.raises(ValueError, match="final_stage='stack'"):
+        est.effect_interval(X[:5])
 
 
 def test_final_stages_need_a_binary_treatment(tiny_model):
     rng = np.random.default_rng(0)
     X, T, Y = rng.normal(size=(60, 2)), rng.normal(size=60), rng.normal(size=60)
-    for stage in ("causal_forest", "dr", "blend_tl", "cfm_summary"):
+    for stage in ("causal_forest", "dr", "blend_tl", "cfm_summary", "stack"):
         with pytest.raises(ValueError, match=f"final_stage='{stage}' needs a binary treatment"):
             CFMCateEstimator(model=tiny_model, final_stage=stage).fit(X, T, Y)
     # "auto" is the default: for a continuous treatment it is the CFM
@@ -158,8 +168,8 @@ def test_auto_scores_a_final_model_without_out_of_bag_predictions_by_cross_fitti
     held_out = est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)
     in_sample = est._final_stage.models_["dr"].predict(X)
     assert held_out.shape == (300,) and not np.allclose(held_out, in_sample)
-    assert set(est.final_stage_choice_.z) == {"causal_forest", "dr", "blend_tl", "blend_dr"}
-    assert est.final_stage_ in ("cfm", "causal_forest", "dr", "blend_tl", "blend_dr")
+    assert set(est.final_stage_choice_.z) == {"causal_forest", "dr", "stack"}
+    assert est.final_stage_ == "stack"
 
 
 @pytest.mark.parametrize("blend, other", [("blend_dr", "dr"), ("blend_tl", None)])
@@ -193,15 +203,16 @@ def test_t_learner_effects_on_the_training_rows_are_out_of_bag_for_their_own_arm
     assert in_sample[X[:, 0] > 0.5].mean() - in_sample[X[:, 0] < -0.5].mean() > 1
 
 
-def test_auto_weighs_blends_as_the_mean_of_the_out_of_sample_effects(tiny_model):
+def test_auto_weighs_the_out_of_sample_effects_of_every_candidate(tiny_model):
     X, T, Y = _heterogeneous(300)
     est = CFMCateEstimator(model=tiny_model, n_estimators=2, final_stage="auto", random_state=0).fit(X, T, Y)
     choice = est.final_stage_choice_
-    assert set(choice.dr_loss) == {"cfm", "causal_forest", "dr", "blend_dr", "blend_tl"}
+    assert set(choice.dr_loss) == {"cfm", "causal_forest", "dr", "stack"}
     e, _, (mu0, mu1) = est._nuisances(with_standard=False)
-    blend = (mu1 - mu0 + est._final_stage.out_of_sample_effects("dr", X, est.T_, est.Y_, est._doubly_robust)) / 2
-    assert choice.dr_loss["blend_dr"] == pytest.approx(dr_losses(T, Y, e, mu0, mu1, blend).mean())
-    assert est.final_stage_ == min(choice.dr_loss, key=choice.dr_loss.get)
+    held_out = {name: est._final_stage.out_of_sample_effects(name, X, est.T_, est.Y_, est._doubly_robust)
+                for name in STACKED[1:]}
+    stacked = choice.weights["cfm"] * (mu1 - mu0) + sum(choice.weights[name] * held_out[name] for name in held_out)
+    assert choice.dr_loss["stack"] == pytest.approx(dr_losses(T, Y, e, mu0, mu1, stacked).mean())
 
 
 def test_auto_takes_the_t_learner_blend_where_the_arms_barely_overlap(tiny_model):

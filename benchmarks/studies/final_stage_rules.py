@@ -50,12 +50,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 HERE = Path(__file__).resolve().parents[1]  # benchmarks/: the harness modules and results/
 sys.path.insert(0, str(HERE.parent))
 
 from skcfm.aipw import aipw_scores  # noqa: E402
+from skcfm.final_stages import stacking_weights  # noqa: E402
 from skcfm.nuisances import PROPENSITY_CLIP  # noqa: E402
 
 SELECTION = {"ihdp": range(10, 30), "psid": range(10, 20), "cps": range(10, 14), "acic_like": range(10)}
@@ -97,15 +97,6 @@ def candidate_effects(evidence, name: str) -> tuple[np.ndarray, np.ndarray]:
     return evidence[f"{name}_train"], evidence[f"{name}_test"]
 
 
-def convex_weights(train: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Weights w >= 0, sum 1, minimising mean (phi - train @ w)^2; ``train`` is (n, k)."""
-    k = train.shape[1]
-    scale = np.mean(phi**2) + 1e-12  # keeps the objective near 1 for the optimiser's tolerances
-    result = minimize(lambda w: np.mean((phi - train @ w) ** 2) / scale, np.full(k, 1 / k), method="SLSQP",
-                      bounds=[(0.0, 1.0)] * k, constraints={"type": "eq", "fun": lambda w: w.sum() - 1})
-    return np.clip(result.x, 0, None) / np.clip(result.x, 0, None).sum()
-
-
 def apply_rule(rule: str, evidence) -> tuple[np.ndarray, str]:
     """The rule's test-row effects and a label of what it chose (a name, or the weights)."""
     if re.fullmatch(r"\w+", rule):
@@ -127,7 +118,7 @@ def apply_rule(rule: str, evidence) -> tuple[np.ndarray, str]:
         losses = {name: np.mean((phi[rows] - train[rows]) ** 2) for name, (train, _) in effects.items()}
         best = min(losses, key=losses.get)  # a tie keeps the first, the CFM
         return effects[best][1], best
-    weights = convex_weights(np.column_stack([train for train, _ in effects.values()]), phi)
+    weights = stacking_weights(np.column_stack([train for train, _ in effects.values()]), phi)
     test = np.column_stack([new for _, new in effects.values()]) @ weights
     return test, " ".join(f"{w:.2f}" for w in weights)
 
