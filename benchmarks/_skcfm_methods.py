@@ -20,8 +20,9 @@
   CFM, half T-learner or DR-learner) has the lowest DR-loss on the training rows, or
   the CFM-T-learner blend where over half of those rows sit at the propensity clip bound
   (the row's ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
-- ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``arm_outcomes=False`` (no per-arm forest
-  prediction of Y among the covariates); the default before the option became "auto".
+- ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``inference_config={"arm_outcomes": False}``
+  (no per-arm forest prediction of Y among the covariates); the default before the option
+  became "auto".
 - ``skcfm_regressor``: ``GraphConditionedCFMRegressor`` on [T, X] with the PAM; CATE =
   predict(T = 1) - predict(T = 0), the way a scikit-learn user would get effects.
 
@@ -117,7 +118,7 @@ def _regressor_effects(X_train, T_train, Y_train, X_test, *, random_state, quick
 register("skcfm_regressor")(_regressor_effects)
 register("skcfm_cfm")(_cfm_alone(with_pam=True))
 register("skcfm_cfm_nopam")(_cfm_alone(with_pam=False))
-register("skcfm_cfm_noarms")(_cfm_alone(with_pam=True, arm_outcomes=False))
+register("skcfm_cfm_noarms")(_cfm_alone(with_pam=True, inference_config={"arm_outcomes": False}))
 register("skcfm_haipw")(_hybrid(with_pam=True))
 register("skcfm_haipw_nopam")(_hybrid(with_pam=False))
 register("skcfm_dr")(_hybrid(with_pam=True, final_stage="dr"))

@@ -3,9 +3,9 @@
 Candidates (weights and inference defaults) are compared on IHDP 10-29, PSID 10-19 and
 CPS 10-13, plus the ACIC-like semi-synthetic set (``_semisynthetic.py``; the 10 ACIC
 realizations are all reported), with the benchmark's own ``skcfm_cfm_noarms`` method
-(unconfoundedness PAM, default settings but ``arm_outcomes=False``: the model is compared
-on its own, as every row in the results file before the option became the default) and
-metric (sqrt(PEHE) on the test rows). The
+(unconfoundedness PAM, default settings but ``inference_config={"arm_outcomes": False}``:
+the model is compared on its own, as every row in the results file before the option became
+the default) and metric (sqrt(PEHE) on the test rows). The
 benchmark tables follow the published protocol (IHDP-100, LaLonde samples 0-49), so they
 include these realizations; the top-level README states the numbers without them.
 

@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CFMCateEstimator",
     "GraphConditionedCFMRegressor",
+    "InferenceConfig",
     "__version__",
     "align_pam",
     "ancestor_matrix",
@@ -34,8 +35,9 @@ __all__ = [
 defer_econml_imports()
 
 # the estimators import EconML, start-up that the pretraining command line does not need:
-# load them on first access
-_LAZY = {"CFMCateEstimator": ".cate", "GraphConditionedCFMRegressor": ".regressor"}
+# load them (and their options, which import scikit-learn and SciPy) on first access
+_LAZY = {"CFMCateEstimator": ".cate", "GraphConditionedCFMRegressor": ".regressor",
+         "InferenceConfig": ".inference_config"}
 
 
 def __getattr__(name: str):

@@ -33,13 +33,6 @@ from .default_models import averaging_forest
 MIN_OUT_OF_BAG_ROWS = 10  # smaller arms use the full fit: some rows would be in every bootstrap sample
 
 
-def check_arm_outcomes(value) -> None:
-    """Raise a TypeError unless ``value`` is "auto", True or False."""
-    auto = isinstance(value, str) and value == "auto"
-    if not (auto or isinstance(value, (bool, np.bool_))):
-        raise TypeError(f"arm_outcomes={value!r}; expected 'auto', True or False")
-
-
 def use_arm_outcomes(value, *, discrete: bool, kind: str, n_covariates: int) -> bool:
     """Whether the option ``value`` adds the columns: "auto" for a discrete treatment only;
     True with a treatment of another ``kind`` is an error. Without covariates there is

@@ -18,7 +18,7 @@ from ._validation import (
     check_n_estimators,
     check_n_jobs,
 )
-from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
+from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
 from .cate_dose_response import DoseResponseMixin, ExtrapolationWarning
 from .cate_doubly_robust import DoublyRobustMixin
 from .cate_inputs import FitData, check_fit_data, frame_feature_names, refuse_weights, variable_names
@@ -27,7 +27,8 @@ from .cate_members import MemberPredictionsMixin
 from .contexts import check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust
 from .final_stage_models import FinalStage
-from .outcome_transform import check_outcome_transform, fit_outcome_transform
+from .inference_config import InferenceConfig
+from .outcome_transform import fit_outcome_transform
 from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import warn_post_treatment
 from .pretrained import load_model
@@ -60,12 +61,6 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
     context_size : int, default=256
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment so that rare arms are represented.
-    contexts : {"local", "global"}, default="local"
-        Which training rows a member reads when there are more than
-        ``2 * context_size``. "local": the covariate space is split into
-        ``ceil(n / (2 * context_size))`` regions, each with its own ensemble reading its
-        nearest ``2 * context_size`` rows, and a query is answered by the region whose
-        centre is nearest. "global": random draws from all rows.
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats T with at most 10 distinct values as discrete.
     categories : "auto" or list, default="auto"
@@ -100,32 +95,23 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         "stack", or "blend_tl" where more than half of the rows have a propensity at the
         clip bound (:mod:`skcfm.final_stages`); for other treatments "cfm". All but "cfm"
         need a binary T.
-    arm_outcomes : {"auto", True, False}, default="auto"
-        Discrete T: add one covariate per arm, a random forest's out-of-bag
-        E[Y | x, w, T = t] fitted on that arm's rows, so that every member reads a summary
-        of all covariates, not only the ``max_covariates`` it draws. "auto" is True for a
-        discrete T and False for a continuous one.
-    clip_to_observed : bool, default=True
-        Discrete T: answer a query under t at its covariates clipped to the box of
-        covariates observed under t, and clip each member's E[Y | do(T = t), x] to the
-        range of outcomes observed under t, in the rows the answering members read. No
-        effect on a continuous T.
     fit_mode : {"auto", "low_memory", "fit_with_cache"}, default="auto"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
         option of the same name), at about 5 MB per member. "low_memory" encodes the
         contexts on every call. "auto" keeps them where they take at most 256 MB (up to
         about 50 members: data of a few thousand rows).
-    chunk_size : int, default=1024
-        Query rows per forward pass; bounds memory.
     device : str, default="cpu"
     n_jobs : int or None, default=None
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
         trees do not depend on it (their sum's rounding does).
-    outcome_transform : {"none", "yeo-johnson"}, default="none"
-        "yeo-johnson": the model reads a Yeo-Johnson power transform of the standardised
-        outcome in place of Y; means and quantiles are mapped back to Y's units. For
-        skewed outcomes.
+    inference_config : dict, InferenceConfig or None, default=None
+        Expert options of how the members read the data and answer
+        (:class:`skcfm.InferenceConfig`): ``contexts`` (local regions or draws from all
+        rows), ``arm_outcomes`` (per-arm forest predictions among the covariates),
+        ``clip_to_observed`` (each arm kept within its data), ``outcome_transform`` (for
+        skewed outcomes) and ``chunk_size`` (query rows per forward pass). A dict sets the
+        fields it names; None keeps every default.
     random_state : int, RandomState instance or None, default=None
     final_model : regressor, optional
         The former name of ``model_final``; still read, with a ``FutureWarning``.
@@ -136,9 +122,12 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
     pam_ : DataFrame of shape (d + 2 + k, d + 2 + k)
         The partial ancestor matrix the model reads, labelled by variable, in its order
         [T, Y, X..., W..., the k arm outcome columns "E[Y | T=level]"] (k = 0 without
-        ``arm_outcomes``; the number of levels with it; :func:`skcfm.pam_alignment.labelled_pam`).
+        arm outcome columns; the number of levels with them; :func:`skcfm.pam_alignment.labelled_pam`).
+    inference_config_ : InferenceConfig
+        The expert options in use: ``inference_config`` resolved.
     arm_outcomes_ : ArmOutcomeCovariates or None
-        The per-arm outcome forests, or None where ``arm_outcomes`` left them out.
+        The per-arm outcome forests, or None where the ``arm_outcomes`` option left them
+        out.
     outcome_transform_ : YeoJohnsonOutcome or None
         The fitted outcome transform, or None without one (or for fewer than 10 distinct
         outcomes).
@@ -194,7 +183,6 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         model=None,
         n_estimators: int | str = "auto",
         context_size: int = 256,
-        contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
         categories: str | list = "auto",
         cv: int = 5,
@@ -202,33 +190,26 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         model_final=None,
         final_stage: Literal["auto", "cfm", "cfm_summary", "dr", "causal_forest", "blend_dr", "blend_tl",
                              "stack"] = "auto",
-        arm_outcomes: bool | Literal["auto"] = "auto",
-        clip_to_observed: bool = True,
         fit_mode: Literal["auto", "low_memory", "fit_with_cache"] = "auto",
-        chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,
-        outcome_transform: Literal["none", "yeo-johnson"] = "none",
+        inference_config: dict | InferenceConfig | None = None,
         random_state=None,
         final_model="deprecated",
     ) -> None:
         self.model = model
         self.n_estimators = n_estimators
         self.context_size = context_size
-        self.contexts = contexts
         self.treatment_kind = treatment_kind
         self.categories = categories
         self.cv = cv
         self.model_propensity = model_propensity
         self.model_final = model_final
         self.final_stage = final_stage
-        self.arm_outcomes = arm_outcomes
-        self.clip_to_observed = clip_to_observed
         self.fit_mode = fit_mode
-        self.chunk_size = chunk_size
         self.device = device
         self.n_jobs = n_jobs
-        self.outcome_transform = outcome_transform
+        self.inference_config = inference_config
         self.random_state = random_state
         self.final_model = final_model
 
@@ -237,13 +218,11 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         """Raise for an invalid parameter; return the final regressor to use: ``model_final``,
         or the deprecated ``final_model`` where it is set (with a ``FutureWarning``)."""
         check_n_estimators(self.n_estimators)
-        check_integer_parameters(self, {"context_size": 1, "cv": 2, "chunk_size": 1})
+        check_integer_parameters(self, {"context_size": 1, "cv": 2})
         check_context_options(self)
         if self.final_stage not in FINAL_STAGES:
             raise ValueError(f"final_stage={self.final_stage!r}; expected one of {FINAL_STAGES}")
-        check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
-        check_outcome_transform(self.outcome_transform)
         model_final = self.model_final
         if not (isinstance(self.final_model, str) and self.final_model == "deprecated"):
             warnings.warn("final_model was renamed model_final, EconML's name for it; final_model will be removed",
@@ -305,6 +284,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         refuse_weights(sample_weight=sample_weight, freq_weight=freq_weight, sample_var=sample_var)
         X, T, Y = resolve_fit_arguments(args, X, T, Y)
         self._model_final = self._check_parameters()
+        self.inference_config_ = InferenceConfig.resolve(self.inference_config)
         inference = "auto" if inference is None else inference
         if inference not in INFERENCE_OPTIONS:
             raise ValueError(f"inference={inference!r}; expected one of {INFERENCE_OPTIONS}")
@@ -312,7 +292,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         self._groups = data.groups
         T_arr, stage = self._fit_treatment(data.T, inference)
         n_covariates = data.X.shape[1] + (0 if data.W is None else data.W.shape[1])
-        arms = use_arm_outcomes(self.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
+        arms = use_arm_outcomes(self.inference_config_.arm_outcomes, discrete=self.treatment_kind_ == "discrete",
                                 kind=self.treatment_kind_, n_covariates=n_covariates)
         self._set_names(X, T, Y, data)
         self._pam = align_pam(  # the model's order [T, Y, X..., W...]
@@ -375,7 +355,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, data.Y
-        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, data.Y)
+        self.outcome_transform_ = fit_outcome_transform(self.inference_config_.outcome_transform, data.Y)
         self._context_plan = self._plan(np.arange(len(T_arr)), rng)
         self.pam_ = labelled_pam(self._pam, self.treatment_name_, self.outcome_name_, data.covariates,
                                  None if self.arm_outcomes_ is None else self.categories_)

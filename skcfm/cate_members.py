@@ -33,11 +33,11 @@ class MemberProjections(list):
 class MemberPredictionsMixin:
     """Per-member predictions of a fitted :class:`skcfm.CFMCateEstimator`.
 
-    Reads what the estimator's ``fit`` sets: the model and its context plan (``model_``,
-    ``_context_plan``, ``_encodings``), the training rows (``X_``, ``T_``, ``Y_``, ``_pam``),
-    the treatment encoding, the arm outcome columns and controls (``arm_outcomes_``,
-    ``_n_controls``), the outcome transform, the final stage, and the caches it starts
-    empty (``_projections``, ``_last_means``).
+    Reads what the estimator's ``fit`` sets: the expert options (``inference_config_``), the
+    model and its context plan (``model_``, ``_context_plan``, ``_encodings``), the training
+    rows (``X_``, ``T_``, ``Y_``, ``_pam``), the treatment encoding, the arm outcome columns
+    and controls (``arm_outcomes_``, ``_n_controls``), the outcome transform, the final
+    stage, and the caches it starts empty (``_projections``, ``_last_means``).
     """
 
     def _plan(self, rows: np.ndarray, rng: np.random.Generator, X: np.ndarray | None = None) -> ContextPlan:
@@ -45,8 +45,9 @@ class MemberPredictionsMixin:
         region of local contexts."""
         return plan_contexts(
             self.X_ if X is None else X, self.T_, self.Y_, self._pam, rows=rows,
-            discrete=self.treatment_kind_ == "discrete", contexts=self.contexts, n_estimators=self.n_estimators,
-            context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
+            discrete=self.treatment_kind_ == "discrete", contexts=self.inference_config_.contexts,
+            n_estimators=self.n_estimators, context_size=self.context_size,
+            max_covariates=self.model_.config.max_covariates, rng=rng,
         )
 
     def _check_X(self, X) -> np.ndarray:
@@ -73,20 +74,22 @@ class MemberPredictionsMixin:
     ) -> np.ndarray:
         """Per-member E[Y | do(t), x], shape (E, A, m), from a ``plan`` drawn from training
         ``rows`` of ``X`` (default: the fitted plan, all rows of ``X_``). With local contexts
-        each query is answered by its region's ensemble. ``clip_to_observed`` clips to the
-        per-arm outcome ranges of those rows, or of the region's rows. ``outcome_transform``
-        overrides the fitted one (False: keep it). The fitted plan's last answer is kept
-        (read-only), so effect(X), its interval and ate(X) on the same rows cost one pass."""
+        each query is answered by its region's ensemble. The ``clip_to_observed`` option
+        clips to the per-arm outcome ranges of those rows, or of the region's rows.
+        ``outcome_transform`` overrides the fitted one (False: keep it). The fitted plan's
+        last answer is kept (read-only), so effect(X), its interval and ate(X) on the same
+        rows cost one pass."""
+        config = self.inference_config_
         fitted_plan = plan is None and rows is None and X is None and outcome_transform is False
         key = None
         if fitted_plan:
-            key = content_key(X_query, *treatments) + bytes([bool(self.clip_to_observed)])
+            key = content_key(X_query, *treatments) + bytes([bool(config.clip_to_observed)])
             if self._last_means is not None and self._last_means[0] == key:
                 return self._last_means[1]
         means = predict_with_plan(
             self.model_, self.X_ if X is None else X, self.T_, self.Y_, self._pam,
             self._context_plan if plan is None else plan, X_query, treatments, rows=rows,
-            clip=self.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=self.chunk_size,
+            clip=config.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=config.chunk_size,
             device=self.device, encodings=self._encodings if plan is None else None,
             outcome_transform=self.outcome_transform_ if outcome_transform is False else outcome_transform,
         ).means
@@ -184,8 +187,8 @@ class MemberPredictionsMixin:
             return None
         means = predict_out_of_context(
             self.model_, self.X_, self.T_, self.Y_, self._pam, self._context_plan, [0.0, 1.0],
-            clip=self.clip_to_observed, chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,
-            outcome_transform=self.outcome_transform_)
+            clip=self.inference_config_.clip_to_observed, chunk_size=self.inference_config_.chunk_size,
+            device=self.device, encodings=self._encodings, outcome_transform=self.outcome_transform_)
         return None if means is None else (means[0], means[1])
 
     def _cfm_fold_outcomes(self, X_fold: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray,
@@ -194,5 +197,5 @@ class MemberPredictionsMixin:
         from contexts drawn from ``train_rows`` only, with an outcome transform fitted on them."""
         plan = self._plan(train_rows, rng, X_fold)
         arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-        transform = fit_outcome_transform(self.outcome_transform, self.Y_[train_rows])
+        transform = fit_outcome_transform(self.inference_config_.outcome_transform, self.Y_[train_rows])
         return self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold, transform).mean(axis=0)

@@ -28,7 +28,6 @@ from .model import CausalFoundationModel
 from .neighbourhoods import ROWS_PER_CONTEXT, Neighbourhoods, plan_neighbourhoods
 from .outcome_transform import YeoJohnsonOutcome
 
-CONTEXTS = ("local", "global")
 FIT_MODES = ("auto", "low_memory", "fit_with_cache")
 CACHE_BYTES = 256 * 2**20  # fit_mode="auto" keeps the encoded contexts up to this size
 PROGRESS_PASSES = 20_000  # a prediction runs this many query rows through members before it shows a bar
@@ -59,15 +58,10 @@ class ContextPlan:
 
 
 def check_context_options(estimator) -> None:
-    """Validate an estimator's ``contexts``, ``treatment_kind``, ``clip_to_observed`` and
-    ``fit_mode``."""
-    if estimator.contexts not in CONTEXTS:
-        raise ValueError(f"contexts={estimator.contexts!r}; expected 'local' or 'global'")
+    """Validate an estimator's ``treatment_kind`` and ``fit_mode``."""
     if estimator.treatment_kind not in ("auto", "discrete", "continuous"):
         raise ValueError(
             f"treatment_kind={estimator.treatment_kind!r}; expected 'auto', 'discrete' or 'continuous'")
-    if not isinstance(estimator.clip_to_observed, bool | np.bool_):
-        raise TypeError(f"clip_to_observed={estimator.clip_to_observed!r}; expected True or False")
     if estimator.fit_mode not in FIT_MODES:
         raise ValueError(f"fit_mode={estimator.fit_mode!r}; expected 'auto', 'low_memory' or 'fit_with_cache'")
 

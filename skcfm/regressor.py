@@ -10,9 +10,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from ._validation import check_frame, check_integer_parameters, check_magnitude, check_n_estimators, check_n_jobs
-from .arm_outcomes import add_arm_outcomes, check_arm_outcomes, use_arm_outcomes
+from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
-from .outcome_transform import check_outcome_transform, fit_outcome_transform
+from .inference_config import InferenceConfig
+from .outcome_transform import fit_outcome_transform
 from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import check_outcome_row, warn_post_treatment
 from .pretrained import load_model
@@ -41,47 +42,27 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         Most training rows one member reads; larger data is covered by the ensemble,
         stratified by treatment level when the treatment is discrete. The default is
         measured in :class:`skcfm.CFMCateEstimator`.
-    contexts : {"local", "global"}, default="local"
-        With more than ``2 * context_size`` rows, "local" splits the covariate space into
-        up to 8 regions, each with its own ensemble over its nearest training rows, and
-        answers a query from the region whose centre is nearest; "global" draws every
-        member from all rows. The same reading as :class:`skcfm.CFMCateEstimator`
-        (where the choice is measured).
     treatment_kind : {"auto", "discrete", "continuous"}, default="auto"
         "auto" treats a treatment column with at most 10 distinct values as discrete.
-        A discrete treatment stratifies contexts and regions by level and allows
-        ``clip_to_observed``.
-    clip_to_observed : bool, default=True
-        Discrete treatment: keep each level within what it shows in the rows the
-        answering members read. A query under level t is answered at its covariates
-        clipped to the box of covariates observed with t (flat extrapolation), and the
-        mean and quantiles are clipped to the outcomes observed with t (levels never
-        observed are not clipped; the "full" logits never are).
-    arm_outcomes : {"auto", True, False}, default="auto"
-        Discrete treatment: add one covariate per level, a random forest's
-        E[y | other columns, T = level] fitted on that level's rows (out of bag for
-        them), so that every member reads a summary of all columns. "auto" is True for
-        a discrete treatment. The same option as :class:`skcfm.CFMCateEstimator`'s,
-        where it is measured.
+        A discrete treatment stratifies contexts and regions by level and allows the
+        arm outcome columns and the clipping of :class:`skcfm.InferenceConfig`.
     fit_mode : {"auto", "low_memory", "fit_with_cache"}, default="auto"
         "fit_with_cache" encodes every member's context once in ``fit`` and keeps the
         model's states for it, so later predictions only run the query rows (TabPFN's
         option of the same name): faster repeated calls, at about 5 MB per member
         (``len(members_)`` members). "low_memory" encodes the contexts on every call.
         "auto" keeps them where they take at most 256 MB.
-    chunk_size : int, default=1024
-        Query rows per forward pass.
     device : str, default="cpu"
     n_jobs : int or None, default=None
         Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
         trees do not depend on it (their sum's rounding does); on two cores it paid on
         16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
-    outcome_transform : {"none", "yeo-johnson"}, default="none"
-        "yeo-johnson": the model reads a Yeo-Johnson power transform of the standardised
-        outcome (fitted on the training rows, power within [0, 2]) in place of Y; means
-        are expectations of the inverse under each predicted distribution and quantiles
-        map through it. For skewed outcomes; off by default because it did not help on
-        the benchmark's selection realizations (user guide, "Skewed outcomes").
+    inference_config : dict, InferenceConfig or None, default=None
+        Expert options of how the members read the data and answer, the same as
+        :class:`skcfm.CFMCateEstimator`'s (where they are measured): ``contexts``,
+        ``arm_outcomes``, ``clip_to_observed``, ``outcome_transform`` and ``chunk_size``
+        (:class:`skcfm.InferenceConfig`). A dict sets the fields it names; None keeps
+        every default.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -95,8 +76,11 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
     treatment_levels_ : ndarray or None
         The treatment values seen in fit for a discrete treatment (``predict`` accepts only
         these); None for a continuous one.
+    inference_config_ : InferenceConfig
+        The expert options in use: ``inference_config`` resolved.
     arm_outcomes_ : ArmOutcomeCovariates or None
-        The per-level outcome forests, or None where ``arm_outcomes`` left them out.
+        The per-level outcome forests, or None where the ``arm_outcomes`` option left them
+        out.
     outcome_transform_ : YeoJohnsonOutcome or None
         The fitted outcome transform, or None without one (or for fewer than 10 distinct
         outcomes).
@@ -153,30 +137,22 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         model=None,
         n_estimators: int | str = "auto",
         context_size: int = 256,
-        contexts: Literal["local", "global"] = "local",
         treatment_kind: Literal["auto", "discrete", "continuous"] = "auto",
-        clip_to_observed: bool = True,
-        arm_outcomes: bool | Literal["auto"] = "auto",
         fit_mode: Literal["auto", "low_memory", "fit_with_cache"] = "auto",
-        chunk_size: int = 1024,
         device: str = "cpu",
         n_jobs: int | None = None,
-        outcome_transform: Literal["none", "yeo-johnson"] = "none",
+        inference_config: dict | InferenceConfig | None = None,
         random_state=None,
     ) -> None:
         self.treatment = treatment
         self.model = model
         self.n_estimators = n_estimators
         self.context_size = context_size
-        self.contexts = contexts
         self.treatment_kind = treatment_kind
-        self.clip_to_observed = clip_to_observed
-        self.arm_outcomes = arm_outcomes
         self.fit_mode = fit_mode
-        self.chunk_size = chunk_size
         self.device = device
         self.n_jobs = n_jobs
-        self.outcome_transform = outcome_transform
+        self.inference_config = inference_config
         self.random_state = random_state
 
     def _treatment_index(self, n_features: int) -> int:
@@ -204,6 +180,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._check_parameters()
+        self.inference_config_ = config = InferenceConfig.resolve(self.inference_config)
         check_frame(X, "X")
         X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         check_magnitude(X_arr, "X", X)
@@ -246,7 +223,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         self._covariates = X_arr[:, self._covariate_index]
         self.arm_outcomes_ = None
-        if use_arm_outcomes(self.arm_outcomes, discrete=discrete, kind=self.treatment_kind_,
+        if use_arm_outcomes(config.arm_outcomes, discrete=discrete, kind=self.treatment_kind_,
                             n_covariates=self._covariates.shape[1]):
             self.arm_outcomes_, self._covariates, self._pam = add_arm_outcomes(
                 self._covariates, treatment, y_arr, self._pam, seed, self.n_jobs)
@@ -254,12 +231,12 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
                                  None if self.arm_outcomes_ is None else levels)
         self._context_plan = plan_contexts(
             self._covariates, treatment, y_arr, self._pam, rows=np.arange(len(y_arr)),
-            discrete=discrete, contexts=self.contexts, n_estimators=self.n_estimators,
+            discrete=discrete, contexts=config.contexts, n_estimators=self.n_estimators,
             context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
         )
         self.members_ = self._context_plan.members
         self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self.outcome_transform_ = fit_outcome_transform(self.outcome_transform, y_arr)
+        self.outcome_transform_ = fit_outcome_transform(config.outcome_transform, y_arr)
         self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self._pam,
                                       self._context_plan, fit_mode=self.fit_mode, device=self.device,
                                       outcome_transform=self.outcome_transform_)
@@ -267,11 +244,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
 
     def _check_parameters(self) -> None:
         check_n_estimators(self.n_estimators)
-        check_integer_parameters(self, {"context_size": 1, "chunk_size": 1})
+        check_integer_parameters(self, {"context_size": 1})
         check_context_options(self)
-        check_arm_outcomes(self.arm_outcomes)
         check_n_jobs(self.n_jobs)
-        check_outcome_transform(self.outcome_transform)
 
     def _query_covariates(self, X_arr: np.ndarray) -> np.ndarray:
         covariates = X_arr[:, self._covariate_index]
@@ -328,9 +303,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         predictions = predict_with_plan(
             self.model_, self._covariates, self.X_[:, t], self.y_, self._pam, self._context_plan,
             self._query_covariates(X_arr), [X_arr[:, t]],
-            clip=self.clip_to_observed and self.treatment_kind_ == "discrete",
+            clip=self.inference_config_.clip_to_observed and self.treatment_kind_ == "discrete",
             quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
-            chunk_size=self.chunk_size, device=self.device, encodings=self._encodings,
+            chunk_size=self.inference_config_.chunk_size, device=self.device, encodings=self._encodings,
             outcome_transform=self.outcome_transform_,
         )
         mean = predictions.means[:, 0].mean(axis=0)

@@ -1,4 +1,4 @@
-"""Tests for arm outcome covariates (skcfm.arm_outcomes, CFMCateEstimator(arm_outcomes=True))."""
+"""Tests for arm outcome covariates (skcfm.arm_outcomes, the estimators' ``arm_outcomes`` option)."""
 
 import numpy as np
 import pytest
@@ -80,7 +80,7 @@ def test_estimator_reads_the_added_columns(tiny_model, data):
     X, T, Y = data
     names = [f"x{i}" for i in range(D)]
     pam = unconfoundedness_pam(names, treatment="T", outcome="Y")
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, inference_config={"arm_outcomes": True}, random_state=0)
     est.fit(X, T, Y, ancestors=pam)
     assert est.X_.shape == (N, D + 2) and est.pam_.shape == (D + 4, D + 4)
     assert est.n_features_in_ == D and isinstance(est.arm_outcomes_, ArmOutcomeCovariates)
@@ -90,15 +90,15 @@ def test_estimator_reads_the_added_columns(tiny_model, data):
     np.testing.assert_allclose(clone(est).fit(X, T, Y, ancestors=pam).effect(X[:5]), effect)
     assert est.effect().shape == (N,)
     assert np.isfinite(est.ate(X[:50])) and np.isfinite(est.ate_interval(X[:50])).all()
-    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=False, random_state=0)
+    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, inference_config={"arm_outcomes": False}, random_state=0)
     plain.fit(X, T, Y, ancestors=pam)
     assert plain.arm_outcomes_ is None and not np.allclose(plain.effect(X[:5]), effect)
 
 
 def test_propensity_and_standard_outcome_model_read_only_the_users_covariates(tiny_model, data):
     X, T, Y = data
-    with_arms, without = (CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=arms, random_state=0)
-                          .fit(X, T, Y) for arms in (True, False))
+    with_arms, without = (CFMCateEstimator(model=tiny_model, n_estimators=2, inference_config={"arm_outcomes": arms},
+                                           random_state=0).fit(X, T, Y) for arms in (True, False))
     propensity, standard, _ = with_arms._nuisances(with_standard=True)
     np.testing.assert_array_equal(propensity, without._nuisances(with_standard=True)[0])
     np.testing.assert_array_equal(standard, without._nuisances(with_standard=True)[1])
@@ -108,7 +108,7 @@ def test_propensity_and_standard_outcome_model_read_only_the_users_covariates(ti
 def test_auto_adds_arm_outcomes_for_a_discrete_treatment_only(tiny_model, data):
     X, T, Y = data
     discrete = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
-    assert discrete.arm_outcomes == "auto" and discrete.X_.shape == (N, D + 2)
+    assert discrete.inference_config_.arm_outcomes == "auto" and discrete.X_.shape == (N, D + 2)
     continuous = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, 2 * X[:, 0] + 1, Y)
     assert continuous.arm_outcomes_ is None and continuous.X_.shape == (N, D)
 
@@ -116,14 +116,14 @@ def test_auto_adds_arm_outcomes_for_a_discrete_treatment_only(tiny_model, data):
 def test_arm_outcomes_rejects_what_it_cannot_use(tiny_model, data):
     X, T, Y = data
     with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
-        CFMCateEstimator(model=tiny_model, arm_outcomes=True).fit(X, 2 * X[:, 0] + 1, Y)
+        CFMCateEstimator(model=tiny_model, inference_config={"arm_outcomes": True}).fit(X, 2 * X[:, 0] + 1, Y)
     with pytest.raises(TypeError, match="arm_outcomes='yes'; expected 'auto', True or False"):
-        CFMCateEstimator(model=tiny_model, arm_outcomes="yes").fit(X, T, Y)
+        CFMCateEstimator(model=tiny_model, inference_config={"arm_outcomes": "yes"}).fit(X, T, Y)
 
 
 def test_with_controls_the_added_columns_are_controls_too(tiny_model, data):
     X, T, Y = data
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, inference_config={"arm_outcomes": True}, random_state=0)
     est.fit(X[:, :4], T, Y, W=X[:, 4:])
     assert est.X_.shape == (N, D + 2) and est.pam_.shape == (D + 4, D + 4) and est._n_controls == 4
     effect = est.effect(X[:5, :4])
@@ -134,7 +134,8 @@ def test_with_controls_the_added_columns_are_controls_too(tiny_model, data):
 def test_one_added_column_per_level_of_a_multi_valued_treatment(tiny_model, data):
     X, _, Y = data
     T3 = np.random.default_rng(1).choice(["a", "b", "c"], N)
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, arm_outcomes=True, random_state=0).fit(X, T3, Y)
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, inference_config={"arm_outcomes": True}, random_state=0)
+    est.fit(X, T3, Y)
     assert est.X_.shape == (N, D + 3) and est.pam_.shape == (D + 5, D + 5)
     assert est.effect(X[:4], T0="a", T1="c").shape == (4,)
 

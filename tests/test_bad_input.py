@@ -45,12 +45,12 @@ def test_numbers_of_several_types_are_one_kind():
 
 @pytest.mark.parametrize("arm_outcomes", [False, "auto"])
 def test_a_covariate_beyond_float32_is_refused_by_name(tiny_model, data, arm_outcomes):
-    # was: all NaN effects (arm_outcomes=False) or scikit-learn's "value too large for dtype('float32')"
+    # was: all NaN effects (without arm outcome columns) or scikit-learn's "value too large for dtype('float32')"
     X, T, Y = data
     huge = X.copy()
     huge.loc[3, "b"] = 1e300
     with pytest.raises(ValueError, match=r"X holds 1e\+300 \(row 3, column 'b'\), beyond the largest magnitude"):
-        _fit(tiny_model, huge, T, Y, arm_outcomes=arm_outcomes)
+        _fit(tiny_model, huge, T, Y, inference_config={"arm_outcomes": arm_outcomes})
 
 
 def test_an_outcome_beyond_float32_is_refused_by_name(tiny_model, data):

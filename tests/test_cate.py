@@ -643,9 +643,9 @@ def test_effect_rejects_nan_in_x(binary_est, data):
         ({"n_estimators": "many"}, "n_estimators must be a positive integer or 'auto'; got 'many'"),
         ({"context_size": 1.5}, "context_size must be a positive integer"),
         ({"cv": 1}, "cv must be a positive integer >= 2"),
-        ({"chunk_size": -1}, "chunk_size must be a positive integer"),
+        ({"inference_config": {"chunk_size": -1}}, "chunk_size must be a positive integer"),
         ({"treatment_kind": "x"}, "treatment_kind='x'; expected 'auto', 'discrete' or 'continuous'"),
-        ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
+        ({"inference_config": {"contexts": "near"}}, "contexts='near'; expected 'local' or 'global'"),
         ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'auto', 'low_memory' or 'fit_with_cache'"),
     ],
 )
@@ -658,7 +658,8 @@ def test_fit_rejects_bad_parameters(tiny_model, data, params, match):
 def test_auto_ensemble_grows_with_the_rows(tiny_model, data):
     X, T, Y, _ = data
     small = _estimator(tiny_model, n_estimators="auto", context_size=len(Y)).fit(X, T, Y)
-    long = _estimator(tiny_model, n_estimators="auto", context_size=35, contexts="global").fit(X, T, Y)
+    long = _estimator(tiny_model, n_estimators="auto", context_size=35, inference_config={"contexts": "global"})
+    long.fit(X, T, Y)
     assert len(small.members_) == 4  # one context holds every row: the floor
     assert len(long.members_) == 6  # 200 rows in six blocks of at most 35
     assert CFMCateEstimator().n_estimators == "auto"
@@ -696,7 +697,7 @@ def test_local_contexts_cover_cross_fitting_and_continuous_treatments(tiny_model
 def test_local_and_global_contexts_agree_when_one_context_holds_the_data(tiny_model, data):
     X, T, Y, _ = data
     local = _estimator(tiny_model, context_size=100).fit(X, T, Y)  # 2 * 100 rows: one region
-    global_ = _estimator(tiny_model, context_size=100, contexts="global").fit(X, T, Y)
+    global_ = _estimator(tiny_model, context_size=100, inference_config={"contexts": "global"}).fit(X, T, Y)
     assert local.neighbourhoods_ is None
     np.testing.assert_allclose(local.effect(X[:10]), global_.effect(X[:10]), rtol=1e-5, atol=1e-6)
 
@@ -832,7 +833,7 @@ def test_potential_outcomes_stay_within_each_arms_observed_range(tiny_model):
     X, T, Y = _separated_arms()
     ranges = [(Y[T == level].min(), Y[T == level].max()) for level in (0, 1)]
     clipped = _estimator(tiny_model).fit(X, T, Y).dose_response(X, [0, 1])
-    raw = _estimator(tiny_model, clip_to_observed=False).fit(X, T, Y).dose_response(X, [0, 1])
+    raw = _estimator(tiny_model, inference_config={"clip_to_observed": False}).fit(X, T, Y).dose_response(X, [0, 1])
     for level, (low, high) in enumerate(ranges):
         assert np.all((clipped[:, level] >= low) & (clipped[:, level] <= high))
         # the random model's raw means leave the range, so the clipping did the work
@@ -853,14 +854,14 @@ def test_clipping_leaves_a_continuous_treatment_alone(tiny_model, data):
     Y = np.sin(T) + X[:, 1]
     grid = [-1.0, 0.0, 2.0]
     on = _estimator(tiny_model).fit(X, T, Y).dose_response(X[:20], grid)
-    off = _estimator(tiny_model, clip_to_observed=False).fit(X, T, Y).dose_response(X[:20], grid)
+    off = _estimator(tiny_model, inference_config={"clip_to_observed": False}).fit(X, T, Y).dose_response(X[:20], grid)
     np.testing.assert_array_equal(on, off)
 
 
 def test_clip_to_observed_must_be_a_bool(tiny_model, data):
     X, T, Y, _ = data
     with pytest.raises(TypeError, match="clip_to_observed"):
-        _estimator(tiny_model, clip_to_observed="yes").fit(X, T, Y)
+        _estimator(tiny_model, inference_config={"clip_to_observed": "yes"}).fit(X, T, Y)
 
 
 def test_model_propensity_replaces_the_default_logistic_regression(tiny_model):

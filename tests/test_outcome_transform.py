@@ -1,4 +1,4 @@
-"""Tests for skcfm.outcome_transform and the estimators' ``outcome_transform``."""
+"""Tests for skcfm.outcome_transform and the estimators' ``outcome_transform`` option."""
 
 import numpy as np
 import pytest
@@ -44,11 +44,12 @@ def test_few_distinct_outcomes_are_left_as_they_are():
 def test_unknown_transform_names_the_argument(tiny_model, estimator):
     X = np.random.default_rng(0).normal(size=(40, 2))
     T = np.arange(40) % 2
+    est = estimator(model=tiny_model, inference_config={"outcome_transform": "log"})
     with pytest.raises(ValueError, match="outcome_transform='log'"):
         if estimator is CFMCateEstimator:
-            estimator(model=tiny_model, outcome_transform="log").fit(X, T, X[:, 0])
+            est.fit(X, T, X[:, 0])
         else:
-            estimator(model=tiny_model, outcome_transform="log").fit(np.column_stack([T, X]), X[:, 0])
+            est.fit(np.column_stack([T, X]), X[:, 0])
 
 
 def _skewed_data(n=150, seed=1):
@@ -62,7 +63,8 @@ def _skewed_data(n=150, seed=1):
 def test_the_model_reads_the_transformed_outcome(tiny_model):
     X, T, Y = _skewed_data()
     plain = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0).fit(X, T, Y)
-    est = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0, outcome_transform="yeo-johnson")
+    est = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0,
+                           inference_config={"outcome_transform": "yeo-johnson"})
     est.fit(X, T, Y)
     assert est.outcome_transform_ is not None and plain.outcome_transform_ is None
     effects = est.effect(X[:20])
@@ -81,9 +83,11 @@ def test_identity_power_matches_no_transform(tiny_model, monkeypatch):
 
     monkeypatch.setattr(ot.stats, "yeojohnson_normmax", lambda u: 1.0)
     X, T, Y = _skewed_data()
-    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0, clip_to_observed=False).fit(X, T, Y)
-    affine = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0, clip_to_observed=False,
-                              outcome_transform="yeo-johnson").fit(X, T, Y)
+    plain = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0,
+                             inference_config={"clip_to_observed": False}).fit(X, T, Y)
+    affine = CFMCateEstimator(model=tiny_model, n_estimators=2, random_state=0,
+                              inference_config={"clip_to_observed": False, "outcome_transform": "yeo-johnson"})
+    affine.fit(X, T, Y)
     np.testing.assert_allclose(affine.effect(X[:30]), plain.effect(X[:30]), atol=0.02 * Y.std())
 
 
@@ -91,7 +95,7 @@ def test_regressor_quantiles_follow_the_transform(tiny_model):
     X, T, Y = _skewed_data()
     Z = np.column_stack([T, X])
     reg = GraphConditionedCFMRegressor(model=tiny_model, n_estimators=2, random_state=0,
-                                       outcome_transform="yeo-johnson").fit(Z, Y)
+                                       inference_config={"outcome_transform": "yeo-johnson"}).fit(Z, Y)
     q = reg.predict(Z[:10], output_type="quantiles", quantiles=(0.1, 0.5, 0.9))
     assert np.all(np.diff(q, axis=0) >= 0)
     full = reg.predict(Z[:10], output_type="full")
@@ -102,8 +106,8 @@ def test_cross_fitted_outcomes_refit_the_transform_per_fold(tiny_model):
     """Changing one fold's outcomes leaves that fold's cross-fitted outcomes unchanged, as
     without the transform (which is refitted on each fold's training rows)."""
     X, T, Y = _skewed_data(120)
-    kwargs = dict(model=tiny_model, n_estimators=2, random_state=0, cv=2, outcome_transform="yeo-johnson",
-                  arm_outcomes=False)
+    kwargs = dict(model=tiny_model, n_estimators=2, random_state=0, cv=2,
+                  inference_config={"outcome_transform": "yeo-johnson", "arm_outcomes": False})
     est = CFMCateEstimator(**kwargs).fit(X, T, Y)
     mu0, _ = est.cross_fitted_outcomes()
     from sklearn.model_selection import StratifiedKFold

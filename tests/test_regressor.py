@@ -183,7 +183,8 @@ def test_local_contexts_give_each_region_its_nearest_rows_and_both_treatment_lev
     assert {len(reg.members_) % len(hood.rows)} == {0}
     for member in reg.members_:  # every member reads rows of its region only
         assert any(set(member.rows) <= set(rows) for rows in hood.rows)
-    assert _regressor(tiny_model, context_size=32, contexts="global").fit(X, y).neighbourhoods_ is None
+    global_ = _regressor(tiny_model, context_size=32, inference_config={"contexts": "global"}).fit(X, y)
+    assert global_.neighbourhoods_ is None
 
 
 def test_predictions_do_not_depend_on_the_batch_with_local_contexts(tiny_model):
@@ -197,8 +198,8 @@ def test_clip_to_observed_keeps_means_and_quantiles_inside_each_levels_outcomes(
     treated = X[:, 0] == 1
     y[treated] = 10 + 0.01 * y[treated]  # a narrow range under T = 1, far from the T = 0 outcomes
     X_query = X[:20].copy()
-    clipped = _regressor(tiny_model, contexts="global").fit(X, y)
-    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False).fit(X, y)
+    clipped = _regressor(tiny_model, inference_config={"contexts": "global"}).fit(X, y)
+    raw = _regressor(tiny_model, inference_config={"contexts": "global", "clip_to_observed": False}).fit(X, y)
     for level in (0.0, 1.0):
         X_query[:, 0] = level
         observed = y[X[:, 0] == level]
@@ -211,7 +212,8 @@ def test_clip_to_observed_keeps_means_and_quantiles_inside_each_levels_outcomes(
 def test_clip_to_observed_answers_outside_an_arms_covariates_at_the_edge_of_its_box(tiny_model):
     X, y = _binary_treatment_data()
     X[X[:, 0] == 1, 1] = np.clip(X[X[:, 0] == 1, 1], -0.5, 0.5)  # treated rows cover x1 in [-0.5, 0.5] only
-    reg = _regressor(tiny_model, contexts="global", arm_outcomes=False).fit(X, y)  # the forests' own edges differ
+    # without the arm outcome columns: the forests' own edges differ
+    reg = _regressor(tiny_model, inference_config={"contexts": "global", "arm_outcomes": False}).fit(X, y)
     far, edge = X[:10].copy(), X[:10].copy()
     far[:, 0] = edge[:, 0] = 1.0
     far[:, 1], edge[:, 1] = 3.0, 0.5
@@ -220,7 +222,8 @@ def test_clip_to_observed_answers_outside_an_arms_covariates_at_the_edge_of_its_
     control_far, control_edge = far.copy(), edge.copy()
     control_far[:, 0] = control_edge[:, 0] = 0.0  # controls cover x1 = 3 region: no clipping there
     assert not np.allclose(reg.predict(control_far), reg.predict(control_edge))
-    raw = _regressor(tiny_model, contexts="global", clip_to_observed=False, arm_outcomes=False).fit(X, y)
+    raw = _regressor(tiny_model, inference_config={"contexts": "global", "clip_to_observed": False,
+                                                   "arm_outcomes": False}).fit(X, y)
     assert not np.allclose(raw.predict(far), raw.predict(edge))
 
 
@@ -229,7 +232,7 @@ def test_a_continuous_treatment_is_not_clipped(tiny_model):
     X_far = X[:20] * 50
     reg = _regressor(tiny_model).fit(X, y)
     assert reg.treatment_kind_ == "continuous"
-    raw = _regressor(tiny_model, clip_to_observed=False).fit(X, y)
+    raw = _regressor(tiny_model, inference_config={"clip_to_observed": False}).fit(X, y)
     np.testing.assert_array_equal(reg.predict(X_far), raw.predict(X_far))
 
 
@@ -258,7 +261,7 @@ def test_treatment_kind_discrete_stratifies_a_many_valued_treatment(tiny_model):
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"contexts": "near"}, "contexts='near'; expected 'local' or 'global'"),
+    ({"inference_config": {"contexts": "near"}}, "contexts='near'; expected 'local' or 'global'"),
     ({"treatment_kind": "binary"}, "treatment_kind='binary'; expected 'auto', 'discrete' or 'continuous'"),
     ({"fit_mode": "cache"}, "fit_mode='cache'; expected 'auto', 'low_memory' or 'fit_with_cache'"),
 ])
@@ -269,16 +272,20 @@ def test_fit_rejects_unknown_options(tiny_model, params, message):
 
 def test_fit_rejects_a_non_boolean_clip_to_observed(tiny_model):
     with pytest.raises(TypeError, match="clip_to_observed='yes'; expected True or False"):
-        _regressor(tiny_model, clip_to_observed="yes").fit(*_data())
+        _regressor(tiny_model, inference_config={"clip_to_observed": "yes"}).fit(*_data())
 
 
 # -- parameters and PAM -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["n_estimators", "context_size", "chunk_size"])
-def test_fit_rejects_non_positive_sizes(tiny_model, name):
+@pytest.mark.parametrize(("params", "name"), [
+    ({"n_estimators": 0}, "n_estimators"),
+    ({"context_size": 0}, "context_size"),
+    ({"inference_config": {"chunk_size": 0}}, "chunk_size"),
+])
+def test_fit_rejects_non_positive_sizes(tiny_model, params, name):
     with pytest.raises(ValueError, match=f"{name} must be a positive integer.*; got 0"):
-        _regressor(tiny_model, **{name: 0}).fit(*_data())
+        _regressor(tiny_model, **params).fit(*_data())
 
 
 def test_fit_rejects_a_treatment_index_out_of_range(tiny_model):
@@ -407,16 +414,16 @@ def test_arm_outcomes_add_one_column_per_treatment_level_for_a_discrete_treatmen
     assert reg.arm_outcomes_ is not None and reg.pam_.shape == (D + 3, D + 3)  # T, y, D - 1 columns, 2 arms
     treated = reg.arm_outcomes_.transform(X[:, 1:])[:, 1]
     assert np.corrcoef(treated, X[:, 1])[0, 1] > 0.8  # the treated arm's forest follows y's driver
-    plain = _regressor(tiny_model, arm_outcomes=False).fit(X, y)
+    plain = _regressor(tiny_model, inference_config={"arm_outcomes": False}).fit(X, y)
     assert plain.arm_outcomes_ is None and plain.pam_.shape == (D + 1, D + 1)
     assert not np.allclose(plain.predict(X[:5]), reg.predict(X[:5]))
     np.testing.assert_allclose(reg.predict(X[:5]), reg.predict(X[:10])[:5], rtol=1e-5)  # rowwise, as before
     continuous = _regressor(tiny_model).fit(*_data())
     assert continuous.treatment_kind_ == "continuous" and continuous.arm_outcomes_ is None
     with pytest.raises(ValueError, match="arm_outcomes=True needs a discrete treatment"):
-        _regressor(tiny_model, arm_outcomes=True).fit(*_data())
+        _regressor(tiny_model, inference_config={"arm_outcomes": True}).fit(*_data())
     with pytest.raises(TypeError, match="arm_outcomes=1.0"):
-        _regressor(tiny_model, arm_outcomes=1.0).fit(X, y)
+        _regressor(tiny_model, inference_config={"arm_outcomes": 1.0}).fit(X, y)
     parallel = _regressor(tiny_model, n_jobs=-1).fit(X, y)
     assert all(forest.n_jobs == -1 for forest in parallel.arm_outcomes_.forests_)
     np.testing.assert_allclose(parallel.predict(X[:5]), reg.predict(X[:5]), rtol=1e-5)

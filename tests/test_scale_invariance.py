@@ -105,7 +105,7 @@ def test_regressor_is_equivariant_to_affine_maps(tiny_model, affine, target):
 
 def test_effect_without_arm_outcomes_and_with_yeo_johnson_is_equivariant(tiny_model):
     X, T, Y = _data(2)
-    params = {"arm_outcomes": False, "outcome_transform": "yeo-johnson"}
+    params = {"inference_config": {"arm_outcomes": False, "outcome_transform": "yeo-johnson"}}
     effect = _effects(tiny_model, X, T, Y, **params)
     _assert_rows_close(_effects(tiny_model, X, T, Y * 1e-9 + 3e-3, **params) / 1e-9, effect, Y.std())
 

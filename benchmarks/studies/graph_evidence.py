@@ -6,8 +6,8 @@ probability 0.5), only the T–Y entry (is T an ancestor of Y?) and no PAM: NLL,
 R² of y(t') and the MSE of the unit-level effect, per data set, reported as mean ± SEM
 and as the paired difference to "no PAM". It does so for the general prior and for
 linear-Gaussian SCMs, then on IHDP (first realizations) for sqrt(PEHE) with the
-unconfoundedness PAM versus none, with ``arm_outcomes=False`` so that the model reads the
-user's covariates only (the arm columns summarise them for every member, which leaves a
+unconfoundedness PAM versus none, with ``inference_config={"arm_outcomes": False}`` so that
+the model reads the user's covariates only (the arm columns summarise them for every member, which leaves a
 PAM less to add; the benchmark's ``skcfm_cfm`` / ``skcfm_cfm_nopam`` rows show that case).
 
 The prior rows are also split by structure: data sets where T causes Y and those where
@@ -91,8 +91,9 @@ def ihdp_rows(model_path: str | None, n_realizations: int, data_home: str | None
         names = list(train.feature_names)
         for name, pam in (("unconfoundedness PAM", unconfoundedness_pam(names, treatment="T", outcome="Y")),
                           ("no PAM", None)):
-            est = CFMCateEstimator(model=model_path, arm_outcomes=False, final_stage="cfm", random_state=r).fit(
-                pd.DataFrame(train.data, columns=names), train.treatment.astype(int), train.outcome, ancestors=pam)
+            est = CFMCateEstimator(model=model_path, inference_config={"arm_outcomes": False}, final_stage="cfm",
+                                   random_state=r)
+            est.fit(pd.DataFrame(train.data, columns=names), train.treatment.astype(int), train.outcome, ancestors=pam)
             pehe = np.sqrt(np.mean((est.effect(pd.DataFrame(test.data, columns=names)) - test.truth.ite) ** 2))
             rows.append({"prior": "IHDP", "pam": name, "dataset": r, "sqrt_pehe": pehe})
     return pd.DataFrame(rows)

@@ -5,18 +5,18 @@ Two questions the benchmark's ACIC and PSID gaps raise, with the shipped weights
 - *Wide data* (ACIC: 82 covariates, the model reads 16 per member). ``covariates_24``
   lets each member read 24 (the model has no per-feature embedding, so it accepts more
   than it was pretrained on); ``prognostic`` adds an out-of-bag forest's E[Y | x] as a
-  covariate; ``arm_outcomes`` is the estimator's ``arm_outcomes=True`` (a forest's
-  E[Y | x, T = t] for both arms, out of bag for the rows of that arm), so every member
+  covariate; ``arm_outcomes`` is the estimator's ``inference_config={"arm_outcomes": True}``
+  (a forest's E[Y | x, T = t] for both arms, out of bag for the rows of that arm), so every member
   sees a summary of all covariates; ``arm_outcomes_leaf5`` the same columns from forests
   grown to 5-row leaves without a depth cap and ``arm_outcomes_extra`` from bootstrapped
   extremely randomised trees with the default's depth and leaves (cheaper to grow), both
   added to X (which, under the unconfoundedness PAM, states about them what
-  ``arm_outcomes=True`` states). Every other variant has ``arm_outcomes=False``, as
-  ``default``, the baseline the study compares against. The results file's
+  the arm columns state). Every other variant is without them (``"arm_outcomes": False``),
+  as ``default``, the baseline the study compares against. The results file's
   ``arm_outcomes_5fold`` rows (not a variant of this script) and its ``prognostic`` rows
   hold these columns as 5-fold out-of-fold predictions instead of out-of-bag ones; a rerun
   of ``prognostic`` replaces its rows with out-of-bag ones.
-- *Skewed outcomes*: ``yeo_johnson`` is ``arm_outcomes`` with ``outcome_transform=
+- *Skewed outcomes*: ``yeo_johnson`` is ``arm_outcomes`` with ``"outcome_transform":
   "yeo-johnson"`` (the model reads a power transform of Y), ``yeo_johnson_noarms`` the same
   without the arm columns (compare with ``default``).
 - *Every covariate in every member*: ``arm_outcomes_all_covariates`` is ``arm_outcomes`` (the
@@ -69,32 +69,34 @@ COVARIATE_VARIANTS = ("default", "covariates_24", "prognostic", "arm_outcomes", 
 FINAL_STAGES = ("cfm_4", "dr_forest", "r_forest", "causal_forest")
 
 
-def _fit(X, T, Y, random_state, **options) -> CFMCateEstimator:
+def _fit(X, T, Y, random_state, config=None, **params) -> CFMCateEstimator:
+    """The CFM alone: ``params`` for the constructor, ``config`` added to the study's ``inference_config``."""
     pam = unconfoundedness_pam([f"x{j}" for j in range(X.shape[1])], treatment="T", outcome="Y")
-    options = {"arm_outcomes": False, **options}  # the study's baseline ("auto" is the default); variants add to it
-    return CFMCateEstimator(random_state=random_state, **{"final_stage": "cfm", **options}).fit(X, T, Y, ancestors=pam)
+    config = {"arm_outcomes": False, **(config or {})}  # the study's baseline ("auto" is the default); variants add
+    est = CFMCateEstimator(random_state=random_state, inference_config=config, **{"final_stage": "cfm", **params})
+    return est.fit(X, T, Y, ancestors=pam)
 
 
 def covariate_variant(variant, X, T, Y, X_new, random_state) -> np.ndarray:
     """CATE on X_new of the CFM alone under a covariate variant."""
-    options = {}
+    params, config = {}, {}
     if variant in ("covariates_24", "arm_outcomes_all_covariates"):
-        options["model"] = copy.deepcopy(load_model())  # the cached model stays as shipped
+        params["model"] = copy.deepcopy(load_model())  # the cached model stays as shipped
         most = 24 if variant == "covariates_24" else X.shape[1] + 2  # + 2: the arm columns
-        options["model"].config = dataclasses.replace(options["model"].config, max_covariates=most)
+        params["model"].config = dataclasses.replace(params["model"].config, max_covariates=most)
     if variant in ("arm_outcomes", "arm_outcomes_all_covariates"):
-        options["arm_outcomes"] = True
+        config["arm_outcomes"] = True
     if variant.startswith("yeo_johnson"):
-        options.update(outcome_transform="yeo-johnson", arm_outcomes=variant == "yeo_johnson")
+        config.update({"outcome_transform": "yeo-johnson", "arm_outcomes": variant == "yeo_johnson"})
     elif variant == "prognostic":  # one pooled "arm": out-of-bag E[Y | x] on the training rows
         pooled = ArmOutcomeCovariates(random_state=random_state)
         X = np.column_stack([X, pooled.fit_transform(X, np.zeros(len(X)), Y)])
         X_new = np.column_stack([X_new, pooled.transform(X_new)])
-    elif variant in ARM_FORESTS:  # the arm columns from other forests, added as arm_outcomes=True adds them
+    elif variant in ARM_FORESTS:  # the arm columns from other forests, added as the arm_outcomes option adds them
         arms = ARM_FORESTS[variant](random_state=random_state)
         X = np.column_stack([X, arms.fit_transform(X, T, Y)])
         X_new = np.column_stack([X_new, arms.transform(X_new)])
-    return _fit(X, T, Y, random_state, **options).effect(X_new)
+    return _fit(X, T, Y, random_state, config, **params).effect(X_new)
 
 
 class FineArmOutcomes(ArmOutcomeCovariates):
