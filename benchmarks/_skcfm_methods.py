@@ -15,11 +15,11 @@
   X_test); run.py scores it against ``sum(w ite) / sum(w)`` over the training rows.
 - ``skcfm_dr``: CATEs from the DR-learner final stage over the CFM (with the PAM); ATE and
   interval as for ``skcfm_haipw``.
-- ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CATEs of whichever of the
-  CFM, the causal forest over the CFM's residuals, the DR-learner and the blends (half
-  CFM, half T-learner or DR-learner) has the lowest DR-loss on the training rows, or
-  the CFM-T-learner blend where over half of those rows sit at the propensity clip bound
-  (the row's ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
+- ``skcfm_auto``: ``final_stage="auto"`` (with the PAM): the CATEs of the convex
+  combination of the CFM, the causal forest over the CFM's residuals and the DR-learner
+  with the lowest DR-loss on the training rows ("stack"), or the CFM-T-learner blend
+  where over half of those rows sit at the propensity clip bound (the row's
+  ``final_stage`` says which); ATE and interval as for ``skcfm_haipw``.
 - ``skcfm_cfm_noarms``: ``skcfm_cfm`` with ``inference_config={"arm_outcomes": False}``
   (no per-arm forest prediction of Y among the covariates); the default before the option
   became "auto".
