@@ -212,7 +212,7 @@ class EnsembleInference(Inference):
     # -- helpers ---------------------------------------------------------------------
     def _members(self, member_values, *args) -> np.ndarray:
         """``member_values(*args)``, the members' estimates, where their spread is an interval:
-        with the CFM as the final stage (one DR-learner or forest has no members)."""
+        with the CFM as the final stage (a DR-learner, a forest, a blend or the stack has none)."""
         est = self._est
         stage = est.final_stage_
         if stage != "cfm":
@@ -220,7 +220,9 @@ class EnsembleInference(Inference):
             per_row = ("effect_interval() gives its per-row confidence intervals" if stage == "causal_forest"
                        else "final_stage='causal_forest' gives per-row confidence intervals")
             raise ValueError(f"ensemble-spread intervals are not available with final_stage={stage!r}{chosen}: "
-                             f"one model has no members; {per_row}, final_stage='cfm' the ensemble's spread, "
+                             "its effects are not the CFM ensemble's and have no standard error of their own (as "
+                             f"EconML's ensembles of CATE models have none); {per_row}, final_stage='cfm' the "
+                             "ensemble's spread, "
                              "ate_interval() the doubly robust ATE")
         return member_values(*args)
 
