@@ -110,7 +110,7 @@ def run_child(code: str, *args: str) -> dict:
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=["2000x20", "20000x20", "100000x20", "100000x50"])
+    parser.add_argument("--sizes", nargs="*", default=["2000x20", "20000x20", "100000x20", "100000x50"])
     parser.add_argument("--methods", nargs="+",
                         default=["skcfm", "skcfm_cfm", "skcfm_summary", "causal_forest_dml", "linear_dml"])
     parser.add_argument("--ihdp", type=int, default=0, help="IHDP realizations to time (0: none)")
