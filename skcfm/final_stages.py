@@ -17,11 +17,12 @@ pseudo-outcome phi = mu_1 - mu_0 + T (Y - mu_1) / e - (1 - T) (Y - mu_0) / (1 - 
 expectation is the PEHE plus a constant (the doubly robust "T-risk" of Mahajan et al.,
 ICLR 2024; stacking on it as in Han and Wu, "Ensemble method for estimating individualized
 treatment effects", 2022). Each candidate enters with its out-of-sample effects: the
-CFM's cross-fitted effects mu_1 - mu_0 and the forests' out-of-bag effects. Picking the single candidate with the lowest
-loss trusted the DR-learner, which is fitted to the very pseudo-outcomes it is scored on,
-where it was much worse; the weights hedge instead, and on the selection realizations the
-stack's sqrt(PEHE) was 8 % lower on ACIC-like data and 1 % lower on IHDP than the lowest
-loss's (``benchmarks/studies/final_stage_rules.py``, docs/decisions.md).
+CFM's cross-fitted effects mu_1 - mu_0 and the forests' out-of-bag effects. Picking the
+single candidate with the lowest loss trusted the DR-learner, which is fitted to the very
+pseudo-outcomes it is scored on, where it was much worse; the weights hedge instead, and
+on the selection realizations the stack's sqrt(PEHE) was 8 % lower on ACIC-like data and
+1.5 % lower on IHDP than the lowest loss's (``benchmarks/studies/final_stage_rules.py``,
+docs/decisions.md).
 Where overlap is poor the loss is not trusted: when more than half of the rows have a
 propensity at the clip bound, the inverse weights of most pseudo-outcomes are capped and
 their loss says little about which extrapolation is right, so ``"auto"`` takes
@@ -159,9 +160,10 @@ def choose_final_stage(T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0
         chosen = POOR_OVERLAP_STAGE
     else:
         chosen = "stack"
-        w = stacking_weights(np.column_stack(list(candidates.values())), phi)
+        effects = np.column_stack(list(candidates.values()))
+        w = stacking_weights(effects, phi)
         weights = {name: float(value) for name, value in zip(candidates, w, strict=True)}
-        losses["stack"] = (phi - np.column_stack(list(candidates.values())) @ w) ** 2
+        losses["stack"] = (phi - effects @ w) ** 2
     z = {name: paired_z(loss, losses["cfm"]) for name, loss in losses.items() if name != "cfm"}
     dr_loss = {name: float(loss.mean()) for name, loss in losses.items()}
     return FinalStageChoice(chosen, share, dr_loss, z, weights)
