@@ -364,16 +364,15 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
                                       outcome_transform=self.outcome_transform_)
         self.neighbourhoods_ = self._context_plan.neighbourhoods
         self.members_ = self._context_plan.members
-        self._projections: dict = {}
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
 
     def _fit_what_predictions_read(self, stage: str) -> None:
         """Fit now everything ``effect``, ``ate`` and their intervals read, so that they
         only predict: with doubly robust inference or a final stage other than the CFM the
         cross-fitted nuisances and the doubly robust ATE (:class:`DoublyRobust`); the
-        final stage (:class:`FinalStage`); with controls W, the projections of a discrete
-        treatment's level effects onto X. ``stage`` is the final stage to fit ("auto" only
-        for a binary treatment)."""
+        final stage (:class:`FinalStage`); with controls W, the projections of the members'
+        effects onto X (:meth:`_fit_projections`). ``stage`` is the final stage to fit
+        ("auto" only for a binary treatment)."""
         robust = self.inference_ in DOUBLY_ROBUST_METHODS
         self._doubly_robust = None
         if robust or stage != "cfm":
@@ -389,9 +388,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,
                               groups=self._groups)
         self.final_stage_, self.final_stage_choice_ = self._final_stage.name_, self._final_stage.choice_
-        if self._n_controls and self.treatment_kind_ == "discrete":
-            for level in range(1, len(self.categories_)):
-                self._projection(0.0, float(level))
+        self._projected = self._fit_projections() if self._n_controls else None
 
     def _gen_allowed_missing_vars(self) -> list[str]:
         """EconML hook naming the inputs that may hold NaN: none (the model needs finite values)."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.multioutput import MultiOutputRegressor
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_column_names, check_matrix
@@ -22,12 +24,42 @@ from .contexts import ContextPlan, plan_contexts, predict_out_of_context, predic
 from .outcome_transform import fit_outcome_transform
 
 
-class MemberProjections(list):
-    """One fitted regressor per ensemble member; ``predict`` stacks theirs, shape (E, m)."""
+DOSE_GRID_LEVELS = 11  # continuous T with controls W: quantiles of T whose effects are projected onto X
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Every member's regressor's predictions for X, shape (E, m)."""
-        return np.stack([regressor.predict(X) for regressor in self])
+
+class ProjectedCurves:
+    """Per-member E[Y | do(t), x, w] - E[Y | do(grid[0]), x, w] at the ``grid``'s levels,
+    regressed on X: what ``effect`` reads when the estimator was fitted with controls W.
+
+    The members condition on X and W; a regressor per member (one per level past the
+    first, or one multi-output regressor for all of them) averages W out, given X. Effects
+    between levels are linear interpolation along the grid, flat beyond its ends; for a
+    discrete T the grid is its levels, so they are exact.
+    """
+
+    def __init__(self, grid: np.ndarray, models: list[list]):
+        self.grid = grid
+        self.models = models  # per member: the regressors, in the grid's order
+
+    def curves(self, X: np.ndarray) -> np.ndarray:
+        """Every member's curve at the grid for each row of X, shape (E, m, G), 0 at grid[0]."""
+        curves = np.zeros((len(self.models), len(X), len(self.grid)))
+        for e, regressors in enumerate(self.models):
+            curves[e, :, 1:] = np.column_stack([r.predict(X).reshape(len(X), -1) for r in regressors])
+        return curves
+
+    def effects(self, X: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+        """Per-member effects of ``t1`` against ``t0`` (one value per row each), shape (E, m)."""
+        curves = self.curves(X)
+        return self._at(curves, t1) - self._at(curves, t0)
+
+    def _at(self, curves: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """``curves`` (E, m, G) at row i's ``t[i]``, shape (E, m)."""
+        left = np.clip(np.searchsorted(self.grid, t, side="right") - 1, 0, len(self.grid) - 2)
+        width = self.grid[left + 1] - self.grid[left]
+        share = np.clip((t - self.grid[left]) / width, 0.0, 1.0)
+        rows = np.arange(curves.shape[1])
+        return (1 - share) * curves[:, rows, left] + share * curves[:, rows, left + 1]
 
 
 class MemberPredictionsMixin:
@@ -37,7 +69,7 @@ class MemberPredictionsMixin:
     model and its context plan (``model_``, ``_context_plan``, ``_encodings``), the training
     rows (``X_``, ``T_``, ``Y_``, ``_pam``), the treatment encoding, the arm outcome columns
     and controls (``arm_outcomes_``, ``_n_controls``), the outcome transform, the final
-    stage, and the caches it starts empty (``_projections``, ``_last_means``).
+    stage, and the cache it starts empty (``_last_means``).
     """
 
     def _plan(self, rows: np.ndarray, rng: np.random.Generator, X: np.ndarray | None = None) -> ContextPlan:
@@ -132,37 +164,32 @@ class MemberPredictionsMixin:
         return robust.propensity_, robust.standard_ if with_standard else None, robust.cfm_
 
     def _projected_effects(self, X_arr: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-        """Per-member effects of ``t1`` against ``t0`` projected onto X, shape (E, m). For a
-        discrete T the projections of each level against the baseline are fitted in ``fit``:
-        the reverse pair is their negation (a forest on negated targets), and a pair of two
-        other levels the difference of theirs."""
-        if np.ptp(t0) > 0 or np.ptp(t1) > 0:
-            raise ValueError("with controls W, T0 and T1 must be scalars: effects are projected onto X per pair")
-        a, b = float(t0[0]), float(t1[0])
-        if self.treatment_kind_ != "discrete":
-            return self._projection(a, b).predict(X_arr)
-        effects = np.zeros((len(self._context_plan.ensembles[0]), len(X_arr)))
-        if b != a:
-            if b != 0:
-                effects += self._projection(0.0, b).predict(X_arr)
-            if a != 0:
-                effects -= self._projection(0.0, a).predict(X_arr)
-        return effects
+        """Per-member effects of ``t1`` against ``t0`` projected onto X, shape (E, m), from the
+        curves :meth:`_fit_projections` fitted."""
+        return self._projected.effects(X_arr, t0, t1)
 
-    def _projection(self, t0: float, t1: float):
-        """The members' effects of ``t1`` against ``t0`` on the training rows (which condition
-        on X and W) regressed on X, one clone of ``model_final`` per member, cached."""
-        key = (t0, t1)
-        if key not in self._projections:
-            n = len(self.T_)
-            means = self._member_means(self.X_, [np.full(n, key[0]), np.full(n, key[1])])
-            effects = means[:, 1] - means[:, 0]  # (E, n), conditioned on X and W
-            x_train = self.X_[:, : -self._n_controls]
-            final = self._model_final
-            if final is None:  # not `or`: an unfitted ensemble's len() raises
-                final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
-            self._projections[key] = MemberProjections([clone(final).fit(x_train, e) for e in effects])
-        return self._projections[key]
+    def _fit_projections(self) -> ProjectedCurves:
+        """With controls W, the members' effects on the training rows (which condition on X
+        and W) against the first level regressed on X, one clone of ``model_final`` per member
+        and level of a discrete T; for a continuous T one multi-output clone per member over
+        ``DOSE_GRID_LEVELS`` quantiles of T."""
+        discrete = self.treatment_kind_ == "discrete"
+        n = len(self.T_)
+        grid = (np.arange(len(self.categories_), dtype=float) if discrete
+                else np.unique(np.quantile(self.T_, np.linspace(0, 1, DOSE_GRID_LEVELS))))
+        final = self._model_final
+        if final is None:  # not `or`: an unfitted ensemble's len() raises
+            final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
+        x_train = self.X_[:, : -self._n_controls]
+        if discrete:  # each level against the baseline, as one pair of arms (the binary case's one pass)
+            levels = [self._member_means(self.X_, [np.zeros(n), np.full(n, level)]) for level in grid[1:]]
+            effects = np.stack([means[:, 1] - means[:, 0] for means in levels], axis=1)  # (E, G - 1, n)
+            return ProjectedCurves(grid, [[clone(final).fit(x_train, e) for e in member] for member in effects])
+        means = self._member_means(self.X_, [np.full(n, t) for t in grid])  # (E, G, n)
+        if not get_tags(final).target_tags.multi_output:
+            final = MultiOutputRegressor(final)
+        targets = (means[:, 1:] - means[:, :1]).transpose(0, 2, 1)  # (E, n, G - 1)
+        return ProjectedCurves(grid, [[clone(final).fit(x_train, y if y.shape[1] > 1 else y[:, 0])] for y in targets])
 
     def _member_marginal_effects(self, T, X) -> np.ndarray:
         """Per-member :meth:`marginal_effect`, shape (E, m), or (E, m, n_levels - 1) for a

@@ -358,15 +358,63 @@ def test_effect_with_controls_is_projected_onto_x(controls_est, data):
     effect = controls_est.effect(X[:8])
     assert effect.shape == (8,)
     assert np.isfinite(effect).all()
-    assert len(controls_est._projections[(0.0, 1.0)]) == 2  # one final model per member
+    assert [len(regressors) for regressors in controls_est._projected.models] == [1, 1]  # one per member and level
 
 
 def test_effect_with_controls_uses_the_given_model_final(tiny_model, data):
     X, T, Y, W = data
     est = _estimator(tiny_model, model_final=RandomForestRegressor(n_estimators=5, random_state=0))
     est.fit(X, T, Y, W=W).effect(X[:3])
-    models = est._projections[(0.0, 1.0)]
+    models = [regressor for regressors in est._projected.models for regressor in regressors]
     assert all(isinstance(m, RandomForestRegressor) and len(m.estimators_) == 5 for m in models)
+
+
+@pytest.fixture(scope="module")
+def continuous_controls_est(tiny_model, data):
+    X, _, _, W = data
+    T = X[:, 0] + W[:, 0] + np.random.default_rng(3).normal(size=N)
+    Y = np.sin(T) * (1 + X[:, 1]) + W[:, 1] + np.random.default_rng(4).normal(scale=0.1, size=N)
+    return _estimator(tiny_model).fit(Y, T, X=X, W=W)
+
+
+def test_continuous_treatment_with_controls_fits_its_projections_in_fit(continuous_controls_est, data, monkeypatch):
+    X = data[0][:6]
+    expected = continuous_controls_est.effect(X, T0=-0.5, T1=0.7)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("effect ran the members or fitted a projection")
+
+    monkeypatch.setattr(continuous_controls_est, "_member_means", refuse)
+    monkeypatch.setattr(continuous_controls_est, "_fit_projections", refuse)
+    np.testing.assert_array_equal(continuous_controls_est.effect(X, T0=-0.5, T1=0.7), expected)
+    assert np.isfinite(continuous_controls_est.marginal_effect(np.linspace(-1, 1, 6), X)).all()
+
+
+def test_continuous_effects_with_controls_interpolate_the_projected_curves(continuous_controls_est, data):
+    est, X = continuous_controls_est, data[0][:6]
+    grid = est._projected.grid
+    assert len(grid) == 11 and grid[0] == est.T_.min() and grid[-1] == est.T_.max()
+    curves = est._projected.curves(X).mean(axis=0)  # (m, G)
+    np.testing.assert_allclose(est.effect(X, T0=grid[0], T1=grid[4]), curves[:, 4], rtol=1e-12)
+    halfway = est.effect(X, T0=grid[2], T1=(grid[4] + grid[5]) / 2)
+    np.testing.assert_allclose(halfway, (curves[:, 4] + curves[:, 5]) / 2 - curves[:, 2], rtol=1e-9, atol=1e-12)
+    beyond = est.effect(X, T0=grid[0] - 5, T1=grid[-1] + 5)  # flat beyond the observed doses
+    np.testing.assert_allclose(beyond, curves[:, -1], rtol=1e-12)
+
+
+def test_effect_with_controls_takes_one_pair_of_treatment_values_per_row(continuous_controls_est, multi_controls, data):
+    X = data[0][:5]
+    for est, t0, t1 in [(continuous_controls_est, np.linspace(-1, 0, 5), np.linspace(0.5, 1.5, 5)),
+                        (multi_controls, np.array([0, 1, 2, 0, 2]), np.array([1, 2, 0, 0, 1]))]:
+        rowwise = est.effect(X, T0=t0, T1=t1)
+        one_by_one = [est.effect(X[i : i + 1], T0=t0[i], T1=t1[i])[0] for i in range(5)]
+        np.testing.assert_allclose(rowwise, one_by_one, rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def multi_controls(tiny_model, data):
+    X, _, Y, W = data
+    return _estimator(tiny_model).fit(Y, np.random.default_rng(5).integers(0, 3, N), X=X, W=W)
 
 
 def test_final_model_still_works_under_its_former_name_with_a_warning(tiny_model, data):
@@ -374,7 +422,7 @@ def test_final_model_still_works_under_its_former_name_with_a_warning(tiny_model
     est = _estimator(tiny_model, final_model=RandomForestRegressor(n_estimators=5, random_state=0))
     with pytest.warns(FutureWarning, match="renamed model_final"):
         est.fit(X, T, Y, W=W)
-    assert all(len(m.estimators_) == 5 for m in est._projections[(0.0, 1.0)])
+    assert all(len(regressors[0].estimators_) == 5 for regressors in est._projected.models)
     with pytest.raises(TypeError, match="final_model='rf'"), pytest.warns(FutureWarning):
         _estimator(tiny_model, final_model="rf").fit(X, T, Y)
 
@@ -417,11 +465,6 @@ def test_effect_with_controls_takes_x_without_w(controls_est, data):
     X, _, _, W = data
     with pytest.raises(ValueError, match="X has 5 columns; the estimator was fitted with 3"):
         controls_est.effect(np.hstack([X, W])[:4])
-
-
-def test_effect_with_controls_rejects_per_row_treatments(controls_est, data):
-    with pytest.raises(ValueError, match="T0 and T1 must be scalars"):
-        controls_est.effect(data[0][:3], T0=np.array([0, 1, 0]), T1=1)
 
 
 def test_dose_response_with_controls_raises(tiny_model, data):
