@@ -70,12 +70,12 @@ def _cfm_alone(with_pam, **options):
 
 def overlap_weights(est) -> np.ndarray | None:
     """The weights of ``est``'s overlap-weighted ATE on its training rows, ``e (1 - e)`` with
-    ``e`` its cross-fitted, clipped propensity (``skcfm.aipw.overlap_weighted_ate``), or
-    None where the estimator has no doubly robust inference."""
+    ``e`` its cross-fitted propensity before clipping (``skcfm.aipw.overlap_weighted_ate``),
+    or None where the estimator has no doubly robust inference."""
     robust = getattr(est, "_doubly_robust", None)
-    if getattr(est, "overlap_result_", None) is None or getattr(robust, "propensity_", None) is None:
+    if getattr(est, "overlap_result_", None) is None or getattr(robust, "unclipped_propensity_", None) is None:
         return None
-    e = np.asarray(robust.propensity_, dtype=float)
+    e = np.asarray(robust.unclipped_propensity_, dtype=float)
     return e * (1.0 - e)
 
 

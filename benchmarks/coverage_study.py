@@ -202,8 +202,8 @@ def _skcfm(data: dict, random_state: int) -> dict:
         effect = est.effect(X)
         row_lo, row_hi = est.effect_interval(X)
     overlap_hat = est.ate(estimand="overlap")
-    # the weights the estimator states: its cross-fitted, clipped propensity on the training rows
-    fitted = getattr(getattr(est, "_doubly_robust", None), "propensity_", None)
+    # the weights the estimator states: its cross-fitted propensity on the training rows, unclipped
+    fitted = getattr(getattr(est, "_doubly_robust", None), "unclipped_propensity_", None)
     out = {
         "ate": (est.ate(), ate_lo, ate_hi, None, 1, "normal (hybrid AIPW)"),
         "overlap": (overlap_hat, ov_lo, ov_hi, None, 0, "normal (augmented overlap weights)"),

@@ -135,7 +135,10 @@ def overlap_weighted_ate(Y, T, mu0, mu1, propensity, *, alpha: float = 0.05) -> 
     The average effect over the population weighted by ``h(x) = e(x) (1 - e(x))``: the
     units that could have been in either arm. Unlike the whole-population ATE it is
     identified however poor the overlap, and its estimator never divides by a propensity,
-    so its interval holds where AIPW's cannot. Per row ``psi_i = h_i (mu1_i - mu0_i) +
+    so its interval holds where AIPW's cannot. Pass the propensity unclipped: a clip bound
+    would give the rows with no overlap (true e near 0 or 1) a weight of about the bound
+    each, and with many such rows (LaLonde CPS: 90 %) a large share of the estimand would
+    rest on the outcome model's extrapolation. Per row ``psi_i = h_i (mu1_i - mu0_i) +
     T_i (1 - e_i) (Y_i - mu1_i) - (1 - T_i) e_i (Y_i - mu0_i)``; the estimate is
     ``sum(psi) / sum(h)`` and its standard error that of the influence values
     ``(psi_i - estimate h_i) / mean(h)``. Consistent when either the outcome model or the
@@ -143,8 +146,12 @@ def overlap_weighted_ate(Y, T, mu0, mu1, propensity, *, alpha: float = 0.05) -> 
 
     Parameters
     ----------
-    Y, T, mu0, mu1, propensity : array-like of shape (n_samples,)
+    Y, T, mu0, mu1 : array-like of shape (n_samples,)
         As for :func:`aipw_ate`.
+    propensity : array-like of shape (n_samples,)
+        Cross-fitted ``P(T = 1 | X)`` in [0, 1], best unclipped
+        (``crossfit_propensity(..., return_unclipped=True)``); 0 and 1 give a row no
+        weight. At least one row needs a propensity strictly between 0 and 1.
     alpha : float, default=0.05
         One minus the interval's coverage, in (0, 1).
 
@@ -160,8 +167,11 @@ def overlap_weighted_ate(Y, T, mu0, mu1, propensity, *, alpha: float = 0.05) -> 
     >>> r.estimate
     2.0
     """
-    Y, T, mu0, mu1, propensity = _check_aipw_inputs(Y, T, mu0, mu1, propensity)
+    Y, T, mu0, mu1, propensity = _check_aipw_inputs(Y, T, mu0, mu1, propensity, closed=True)
     h = propensity * (1.0 - propensity)
+    if not h.sum() > 0:
+        raise ValueError("every propensity is 0 or 1: no row could have been in either arm, so the "
+                         "overlap-weighted ATE has no population")
     psi = h * (mu1 - mu0) + T * (1.0 - propensity) * (Y - mu1) - (1 - T) * propensity * (Y - mu0)
     estimate = float(psi.sum() / h.sum())
     result = _normal_result((psi - estimate * h) / h.mean(), alpha, weights=None)
@@ -355,14 +365,17 @@ def _normal_result(psi: np.ndarray, alpha: float, weights) -> AteResult:
     return AteResult(estimate, stderr, estimate - half, estimate + half, weights)
 
 
-def _check_aipw_inputs(Y, T, mu0, mu1, propensity):
+def _check_aipw_inputs(Y, T, mu0, mu1, propensity, *, closed: bool = False):
+    """Checked inputs; ``closed`` allows propensities of exactly 0 and 1."""
     Y = check_float_vector(Y, "Y", None)
     n = len(Y)
     T = check_binary_treatment(T, n)
     mu0 = check_float_vector(mu0, "mu0", n)
     mu1 = check_float_vector(mu1, "mu1", n)
     propensity = check_float_vector(propensity, "propensity", n)
-    if np.any(propensity <= 0.0) or np.any(propensity >= 1.0):
+    if closed and (np.any(propensity < 0.0) or np.any(propensity > 1.0)):
+        raise ValueError(f"propensity must lie in [0, 1]; got values in [{propensity.min():g}, {propensity.max():g}]")
+    if not closed and (np.any(propensity <= 0.0) or np.any(propensity >= 1.0)):
         raise ValueError(
             "propensity must lie strictly between 0 and 1; got values in "
             f"[{propensity.min():g}, {propensity.max():g}]. Clip it, e.g. with "

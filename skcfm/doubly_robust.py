@@ -51,6 +51,9 @@ class DoublyRobust:
     ----------
     propensity_ : ndarray of shape (n,)
         Cross-fitted P(T = 1 | covariates), clipped.
+    unclipped_propensity_ : ndarray of shape (n,)
+        The same before clipping: the overlap-weighted ATE's weights are
+        ``e (1 - e)`` of these.
     standard_ : tuple of two ndarrays of shape (n,) or None
         Cross-fitted standard outcome model under T = 0 and T = 1 ("haipw" only).
     cfm_ : tuple of two ndarrays of shape (n,)
@@ -114,8 +117,9 @@ class DoublyRobust:
         self
         """
         seed = self.random_state
-        self.propensity_ = crossfit_propensity(covariates, T, classifier=self.model_propensity, cv=self.cv,
-                                               random_state=seed, groups=groups)
+        self.propensity_, self.unclipped_propensity_ = crossfit_propensity(
+            covariates, T, classifier=self.model_propensity, cv=self.cv, random_state=seed, groups=groups,
+            return_unclipped=True)
         self.standard_ = None
         if self.method == "haipw":
             self.standard_ = crossfit_outcome(covariates, T, Y, cv=self.cv, random_state=seed, groups=groups)
@@ -152,7 +156,7 @@ class DoublyRobust:
             weights = self.ate_.weights
             mu0 = weights[0] * self.standard_[0] + weights[1] * mu0
             mu1 = weights[0] * self.standard_[1] + weights[1] * mu1
-        self.overlap_ = overlap_weighted_ate(Y, T, mu0, mu1, self.propensity_)
+        self.overlap_ = overlap_weighted_ate(Y, T, mu0, mu1, self.unclipped_propensity_)
         if self.method == "haipw":
             self.standard_models_ = [default_outcome_model().fit(covariates[T == arm], Y[T == arm]) for arm in (0, 1)]
 

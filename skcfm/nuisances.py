@@ -64,7 +64,8 @@ def crossfit_propensity(
     clip: float = PROPENSITY_CLIP,
     random_state=None,
     groups=None,
-) -> np.ndarray:
+    return_unclipped: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Cross-fitted propensity scores ``P(T = 1 | X)``, clipped.
 
     Each row's score comes from a classifier fitted on the other folds. Folds
@@ -94,11 +95,16 @@ def crossfit_propensity(
         ``random_state``.
     groups : array-like of shape (n_samples,), default=None
         Group labels; no group is split across folds (see :func:`crossfit_folds`).
+    return_unclipped : bool, default=False
+        Also return the scores before clipping, in [0, 1]: the overlap-weighted ATE reads
+        those (:func:`~skcfm.aipw.overlap_weighted_ate`), since it never divides by them.
 
     Returns
     -------
     propensity : ndarray of shape (n_samples,)
         Out-of-fold ``P(T = 1 | X)`` for each row.
+    unclipped : ndarray of shape (n_samples,)
+        The same before clipping; only with ``return_unclipped=True``.
 
     See Also
     --------
@@ -127,7 +133,8 @@ def crossfit_propensity(
         model = clone(classifier).fit(X[train], T[train])
         proba = model.predict_proba(X[test])
         propensity[test] = proba[:, list(model.classes_).index(1)]
-    propensity = np.clip(propensity, clip, 1.0 - clip)
+    unclipped = propensity
+    propensity = np.clip(unclipped, clip, 1.0 - clip)
     clipped = clipped_share(propensity, clip)
     if clipped > MAX_CLIPPED_SHARE:
         warnings.warn(
@@ -137,7 +144,7 @@ def crossfit_propensity(
             "The overlap-weighted ATE is identified there and its interval holds: "
             "CFMCateEstimator.ate_interval(estimand='overlap').",
             OverlapWarning, stacklevel=2)
-    return propensity
+    return (propensity, unclipped) if return_unclipped else propensity
 
 
 def clipped_share(propensity: np.ndarray, clip: float = PROPENSITY_CLIP) -> float:

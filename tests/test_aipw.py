@@ -9,7 +9,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsRegressor
 
-from skcfm.aipw import AteResult, aipw_ate, aipw_scores, hybrid_aipw_ate, hybrid_aipw_scores
+from skcfm.aipw import AteResult, aipw_ate, aipw_scores, hybrid_aipw_ate, hybrid_aipw_scores, overlap_weighted_ate
 from skcfm.debiased_effect import debiased_mean_effect
 from skcfm.default_models import StandardiseMeasurements
 from skcfm.nuisances import OverlapWarning, crossfit_outcome, crossfit_propensity, outcome_effect
@@ -387,3 +387,33 @@ def test_standardise_measurements_leaves_indicators_and_scales_the_rest():
     np.testing.assert_array_equal(Z[:, 1], X[:, 1])  # a 0/1 indicator as it is
     assert abs(Z[:, 0].mean()) < 1e-12 and Z[:, 0].std() == pytest.approx(1.0)
     np.testing.assert_allclose(Z[:, 2], 0.0)  # a constant column centred, not divided by 0
+
+
+def test_overlap_weighted_ate_gives_rows_without_overlap_no_weight():
+    rng = np.random.default_rng(0)
+    n = 400
+    T = (rng.random(n) < 0.5).astype(int)
+    mu0, mu1 = rng.normal(size=n), rng.normal(size=n) + 1
+    Y = np.where(T == 1, mu1, mu0) + rng.normal(size=n)
+    e = rng.uniform(0.1, 0.9, size=n)
+    outside = np.arange(n) < 100  # no overlap: propensity exactly 0 or 1, effects far off
+    e[outside] = T[outside]
+    mu1[outside] += 50
+    full = overlap_weighted_ate(Y, T, mu0, mu1, e)
+    inside = overlap_weighted_ate(Y[~outside], T[~outside], mu0[~outside], mu1[~outside], e[~outside])
+    assert full.estimate == pytest.approx(inside.estimate, rel=1e-12)
+    with pytest.raises(ValueError, match="every propensity is 0 or 1"):
+        overlap_weighted_ate(Y[:50], T[:50], mu0[:50], mu1[:50], T[:50].astype(float))
+    with pytest.raises(ValueError, match=r"propensity must lie in \[0, 1\]"):
+        overlap_weighted_ate(Y, T, mu0, mu1, e + 0.5)
+
+
+def test_crossfit_propensity_returns_the_scores_before_clipping_on_request():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    T = (rng.random(300) < 1 / (1 + np.exp(-4 * X[:, 0]))).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverlapWarning)
+        clipped, unclipped = crossfit_propensity(X, T, random_state=0, clip=0.1, return_unclipped=True)
+    np.testing.assert_array_equal(clipped, np.clip(unclipped, 0.1, 0.9))
+    assert unclipped.min() < 0.1 < 0.9 < unclipped.max()

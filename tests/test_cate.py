@@ -1150,6 +1150,9 @@ def test_overlap_estimand_is_the_weighted_mean_effect_with_an_interval(tiny_mode
     assert est.ate(estimand="overlap", T0=1, T1=0) == -estimate
     truth = np.sum(e * (1 - e) * tau) / np.sum(e * (1 - e))
     assert abs(estimate - truth) < 4 * est.overlap_result_.stderr
+    robust = est._doubly_robust  # weights from the propensity before clipping: rows at the bound weigh less
+    assert (robust.unclipped_propensity_ < robust.propensity_).any()
+    np.testing.assert_array_equal(np.clip(robust.unclipped_propensity_, 0.01, 0.99), robust.propensity_)
     table = est.summary()
     assert table["overlap_ate"].iloc[0] == estimate
     summary = est.ate_inference(estimand="overlap")
