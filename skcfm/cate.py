@@ -24,7 +24,7 @@ from .cate_doubly_robust import DoublyRobustMixin
 from .cate_inputs import FitData, check_fit_data, frame_feature_names, refuse_weights, variable_names
 from .cate_intervals import CateIntervalsMixin
 from .cate_members import MemberPredictionsMixin
-from .contexts import check_context_options, encode_plan
+from .contexts import beyond_cache, check_context_options, encode_plan
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust
 from .final_stage_models import FinalStage
 from .inference_config import InferenceConfig
@@ -383,8 +383,9 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
                                     arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
                                     n_jobs=self.n_jobs)
         self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
+        summarise = self.inference_config_.summarises_cfm(beyond_cache(self.model_, self._context_plan))
         self._final_stage = FinalStage(stage, final_model=self._model_final, random_state=self._seed,
-                                       n_jobs=self.n_jobs)
+                                       n_jobs=self.n_jobs, summarise_cfm=summarise)
         self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,
                               groups=self._groups)
         self.final_stage_, self.final_stage_choice_ = self._final_stage.name_, self._final_stage.choice_

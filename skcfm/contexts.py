@@ -269,11 +269,16 @@ def encode_plan(
     Holds per member the model's states for its context rows (about 5 MB for 256 rows
     and 16 covariates with the shipped model), so memory grows with regions × members.
     """
-    if fit_mode == "low_memory" or (fit_mode == "auto" and encoded_bytes(model, plan) > CACHE_BYTES):
+    if fit_mode == "low_memory" or (fit_mode == "auto" and beyond_cache(model, plan)):
         return None
     with model_threads():
         return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
                 for ensemble in plan.ensembles]
+
+
+def beyond_cache(model: CausalFoundationModel, plan: ContextPlan) -> bool:
+    """Whether the encoded contexts of ``plan`` would take more than ``CACHE_BYTES``."""
+    return encoded_bytes(model, plan) > CACHE_BYTES
 
 
 def encoded_bytes(model: CausalFoundationModel, plan: ContextPlan) -> int:

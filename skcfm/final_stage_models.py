@@ -34,6 +34,10 @@ class FinalStage:
     random_state : int, default=0
     n_jobs : int or None, default=None
         Parallel jobs of the T-learner's forests.
+    summarise_cfm : bool, default=False
+        In the stack, let the "cfm_summary" model (a regressor of the CFM's cross-fitted
+        effects) stand for the CFM on the rows asked about, with the CFM's weight, so that
+        new rows never run the ensemble.
 
     Attributes
     ----------
@@ -43,7 +47,8 @@ class FinalStage:
         The evidence of "auto"'s or "stack"'s weighing.
     weights_ : dict of str to float
         What the reported effects weigh, by model ("cfm" for the CFM's own effects): one
-        model with weight 1, a blend's two halves with 0.5 each, or the stack's weights.
+        model with weight 1, a blend's two halves with 0.5 each, or the stack's weights
+        (with ``summarise_cfm``, the CFM's under "cfm_summary").
     models_ : dict
         The fitted models by stage ("tl", "dr", "causal_forest", "cfm_summary"): those in
         use, and with "auto" or "stack" every candidate scored.
@@ -53,11 +58,13 @@ class FinalStage:
         The spread of Y, the unit of the outcomes those models read (see :meth:`_unit`).
     """
 
-    def __init__(self, name: str, *, final_model=None, random_state: int = 0, n_jobs=None) -> None:
+    def __init__(self, name: str, *, final_model=None, random_state: int = 0, n_jobs=None,
+                 summarise_cfm: bool = False) -> None:
         self.name = name
         self.final_model = final_model
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.summarise_cfm = summarise_cfm
 
     def fit(self, X: np.ndarray, T: np.ndarray, Y: np.ndarray, nuisances: DoublyRobust | None, *,
             groups=None) -> FinalStage:
@@ -102,7 +109,9 @@ class FinalStage:
     def _weights(self) -> dict[str, float]:
         """``weights_`` of the stage in use, ``name_``."""
         if self.name_ == "stack":
-            return {stage: weight for stage, weight in self.choice_.weights.items() if weight > 0}
+            summarised = {"cfm": "cfm_summary"} if self.summarise_cfm else {}
+            return {summarised.get(stage, stage): weight for stage, weight in self.choice_.weights.items()
+                    if weight > 0}
         if self.name_ in BLENDS:
             return {"cfm": 0.5, self.name_.removeprefix("blend_"): 0.5}
         return {self.name_: 1.0}

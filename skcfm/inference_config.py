@@ -20,6 +20,7 @@ from .outcome_transform import check_outcome_transform
 __all__ = ["InferenceConfig"]
 
 CONTEXTS = ("local", "global")
+STACKED_CFM = ("auto", "members", "summary")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,16 @@ class InferenceConfig:
     chunk_size : int, default=1024
         Query rows per forward pass; bounds memory without changing the answers beyond
         float32 rounding.
+    stacked_cfm : {"auto", "members", "summary"}, default="auto"
+        :class:`~skcfm.CFMCateEstimator`'s ``final_stage="stack"`` (the default's for a
+        binary treatment): what stands for the CFM in the effects on the rows asked about.
+        "members": the ensemble, each row through its region's members (two passes of the
+        model per member and row). "summary": a gradient boosting regressor of the CFM's
+        cross-fitted effects on the training rows, fitted in ``fit`` (microseconds per row).
+        "auto": "summary" where the fitted plan's encoded contexts would not fit the
+        encoding cache (256 MB: about 50 members, i.e. beyond about 10,000 training rows
+        with 16 covariates read), where the ensemble costs seconds per thousand rows and
+        more members add little; "members" otherwise.
 
     Examples
     --------
@@ -76,6 +87,7 @@ class InferenceConfig:
     clip_to_observed: bool = True
     outcome_transform: Literal["none", "yeo-johnson"] = "none"
     chunk_size: int = 1024
+    stacked_cfm: Literal["auto", "members", "summary"] = "auto"
 
     def __post_init__(self) -> None:
         if self.contexts not in CONTEXTS:
@@ -86,7 +98,14 @@ class InferenceConfig:
         if not isinstance(self.clip_to_observed, bool | np.bool_):
             raise TypeError(f"clip_to_observed={self.clip_to_observed!r}; expected True or False")
         check_outcome_transform(self.outcome_transform)
+        if self.stacked_cfm not in STACKED_CFM:
+            raise ValueError(f"stacked_cfm={self.stacked_cfm!r}; expected 'auto', 'members' or 'summary'")
         check_integer_parameters(self, {"chunk_size": 1})
+
+    def summarises_cfm(self, beyond_cache: bool) -> bool:
+        """Whether a summary stands for the CFM in the stack (``stacked_cfm``), given whether
+        the fitted plan's contexts outgrow the encoding cache."""
+        return self.stacked_cfm == "summary" or (self.stacked_cfm == "auto" and beyond_cache)
 
     @classmethod
     def resolve(cls, value) -> InferenceConfig:

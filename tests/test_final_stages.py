@@ -149,6 +149,41 @@ def test_the_stack_reports_the_weighted_effects_of_its_candidates(tiny_model):
         est.effect_interval(X[:5])
 
 
+def test_the_stack_can_let_a_summary_stand_for_the_cfm_on_new_rows(tiny_model, monkeypatch):
+    X, T, Y = _heterogeneous(300)
+    params = dict(model=tiny_model, n_estimators=2, final_stage="stack", random_state=0)
+    members = CFMCateEstimator(**params).fit(X, T, Y)
+    summary = CFMCateEstimator(**params, inference_config={"stacked_cfm": "summary"}).fit(X, T, Y)
+    weights = members.final_stage_choice_.weights
+    assert summary.final_stage_choice_.weights == weights  # the same stack, scored on the CFM's own effects
+    assert weights["cfm"] > 0
+    assert summary._final_stage.weights_ == {
+        ("cfm_summary" if name == "cfm" else name): w for name, w in weights.items() if w > 0}
+    stages = summary._final_stage
+    want = sum(w * stages.stage_effects(name, X[:20]) for name, w in stages.weights_.items())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the ensemble ran although a summary stands for it")
+
+    monkeypatch.setattr(summary, "_member_means", refuse)
+    np.testing.assert_allclose(summary.effect(X[:20]), want, rtol=1e-12)
+    np.testing.assert_allclose(summary.effect(X[:5], T0=1, T1=0), -summary.effect(X[:5]), rtol=1e-12)
+
+
+def test_the_stack_summarises_the_cfm_where_its_contexts_outgrow_the_encoding_cache(tiny_model, monkeypatch):
+    import skcfm.contexts
+
+    X, T, Y = _heterogeneous(300)
+    params = dict(model=tiny_model, n_estimators=2, final_stage="stack", random_state=0)
+    assert "cfm_summary" not in CFMCateEstimator(**params).fit(X, T, Y)._final_stage.weights_
+    monkeypatch.setattr(skcfm.contexts, "CACHE_BYTES", 0)
+    large = CFMCateEstimator(**params).fit(X, T, Y)
+    assert large._encodings is None and large.final_stage_choice_.weights["cfm"] > 0
+    assert "cfm" not in large._final_stage.weights_ and "cfm_summary" in large._final_stage.weights_
+    with pytest.raises(ValueError, match="stacked_cfm='all'; expected 'auto', 'members' or 'summary'"):
+        CFMCateEstimator(**params, inference_config={"stacked_cfm": "all"}).fit(X, T, Y)
+
+
 def test_final_stages_need_a_binary_treatment(tiny_model):
     rng = np.random.default_rng(0)
     X, T, Y = rng.normal(size=(60, 2)), rng.normal(size=60), rng.normal(size=60)
