@@ -141,7 +141,7 @@ def fit_mode_timings(row_counts: list[int], model: str | None) -> pd.DataFrame:
             effect = reg.predict(np.column_stack([np.ones(1000), queries[:, 1:]]))
             effect -= reg.predict(np.column_stack([np.zeros(1000), queries[:, 1:]]))
             predict_s = time.perf_counter() - start
-            cache_mb = sum(encoded.nbytes for ensemble in reg._encodings or [] for encoded in ensemble) / 1e6
+            cache_mb = sum(encoded.nbytes for ensemble in reg._contexts.encodings or [] for encoded in ensemble) / 1e6
             rows.append({"rows": n, "fit_mode": mode, "members": len(reg.members_), "fit_s": fit_s,
                          "two_predicts_s": predict_s, "cache_mb": cache_mb,
                          "finite": bool(np.isfinite(effect).all())})

@@ -24,11 +24,10 @@ from .cate_doubly_robust import DoublyRobustMixin
 from .cate_inputs import FitData, check_fit_data, frame_feature_names, refuse_weights, variable_names
 from .cate_intervals import CateIntervalsMixin
 from .cate_members import MemberPredictionsMixin
-from .contexts import beyond_cache, check_context_options, encode_plan
+from .contexts import check_context_options
 from .doubly_robust import DOUBLY_ROBUST_METHODS, DoublyRobust
 from .final_stage_models import FinalStage
 from .inference_config import InferenceConfig
-from .outcome_transform import fit_outcome_transform
 from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import warn_post_treatment
 from .pretrained import load_model
@@ -343,8 +342,8 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
 
     def _fit_contexts(self, data: FitData, T_arr: np.ndarray, arms: bool) -> None:
         """The rows the members read and their contexts: X and W (with the arm outcome columns
-        where ``arms``), the outcome transform, the context plan and, with
-        ``fit_mode="fit_with_cache"``, its encoded contexts."""
+        where ``arms``) and the fitted contexts (``_contexts``: the plan, the outcome
+        transform and, as ``fit_mode`` says, the encoded contexts)."""
         rng = np.random.default_rng(self._seed)
         self.X_ = data.X if data.W is None else np.hstack([data.X, data.W])
         self._n_controls = 0 if data.W is None else data.W.shape[1]
@@ -355,15 +354,12 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
             if self._n_controls:  # with W the added columns are controls too: effects are projected onto X
                 self._n_controls += self._n_arm_columns
         self.T_, self.Y_ = T_arr, data.Y
-        self.outcome_transform_ = fit_outcome_transform(self.inference_config_.outcome_transform, data.Y)
-        self._context_plan = self._plan(np.arange(len(T_arr)), rng)
         self.pam_ = labelled_pam(self._pam, self.treatment_name_, self.outcome_name_, data.covariates,
                                  None if self.arm_outcomes_ is None else self.categories_)
-        self._encodings = encode_plan(self.model_, self.X_, self.T_, self.Y_, self._pam, self._context_plan,
-                                      fit_mode=self.fit_mode, device=self.device,
-                                      outcome_transform=self.outcome_transform_)
-        self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self.members_ = self._context_plan.members
+        self._contexts = self._draw_contexts(np.arange(len(T_arr)), rng, fit_mode=self.fit_mode)
+        self.outcome_transform_ = self._contexts.outcome_transform
+        self.neighbourhoods_ = self._contexts.plan.neighbourhoods
+        self.members_ = self._contexts.plan.members
         self._last_means: tuple[bytes, np.ndarray] | None = None  # the fitted plan's last answer
 
     def _fit_what_predictions_read(self, stage: str) -> None:
@@ -383,7 +379,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
                                     arm_columns=self.arm_outcomes_ is not None, groups=self._groups,
                                     n_jobs=self.n_jobs)
         self.overlap_result_ = self._doubly_robust.overlap_ if robust else None
-        summarise = self.inference_config_.summarises_cfm(beyond_cache(self.model_, self._context_plan))
+        summarise = self.inference_config_.summarises_cfm(self._contexts.beyond_cache)
         self._final_stage = FinalStage(stage, final_model=self._model_final, random_state=self._seed,
                                        n_jobs=self.n_jobs, summarise_cfm=summarise)
         self._final_stage.fit(self.X_[:, : self.n_features_in_], self.T_, self.Y_, self._doubly_robust,

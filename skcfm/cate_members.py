@@ -20,9 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_column_names, check_matrix
 from .cate_inference import content_key
-from .contexts import ContextPlan, plan_contexts, predict_out_of_context, predict_with_plan
-from .outcome_transform import fit_outcome_transform
-
+from .fitted_contexts import FittedContexts
 
 DOSE_GRID_LEVELS = 11  # continuous T with controls W: quantiles of T whose effects are projected onto X
 
@@ -66,21 +64,20 @@ class MemberPredictionsMixin:
     """Per-member predictions of a fitted :class:`skcfm.CFMCateEstimator`.
 
     Reads what the estimator's ``fit`` sets: the expert options (``inference_config_``), the
-    model and its context plan (``model_``, ``_context_plan``, ``_encodings``), the training
+    model and its fitted contexts (``model_``, ``_contexts``), the training
     rows (``X_``, ``T_``, ``Y_``, ``_pam``), the treatment encoding, the arm outcome columns
     and controls (``arm_outcomes_``, ``_n_controls``), the outcome transform, the final
     stage, and the cache it starts empty (``_last_means``).
     """
 
-    def _plan(self, rows: np.ndarray, rng: np.random.Generator, X: np.ndarray | None = None) -> ContextPlan:
-        """Ensembles reading the training ``rows`` of ``X`` (default ``X_``): one, or one per
-        region of local contexts."""
-        return plan_contexts(
-            self.X_ if X is None else X, self.T_, self.Y_, self._pam, rows=rows,
-            discrete=self.treatment_kind_ == "discrete", contexts=self.inference_config_.contexts,
-            n_estimators=self.n_estimators, context_size=self.context_size,
-            max_covariates=self.model_.config.max_covariates, rng=rng,
-        )
+    def _draw_contexts(self, rows: np.ndarray, rng: np.random.Generator, X: np.ndarray | None = None, *,
+                       fit_mode: str = "low_memory") -> FittedContexts:
+        """Contexts drawn from the training ``rows`` of ``X`` (default ``X_``): one ensemble,
+        or one per region of local contexts, with an outcome transform fitted on those rows."""
+        return FittedContexts.fit(
+            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self._pam, config=self.inference_config_,
+            discrete=self.treatment_kind_ == "discrete", n_estimators=self.n_estimators,
+            context_size=self.context_size, fit_mode=fit_mode, device=self.device, rng=rng, rows=rows)
 
     def _check_X(self, X) -> np.ndarray:
         """X as a checked array with the columns ``fit`` saw; None: the training rows' X."""
@@ -100,34 +97,19 @@ class MemberPredictionsMixin:
             return X_arr
         return self.arm_outcomes_.extend(X_arr)
 
-    def _member_means(
-        self, X_query: np.ndarray, treatments: list[np.ndarray], plan: ContextPlan | None = None,
-        rows: np.ndarray | None = None, X: np.ndarray | None = None, outcome_transform=False,
-    ) -> np.ndarray:
-        """Per-member E[Y | do(t), x], shape (E, A, m), from a ``plan`` drawn from training
-        ``rows`` of ``X`` (default: the fitted plan, all rows of ``X_``). With local contexts
-        each query is answered by its region's ensemble. The ``clip_to_observed`` option
-        clips to the per-arm outcome ranges of those rows, or of the region's rows.
-        ``outcome_transform`` overrides the fitted one (False: keep it). The fitted plan's
-        last answer is kept (read-only), so effect(X), its interval and ate(X) on the same
-        rows cost one pass."""
-        config = self.inference_config_
-        fitted_plan = plan is None and rows is None and X is None and outcome_transform is False
-        key = None
-        if fitted_plan:
-            key = content_key(X_query, *treatments) + bytes([bool(config.clip_to_observed)])
-            if self._last_means is not None and self._last_means[0] == key:
-                return self._last_means[1]
-        means = predict_with_plan(
-            self.model_, self.X_ if X is None else X, self.T_, self.Y_, self._pam,
-            self._context_plan if plan is None else plan, X_query, treatments, rows=rows,
-            clip=config.clip_to_observed and self.treatment_kind_ == "discrete", chunk_size=config.chunk_size,
-            device=self.device, encodings=self._encodings if plan is None else None,
-            outcome_transform=self.outcome_transform_ if outcome_transform is False else outcome_transform,
-        ).means
-        if fitted_plan:
-            means.flags.writeable = False
-            self._last_means = (key, means)
+    def _member_means(self, X_query: np.ndarray, treatments: list[np.ndarray],
+                      contexts: FittedContexts | None = None) -> np.ndarray:
+        """Per-member E[Y | do(t), x], shape (E, A, m), from ``contexts`` (default the fitted
+        ones, ``_contexts``). The fitted contexts' last answer is kept (read-only), so
+        effect(X), its interval and ate(X) on the same rows cost one pass."""
+        if contexts is not None:
+            return contexts.means(X_query, treatments).means
+        key = content_key(X_query, *treatments)
+        if self._last_means is not None and self._last_means[0] == key:
+            return self._last_means[1]
+        means = self._contexts.means(X_query, treatments).means
+        means.flags.writeable = False
+        self._last_means = (key, means)
         return means
 
     def _member_effects(self, X, T0, T1, *, cfm_only: bool = False) -> np.ndarray:
@@ -212,17 +194,12 @@ class MemberPredictionsMixin:
         cross-fitting keeps within one fold."""
         if self._groups is not None:
             return None
-        means = predict_out_of_context(
-            self.model_, self.X_, self.T_, self.Y_, self._pam, self._context_plan, [0.0, 1.0],
-            clip=self.inference_config_.clip_to_observed, chunk_size=self.inference_config_.chunk_size,
-            device=self.device, encodings=self._encodings, outcome_transform=self.outcome_transform_)
+        means = self._contexts.out_of_context([0.0, 1.0])
         return None if means is None else (means[0], means[1])
 
     def _cfm_fold_outcomes(self, X_fold: np.ndarray, train_rows: np.ndarray, test_rows: np.ndarray,
                            rng: np.random.Generator) -> np.ndarray:
         """The CFM's outcomes under T = 0 and T = 1 for ``X_fold[test_rows]``, shape (2, m),
         from contexts drawn from ``train_rows`` only, with an outcome transform fitted on them."""
-        plan = self._plan(train_rows, rng, X_fold)
         arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-        transform = fit_outcome_transform(self.inference_config_.outcome_transform, self.Y_[train_rows])
-        return self._member_means(X_fold[test_rows], arms, plan, train_rows, X_fold, transform).mean(axis=0)
+        return self._member_means(X_fold[test_rows], arms, self._draw_contexts(train_rows, rng, X_fold)).mean(axis=0)

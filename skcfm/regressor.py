@@ -11,9 +11,9 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from ._validation import check_frame, check_integer_parameters, check_magnitude, check_n_estimators, check_n_jobs
 from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
-from .contexts import MAX_DISCRETE_LEVELS, check_context_options, encode_plan, plan_contexts, predict_with_plan
+from .contexts import MAX_DISCRETE_LEVELS, check_context_options
+from .fitted_contexts import FittedContexts
 from .inference_config import InferenceConfig
-from .outcome_transform import fit_outcome_transform
 from .pam_alignment import align_pam, labelled_pam
 from .pam_validation import check_outcome_row, warn_post_treatment
 from .pretrained import load_model
@@ -229,17 +229,13 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
                 self._covariates, treatment, y_arr, self._pam, seed, self.n_jobs)
         self.pam_ = labelled_pam(self._pam, self._treatment_name, outcome, covariates,
                                  None if self.arm_outcomes_ is None else levels)
-        self._context_plan = plan_contexts(
-            self._covariates, treatment, y_arr, self._pam, rows=np.arange(len(y_arr)),
-            discrete=discrete, contexts=config.contexts, n_estimators=self.n_estimators,
-            context_size=self.context_size, max_covariates=self.model_.config.max_covariates, rng=rng,
-        )
-        self.members_ = self._context_plan.members
-        self.neighbourhoods_ = self._context_plan.neighbourhoods
-        self.outcome_transform_ = fit_outcome_transform(config.outcome_transform, y_arr)
-        self._encodings = encode_plan(self.model_, self._covariates, treatment, y_arr, self._pam,
-                                      self._context_plan, fit_mode=self.fit_mode, device=self.device,
-                                      outcome_transform=self.outcome_transform_)
+        self._contexts = FittedContexts.fit(
+            self.model_, self._covariates, treatment, y_arr, self._pam, config=config, discrete=discrete,
+            n_estimators=self.n_estimators, context_size=self.context_size, fit_mode=self.fit_mode,
+            device=self.device, rng=rng)
+        self.members_ = self._contexts.plan.members
+        self.neighbourhoods_ = self._contexts.plan.neighbourhoods
+        self.outcome_transform_ = self._contexts.outcome_transform
         return self
 
     def _check_parameters(self) -> None:
@@ -300,14 +296,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"quantiles must be in (0, 1); got {quantiles!r}")
         t = self.treatment_index_
         self._check_treatment_levels(X_arr[:, t])
-        predictions = predict_with_plan(
-            self.model_, self._covariates, self.X_[:, t], self.y_, self._pam, self._context_plan,
-            self._query_covariates(X_arr), [X_arr[:, t]],
-            clip=self.inference_config_.clip_to_observed and self.treatment_kind_ == "discrete",
-            quantiles=None if output_type == "mean" else qs, return_logits=output_type == "full",
-            chunk_size=self.inference_config_.chunk_size, device=self.device, encodings=self._encodings,
-            outcome_transform=self.outcome_transform_,
-        )
+        predictions = self._contexts.means(self._query_covariates(X_arr), [X_arr[:, t]],
+                                           quantiles=None if output_type == "mean" else qs,
+                                           return_logits=output_type == "full")
         mean = predictions.means[:, 0].mean(axis=0)
         if output_type == "mean":
             return mean

@@ -718,7 +718,7 @@ def test_local_contexts_read_the_rows_nearest_each_region(tiny_model, data):
     for k, rows in enumerate(hood.rows):
         distance = ((Z - hood.centres[k]) ** 2).sum(axis=1)
         assert distance[rows].mean() < distance.mean()  # nearer the centre than the rows at large
-        assert all(set(m.rows) <= set(rows) for m in est._context_plan.ensembles[k])
+        assert all(set(m.rows) <= set(rows) for m in est._contexts.plan.ensembles[k])
     effect = est.effect(X[:20])
     assert effect.shape == (20,) and np.isfinite(effect).all()
     np.testing.assert_allclose(est.effect(X[5:6]), effect[5:6], rtol=1e-5, atol=1e-6)  # no batch dependence
@@ -748,7 +748,7 @@ def test_local_and_global_contexts_agree_when_one_context_holds_the_data(tiny_mo
 def test_fit_with_cache_encodes_each_context_once_and_predicts_the_same(tiny_model, data, monkeypatch):
     X, T, Y, _ = data
     plain = _estimator(tiny_model, context_size=30, fit_mode="low_memory").fit(X, T, Y)  # 4 regions of a pair
-    assert plain._encodings is None
+    assert plain._contexts.encodings is None
     want = plain.effect(X[:30]), plain.const_marginal_effect(X[:5]), plain.cross_fitted_outcomes()[0]
     calls = []
     encode = type(tiny_model).encode_context
@@ -767,7 +767,7 @@ def test_fit_with_cache_encodes_each_context_once_and_predicts_the_same(tiny_mod
 def test_fit_mode_auto_keeps_no_cache_beyond_its_budget(tiny_model, data, monkeypatch):
     X, T, Y, _ = data
     monkeypatch.setattr("skcfm.contexts.CACHE_BYTES", 1)
-    assert _estimator(tiny_model, context_size=30).fit(X, T, Y)._encodings is None
+    assert _estimator(tiny_model, context_size=30).fit(X, T, Y)._contexts.encodings is None
 
 
 def test_fit_rejects_an_unknown_inference(tiny_model, data):
@@ -1051,7 +1051,7 @@ def test_effect_ate_and_their_intervals_fit_nothing(tiny_model, data, stage, mon
     monkeypatch.setattr("sklearn.linear_model.LogisticRegression.fit", refuse)
     monkeypatch.setattr("skcfm.doubly_robust.crossfit_propensity", refuse)
     monkeypatch.setattr("skcfm.doubly_robust.crossfit_outcome", refuse)
-    monkeypatch.setattr("skcfm.cate_members.plan_contexts", refuse)
+    monkeypatch.setattr("skcfm.fitted_contexts.plan_contexts", refuse)
     est.effect(X[:5])
     est.ate()
     est.ate_interval()

@@ -178,7 +178,7 @@ def test_the_stack_summarises_the_cfm_where_its_contexts_outgrow_the_encoding_ca
     assert "cfm_summary" not in CFMCateEstimator(**params).fit(X, T, Y)._final_stage.weights_
     monkeypatch.setattr(skcfm.contexts, "CACHE_BYTES", 0)
     large = CFMCateEstimator(**params).fit(X, T, Y)
-    assert large._encodings is None and large.final_stage_choice_.weights["cfm"] > 0
+    assert large._contexts.encodings is None and large.final_stage_choice_.weights["cfm"] > 0
     assert "cfm" not in large._final_stage.weights_ and "cfm_summary" in large._final_stage.weights_
     with pytest.raises(ValueError, match="stacked_cfm='all'; expected 'auto', 'members' or 'summary'"):
         CFMCateEstimator(**params, inference_config={"stacked_cfm": "all"}).fit(X, T, Y)

@@ -243,7 +243,7 @@ def test_fit_with_cache_predicts_as_low_memory_without_encoding_again(tiny_model
     want = _regressor(tiny_model, context_size=30).fit(X, y).predict(X[:20], output_type=output_type)
     cached = _regressor(tiny_model, context_size=30, fit_mode="fit_with_cache").fit(X, y)
     assert cached.neighbourhoods_ is not None
-    assert all(encoded.nbytes > 0 for ensemble in cached._encodings for encoded in ensemble)
+    assert all(encoded.nbytes > 0 for ensemble in cached._contexts.encodings for encoded in ensemble)
     monkeypatch.setattr(type(tiny_model), "encode_context", lambda *a: pytest.fail("context encoded again"))
     got = cached.predict(X[:20], output_type=output_type)
     if output_type == "full":

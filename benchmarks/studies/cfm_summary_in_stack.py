@@ -72,7 +72,7 @@ def evaluate(name: str, X, T, Y, X_new, tau, seed: int) -> dict | None:
     rest = np.column_stack([new["causal_forest"], new["dr"]])
     return {
         "dataset": name, "seed": seed, "n": len(T), "members": len(est.members_),
-        "cached": est._encodings is not None, "fit_s": fit_s, "members_s": members_s, "summary_s": summary_s,
+        "cached": est._contexts.encodings is not None, "fit_s": fit_s, "members_s": members_s, "summary_s": summary_s,
         "w_cfm": w[0], "w_summary_restacked": restack[0],
         "sqrt_pehe_cfm": pehe(cfm_new, tau), "sqrt_pehe_summary": pehe(summary_new, tau),
         "sqrt_pehe_members": pehe(np.column_stack([cfm_new, rest]) @ w, tau),
