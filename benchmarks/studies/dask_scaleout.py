@@ -4,10 +4,12 @@ A CFMCateEstimator is fitted on 2,000 rows (10 covariates); effects are then com
 for ``--rows`` rows of a Dask DataFrame split into ``--partitions`` partitions.
 ``--final-stage cfm`` (with ``--n-estimators 1``: one member per region) times the CFM's
 own query path; ``--final-stage auto`` the default estimator, whose effects come from the
-final stage it chose.
+final stage it chose; ``--stacked-cfm summary`` lets the stack read a regressor of the CFM's
+cross-fitted effects in place of the members (the default, "auto", does so only for
+training sets beyond the encoding cache).
 
 Run: python benchmarks/studies/dask_scaleout.py [--rows 1000000] [--workers 1 2] [--n-estimators 1]
-[--final-stage cfm]
+[--final-stage cfm] [--stacked-cfm auto]
 Writes benchmarks/results/dask_scaleout.csv (rows of other worker counts and stages already there are kept).
 """
 
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--n-estimators", default="1", help='members per region, or "auto"')
     parser.add_argument("--final-stage", default="cfm")
+    parser.add_argument("--stacked-cfm", default="auto", choices=["auto", "members", "summary"])
     parser.add_argument("--model", default=None)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -43,7 +46,8 @@ def main() -> None:
     T = (rng.random(2000) < 0.4).astype(int)
     Y = X.x0[:2000] + T * (1 + X.x1[:2000]) + rng.normal(size=2000)
     n_estimators = args.n_estimators if args.n_estimators == "auto" else int(args.n_estimators)
-    est = CFMCateEstimator(model=args.model, n_estimators=n_estimators, final_stage=args.final_stage, random_state=0)
+    est = CFMCateEstimator(model=args.model, n_estimators=n_estimators, final_stage=args.final_stage,
+                           inference_config={"stacked_cfm": args.stacked_cfm}, random_state=0)
     est.fit(X.iloc[:2000], T, Y.rename("y"))
     frame = dd.from_pandas(X, npartitions=args.partitions)
     rows = []
@@ -54,7 +58,9 @@ def main() -> None:
                 effects = map_partitions(est, frame).compute()
                 seconds = time.perf_counter() - start
         rows.append({"workers": n_workers, "rows": args.rows, "final_stage": est.final_stage_,
-                     "n_estimators": args.n_estimators, "seconds": seconds, "rows_per_s": args.rows / seconds,
+                     "n_estimators": args.n_estimators, "stacked_cfm": args.stacked_cfm,
+                     "cfm_weight": est._final_stage.cfm_weight_,
+                     "seconds": seconds, "rows_per_s": args.rows / seconds,
                      "finite": bool(np.isfinite(effects).all())})
         print(rows[-1], flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -64,7 +70,9 @@ def main() -> None:
         earlier = pd.read_csv(path)
         if "final_stage" not in earlier:  # rows without it timed the CFM with one member per region
             earlier["final_stage"], earlier["n_estimators"] = "cfm", "1"
-        key = ["workers", "rows", "final_stage", "n_estimators"]
+        if "stacked_cfm" not in earlier:  # rows without it predate the option
+            earlier["stacked_cfm"] = "auto"
+        key = ["workers", "rows", "final_stage", "n_estimators", "stacked_cfm"]
         earlier["n_estimators"] = earlier["n_estimators"].astype(str)
         keep = ~earlier.set_index(key).index.isin(frame.set_index(key).index)
         frame = pd.concat([earlier[keep], frame]).sort_values(["rows", "workers"])
