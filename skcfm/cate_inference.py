@@ -294,6 +294,9 @@ class DoublyRobustInference(EnsembleInference):
         est = self._est
 
         def cfm_effect() -> np.ndarray:
+            summary = est._final_stage.summary_effects(X_new)  # where it stands for the members
+            if summary is not None:
+                return summary
             return est._member_effects(X_new, *est.categories_[:2], cfm_only=True).mean(axis=0)
 
         return est._doubly_robust.ate_over(est.X_[:, : est.n_features_in_], X_new, cfm_effect,

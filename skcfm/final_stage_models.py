@@ -36,8 +36,8 @@ class FinalStage:
         Parallel jobs of the T-learner's forests.
     summarise_cfm : bool, default=False
         In the stack, let the "cfm_summary" model (a regressor of the CFM's cross-fitted
-        effects) stand for the CFM on the rows asked about, with the CFM's weight, so that
-        new rows never run the ensemble.
+        effects) stand for the CFM on the rows asked about, with the CFM's weight, and in the
+        doubly robust ATE over new rows, so that new rows never run the ensemble.
 
     Attributes
     ----------
@@ -104,7 +104,17 @@ class FinalStage:
         for stage in self.weights_:
             if stage != "cfm":
                 self._fit_model(stage, X, T, Y, nuisances)
+        if self._summarised():  # whatever the CFM's weight: the doubly robust ATE over new rows reads it
+            self._fit_model("cfm_summary", X, T, Y, nuisances)
         return self
+
+    def _summarised(self) -> bool:
+        return self.summarise_cfm and self.name_ == "stack"
+
+    def summary_effects(self, X: np.ndarray) -> np.ndarray | None:
+        """The effects of T = 1 against T = 0 on the rows of ``X`` of the summary that stands for
+        the CFM (``summarise_cfm`` with the stack), or None where the CFM's members answer."""
+        return self.stage_effects("cfm_summary", X) if self._summarised() else None
 
     def _weights(self) -> dict[str, float]:
         """``weights_`` of the stage in use, ``name_``."""

@@ -64,7 +64,8 @@ class InferenceConfig:
         float32 rounding.
     stacked_cfm : {"auto", "members", "summary"}, default="auto"
         :class:`~skcfm.CFMCateEstimator`'s ``final_stage="stack"`` (the default's for a
-        binary treatment): what stands for the CFM in the effects on the rows asked about.
+        binary treatment): what stands for the CFM in the effects on the rows asked about
+        and in the doubly robust ATE over them (``ate(X)``, ``ate_interval(X)``).
         "members": the ensemble, each row through its region's members (two passes of the
         model per member and row). "summary": a gradient boosting regressor of the CFM's
         cross-fitted effects on the training rows, fitted in ``fit`` (microseconds per row).

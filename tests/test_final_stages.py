@@ -168,6 +168,11 @@ def test_the_stack_can_let_a_summary_stand_for_the_cfm_on_new_rows(tiny_model, m
     monkeypatch.setattr(summary, "_member_means", refuse)
     np.testing.assert_allclose(summary.effect(X[:20]), want, rtol=1e-12)
     np.testing.assert_allclose(summary.effect(X[:5], T0=1, T1=0), -summary.effect(X[:5]), rtol=1e-12)
+    # the doubly robust ATE over new rows reads the summary too, so it runs no member either
+    assert summary.ate_result().weights[1] > 0
+    lo, hi = summary.ate_interval(X[:40])
+    assert lo < summary.ate(X[:40]) < hi
+    assert abs(summary.ate(X[:40]) - members.ate(X[:40])) < hi - lo
 
 
 def test_the_stack_summarises_the_cfm_where_its_contexts_outgrow_the_encoding_cache(tiny_model, monkeypatch):
