@@ -97,13 +97,10 @@ class MemberPredictionsMixin:
             return X_arr
         return self.arm_outcomes_.extend(X_arr)
 
-    def _member_means(self, X_query: np.ndarray, treatments: list[np.ndarray],
-                      contexts: FittedContexts | None = None) -> np.ndarray:
-        """Per-member E[Y | do(t), x], shape (E, A, m), from ``contexts`` (default the fitted
-        ones, ``_contexts``). The fitted contexts' last answer is kept (read-only), so
-        effect(X), its interval and ate(X) on the same rows cost one pass."""
-        if contexts is not None:
-            return contexts.means(X_query, treatments).means
+    def _member_means(self, X_query: np.ndarray, treatments: list[np.ndarray]) -> np.ndarray:
+        """Per-member E[Y | do(t), x], shape (E, A, m), from the fitted contexts. Their last
+        answer is kept (read-only), so effect(X), its interval and ate(X) on the same rows
+        cost one pass."""
         key = content_key(X_query, *treatments)
         if self._last_means is not None and self._last_means[0] == key:
             return self._last_means[1]
@@ -202,4 +199,4 @@ class MemberPredictionsMixin:
         """The CFM's outcomes under T = 0 and T = 1 for ``X_fold[test_rows]``, shape (2, m),
         from contexts drawn from ``train_rows`` only, with an outcome transform fitted on them."""
         arms = [np.zeros(len(test_rows)), np.ones(len(test_rows))]
-        return self._member_means(X_fold[test_rows], arms, self._draw_contexts(train_rows, rng, X_fold)).mean(axis=0)
+        return self._draw_contexts(train_rows, rng, X_fold).means(X_fold[test_rows], arms).means.mean(axis=0)
