@@ -192,13 +192,14 @@ def test_frames_are_positional_when_fit_saw_an_array(tiny_model, data):
 
 
 def test_repeated_queries_reuse_the_models_answer(tiny_model, data, monkeypatch):
-    import skcfm.cate_members
+    import skcfm.fitted_contexts
 
     X, T, Y = data
     est = _fit(tiny_model, X, T, Y)
     calls = []
-    original = skcfm.cate_members.predict_with_plan
-    monkeypatch.setattr(skcfm.cate_members, "predict_with_plan", lambda *a, **k: calls.append(1) or original(*a, **k))
+    original = skcfm.fitted_contexts.predict_with_plan
+    monkeypatch.setattr(skcfm.fitted_contexts, "predict_with_plan",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
     rows = X.iloc[:20]
     first = est.effect(rows)
     est.effect_interval(rows)
