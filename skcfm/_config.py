@@ -5,8 +5,7 @@ effects on many rows, benchmarks) show a tqdm progress bar. It is on by default,
 that takes minutes says so; tests, logs and batch jobs turn it off with
 ``skcfm.set_config(progress=False)``, for a block with ``skcfm.config_context``, or for a
 whole process tree with the environment variable ``SKCFM_PROGRESS=0``. ``n_threads``, how
-many threads the model's forward passes use (torch's intra-op threads, set for the
-duration of skcfm's own calls and restored after).
+many threads skcfm's computations use (:mod:`skcfm._threads`).
 
 Like scikit-learn's, the configuration is per thread: :func:`set_config` changes the calling
 thread's configuration and the default that threads started afterwards begin with;
@@ -22,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["config_context", "get_config", "model_threads", "progress_bar", "set_config"]
+__all__ = ["config_context", "get_config", "progress_bar", "set_config"]
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -79,12 +78,10 @@ def set_config(progress: bool | None = None, n_threads: int | str | None = None)
         ``True`` unless the environment variable ``SKCFM_PROGRESS`` is ``0``, ``false``,
         ``no`` or ``off``.
     n_threads : int or "auto", default=None
-        Threads for the model's forward passes. "auto" (the initial value) is half the
-        machine's cores, at least 1 and at most 4: the model's matrices are small, so more
-        threads gain little, and torch's threads wait on each other, so a call that asks
-        for every core slows down many times over when another process holds one (on 2
-        cores with the other busy, 2 threads ran a forward pass 5 to 10 times slower than
-        1). ``None`` leaves the current value unchanged.
+        Threads for skcfm's computations: the ensemble's members run side by side, one
+        torch thread each, and the forests skcfm fits (where an estimator's ``n_jobs`` is
+        None) fit on as many. "auto" (the initial value) is the cores this process may use,
+        at most 8. Answers do not depend on it. ``None`` leaves the current value unchanged.
 
     See Also
     --------
@@ -249,29 +246,3 @@ def progress_bar(iterable: Iterable | None = None, *, total: float | None = None
     if iterable is not None:
         return iterable
     return _SilentBar()
-
-
-def n_model_threads() -> int:
-    """The number of threads :func:`model_threads` sets: ``n_threads``, with "auto"
-    resolved for this machine."""
-    n_threads = get_config()["n_threads"]
-    if n_threads == "auto":
-        return int(min(4, max(1, (os.cpu_count() or 1) // 2)))
-    return int(n_threads)
-
-
-@contextmanager
-def model_threads() -> Iterator[None]:
-    """Run the enclosed forward passes on :func:`n_model_threads` torch threads, then
-    restore torch's setting."""
-    import torch
-
-    before = torch.get_num_threads()
-    wanted = n_model_threads()
-    if wanted != before:
-        torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        if wanted != before:
-            torch.set_num_threads(before)

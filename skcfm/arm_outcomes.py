@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
+from ._threads import fit_on_threads
 from .default_models import averaging_forest
 
 MIN_OUT_OF_BAG_ROWS = 10  # smaller arms use the full fit: some rows would be in every bootstrap sample
@@ -59,7 +60,8 @@ class ArmOutcomeCovariates:
     random_state : int
         Seeds the forests.
     n_jobs : int or None, default=None
-        Each forest's ``n_jobs``; the columns agree for any value up to rounding.
+        Jobs each forest fits on; None: skcfm's ``n_threads`` (:func:`skcfm._threads.fit_on_threads`).
+        The columns do not depend on it.
     leaf_rows : int or None, default=None
         Leaves hold at least ``leaf_rows // 100`` rows; None: 1 % of the arm's rows. The
         benchmarks' T-learner baseline sizes them by the whole sample instead (``len(X)``).
@@ -88,8 +90,9 @@ class ArmOutcomeCovariates:
             location, scale = _outcome_scale(Y, rows)
             self.outcome_scales_.append((location, scale))
             out_of_bag = rows.sum() >= MIN_OUT_OF_BAG_ROWS
-            forest = self._forest(int(rows.sum())).set_params(oob_score=out_of_bag, n_jobs=self.n_jobs)
-            self.forests_.append(forest.fit(Z[rows], exact_sum_grid((Y[rows] - location) / scale)))
+            forest = self._forest(int(rows.sum())).set_params(oob_score=out_of_bag)
+            self.forests_.append(fit_on_threads(forest, Z[rows], exact_sum_grid((Y[rows] - location) / scale),
+                                                n_jobs=self.n_jobs))
             rest = ~rows if out_of_bag else np.ones_like(rows)
             if out_of_bag:
                 columns[rows, k] = forest.oob_prediction_

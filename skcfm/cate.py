@@ -102,8 +102,9 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         about 50 members: data of a few thousand rows).
     device : str, default="cpu"
     n_jobs : int or None, default=None
-        Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
-        trees do not depend on it (their sum's rounding does).
+        Jobs the forests skcfm fits (arm outcomes, final stages) fit on (joblib; -1 uses
+        every core); None: skcfm's ``n_threads`` setting (:func:`skcfm.set_config`, every
+        core by default). They predict on one, so answers do not depend on it.
     inference_config : dict, InferenceConfig or None, default=None
         Expert options of how the members read the data and answer
         (:class:`skcfm.InferenceConfig`): ``contexts`` (local regions or draws from all

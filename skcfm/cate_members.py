@@ -18,6 +18,7 @@ from sklearn.multioutput import MultiOutputRegressor
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
+from ._threads import map_members
 from ._validation import check_column_names, check_matrix
 from .cate_inference import content_key
 from .fitted_contexts import FittedContexts
@@ -163,12 +164,14 @@ class MemberPredictionsMixin:
         if discrete:  # each level against the baseline, as one pair of arms (the binary case's one pass)
             levels = [self._member_means(self.X_, [np.zeros(n), np.full(n, level)]) for level in grid[1:]]
             effects = np.stack([means[:, 1] - means[:, 0] for means in levels], axis=1)  # (E, G - 1, n)
-            return ProjectedCurves(grid, [[clone(final).fit(x_train, e) for e in member] for member in effects])
+            fits = map_members(lambda e: clone(final).fit(x_train, e), [e for member in effects for e in member])
+            return ProjectedCurves(grid, [fits[k: k + len(grid) - 1] for k in range(0, len(fits), len(grid) - 1)])
         means = self._member_means(self.X_, [np.full(n, t) for t in grid])  # (E, G, n)
         if not get_tags(final).target_tags.multi_output:
             final = MultiOutputRegressor(final)
         targets = (means[:, 1:] - means[:, :1]).transpose(0, 2, 1)  # (E, n, G - 1)
-        return ProjectedCurves(grid, [[clone(final).fit(x_train, y if y.shape[1] > 1 else y[:, 0])] for y in targets])
+        fits = map_members(lambda y: clone(final).fit(x_train, y if y.shape[1] > 1 else y[:, 0]), targets)
+        return ProjectedCurves(grid, [[fit] for fit in fits])
 
     def _member_marginal_effects(self, T, X) -> np.ndarray:
         """Per-member :meth:`marginal_effect`, shape (E, m), or (E, m, n_levels - 1) for a

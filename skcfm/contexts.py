@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._config import model_threads, progress_bar
+from ._config import progress_bar
+from ._threads import map_members, model_threads
 from .inference import (
     EncodedContext,
     Member,
@@ -212,31 +213,39 @@ def predict_out_of_context(
     """
     n = len(T)
     regions = plan.regions(X)
+    tasks = []  # (region, member index, the rows it answers)
+    for region, ensemble in enumerate(plan.ensembles):
+        answered = np.flatnonzero(regions == region)
+        if len(answered) == 0:
+            continue
+        if not _in_pairs(ensemble):
+            return None  # members drawn from all of a region's rows read most of them
+        for k, member in enumerate(ensemble):
+            queries = answered[~np.isin(answered, member.rows)]
+            if len(queries):
+                tasks.append((region, k, queries))
+
+    def answer(task: tuple[int, int, np.ndarray]) -> np.ndarray:
+        region, k, queries = task
+        member = plan.ensembles[region][k]
+        arms = [np.full(len(queries), float(level)) for level in levels]
+        X_arms = X[queries]
+        if clip:
+            X_arms = _clip_to_arm_boxes(X_arms, arms, X[member.rows], T[member.rows])
+        out = predict_interventions(
+            model, X, T, Y, pam, X_arms, arms, [member], chunk_size=chunk_size, device=device,
+            encodings=None if encodings is None else [encodings[region][k]], outcome_transform=outcome_transform)
+        if clip:
+            out = _clip_to_arm_ranges(out, arms, T[member.rows], Y[member.rows])
+        return out.means[0]
+
     total = np.zeros((len(levels), n))
     count = np.zeros(n)
     with model_threads():
-        for region, ensemble in enumerate(plan.ensembles):
-            answered = np.flatnonzero(regions == region)
-            if len(answered) == 0:
-                continue
-            if not _in_pairs(ensemble):
-                return None  # members drawn from all of a region's rows read most of them
-            for k, member in enumerate(ensemble):
-                queries = answered[~np.isin(answered, member.rows)]
-                if len(queries) == 0:
-                    continue
-                arms = [np.full(len(queries), float(level)) for level in levels]
-                X_arms = X[queries]
-                if clip:
-                    X_arms = _clip_to_arm_boxes(X_arms, arms, X[member.rows], T[member.rows])
-                out = predict_interventions(
-                    model, X, T, Y, pam, X_arms, arms, [member], chunk_size=chunk_size, device=device,
-                    encodings=None if encodings is None else [encodings[region][k]],
-                    outcome_transform=outcome_transform)
-                if clip:
-                    out = _clip_to_arm_ranges(out, arms, T[member.rows], Y[member.rows])
-                total[:, queries] += out.means[0]
-                count[queries] += 1
+        answers = map_members(answer, tasks)
+    for (_, _, queries), means in zip(tasks, answers, strict=True):  # summed in the members' order
+        total[:, queries] += means
+        count[queries] += 1
     if (count == 0).any():
         return None
     return total / count
@@ -272,8 +281,9 @@ def encode_plan(
     if fit_mode == "low_memory" or (fit_mode == "auto" and beyond_cache(model, plan)):
         return None
     with model_threads():
-        return [[encode_member(model, X, T, Y, pam, member, device, outcome_transform) for member in ensemble]
-                for ensemble in plan.ensembles]
+        encoded = iter(map_members(lambda member: encode_member(model, X, T, Y, pam, member, device, outcome_transform),
+                                   plan.members))
+        return [[next(encoded) for _ in ensemble] for ensemble in plan.ensembles]
 
 
 def beyond_cache(model: CausalFoundationModel, plan: ContextPlan) -> bool:

@@ -15,6 +15,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
+from ._threads import fit_on_threads
 from .arm_outcomes import ArmOutcomeCovariates, exact_sum_grid
 from .default_models import averaging_forest
 from .doubly_robust import DoublyRobust
@@ -33,7 +34,7 @@ class FinalStage:
         out-of-bag predictions.
     random_state : int, default=0
     n_jobs : int or None, default=None
-        Parallel jobs of the T-learner's forests.
+        Jobs the forests fit on; None: skcfm's ``n_threads`` (:func:`skcfm._threads.fit_on_threads`).
     summarise_cfm : bool, default=False
         In the stack, let the "cfm_summary" model (a regressor of the CFM's cross-fitted
         effects) stand for the CFM on the rows asked about, with the CFM's weight, and in the
@@ -150,11 +151,12 @@ class FinalStage:
             else:  # out-of-bag effects for final_stage="auto"; the trees are the same
                 # on exact_sum_grid a change of units that moves the scores in their last
                 # digits leaves them equal, and so the trees (see skcfm.arm_outcomes)
-                model = averaging_forest(len(T), seed).set_params(oob_score=True)
-                model.fit(X, exact_sum_grid(nuisances.scores_ / unit))
+                model = fit_on_threads(averaging_forest(len(T), seed).set_params(oob_score=True), X,
+                                       exact_sum_grid(nuisances.scores_ / unit), n_jobs=self.n_jobs)
         elif stage == "causal_forest":
             mu0, mu1 = nuisances.cfm_
-            model = causal_forest_stage(X, T, Y / unit, nuisances.propensity_, mu0 / unit, mu1 / unit, seed)
+            model = causal_forest_stage(X, T, Y / unit, nuisances.propensity_, mu0 / unit, mu1 / unit, seed,
+                                        n_jobs=self.n_jobs)
         else:
             mu0, mu1 = nuisances.cfm_
             model = HistGradientBoostingRegressor(random_state=seed).fit(X, (mu1 - mu0) / unit)

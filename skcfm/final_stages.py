@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from ._threads import fit_on_threads
 from .aipw import aipw_scores
 from .arm_outcomes import exact_sum_grid
 from .nuisances import clipped_share
@@ -50,21 +51,18 @@ POOR_OVERLAP_STAGE = "blend_tl"  # ... and "auto" hedges between the CFM's extra
 
 
 def causal_forest_stage(X: np.ndarray, T: np.ndarray, Y: np.ndarray, propensity: np.ndarray, mu0: np.ndarray,
-                        mu1: np.ndarray, random_state: int):
+                        mu1: np.ndarray, random_state: int, n_jobs: int | None = None):
     """The R-learner forest fitted on the residuals of the cross-fitted nuisances, with the
     bootstrap of little bags (``inference=True``, as ``CausalForestDML``) for per-row
-    standard errors (``predict_and_var``)."""
+    standard errors (``predict_and_var``), fitted on ``n_jobs`` jobs (:func:`~skcfm._threads.fit_on_threads`)."""
     from econml.grf import CausalForest
 
     forest = CausalForest(n_estimators=CAUSAL_FOREST_TREES, min_samples_leaf=5, max_samples=0.45, honest=True,
                           inference=True, random_state=random_state)
     # on exact_sum_grid the residuals of data that differ only in their units' last digits are
     # equal, and so are the trees (see skcfm.arm_outcomes)
-    forest.fit(X, exact_sum_grid(T - propensity), exact_sum_grid(Y - (propensity * mu1 + (1 - propensity) * mu0)))
-    # parallel predictions add the trees up in whichever order the threads finish, so the
-    # same seed gave effects 1e-15 apart; fitting in parallel is deterministic
-    forest.n_jobs = 1
-    return forest
+    return fit_on_threads(forest, X, exact_sum_grid(T - propensity),
+                          exact_sum_grid(Y - (propensity * mu1 + (1 - propensity) * mu0)), n_jobs=n_jobs)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
+from ._threads import map_members
 from .model import CausalFoundationModel, bar_distribution
 from .model.transformer import ContextCache
 from .outcome_transform import YeoJohnsonOutcome
@@ -316,7 +317,10 @@ def predict_interventions(
     logits_out = np.empty((len(members), n_arms, n_queries, model.config.n_bars), np.float32) if return_logits else None
     borders_out = np.empty((len(members), model.config.n_bars + 1)) if return_logits else None
     borders = model.borders.to(device)
-    for e, member in enumerate(members):
+
+    @torch.no_grad()  # per thread: the members' threads need it too
+    def answer(e: int) -> None:  # fills member e's slices of the outputs
+        member = members[e]
         encoded = (encode_member(model, X, T, Y, pam, member, device, outcome_transform) if encodings is None
                    else encodings[e])
         scaling, cache = encoded.scaling, encoded.cache
@@ -343,6 +347,8 @@ def predict_interventions(
                 quantile_out[e, arm, query] = to_outcome(bar_distribution.quantiles(logits, borders, qs).cpu())[0]
             if return_logits:
                 logits_out[e, arm, query] = logits[0].cpu().numpy()
+
+    map_members(answer, range(len(members)))
     return Predictions(means, quantile_out, logits_out, borders_out)
 
 

@@ -54,9 +54,9 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         "auto" keeps them where they take at most 256 MB.
     device : str, default="cpu"
     n_jobs : int or None, default=None
-        Parallel jobs for the arm outcome forests (joblib; -1 uses every core). The
-        trees do not depend on it (their sum's rounding does); on two cores it paid on
-        16,000 rows (about 30 % faster), not on 2,700 (``benchmarks/speed.py --arm-forests``).
+        Jobs the arm outcome forests fit on (joblib; -1 uses every core); None: skcfm's
+        ``n_threads`` setting (:func:`skcfm.set_config`, every core by default). The
+        forests predict on one, so answers do not depend on it.
     inference_config : dict, InferenceConfig or None, default=None
         Expert options of how the members read the data and answer, the same as
         :class:`skcfm.CFMCateEstimator`'s (where they are measured): ``contexts``,

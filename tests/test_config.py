@@ -104,18 +104,28 @@ def test_environment_variable_sets_the_default():
     assert out.stdout.strip() == "False"
 
 
-def test_n_threads_sets_torch_threads_for_the_forward_passes_only():
+def test_n_threads_runs_members_side_by_side_on_one_torch_thread_each():
+    import threading
+
     import torch
 
-    from skcfm._config import model_threads, n_model_threads
+    from skcfm._threads import map_members, model_threads, n_jobs_or_threads, n_model_threads
 
     assert skcfm.get_config()["n_threads"] == "auto"
-    assert 1 <= n_model_threads() <= 4
+    assert 1 <= n_model_threads() <= 8
     before = torch.get_num_threads()
     with skcfm.config_context(n_threads=3):
-        assert n_model_threads() == 3
+        assert n_model_threads() == 3 and n_jobs_or_threads(None) == 3 and n_jobs_or_threads(-1) == -1
         with model_threads():
-            assert torch.get_num_threads() == 3
+            assert torch.get_num_threads() == 1
+        barrier = threading.Barrier(3, timeout=10)  # passes only if three items run at once
+        names = map_members(lambda k: (barrier.wait(), threading.current_thread().name)[1], range(3))
+        assert len(set(names)) == 3 and all(name.startswith("skcfm") for name in names)
+        assert map_members(lambda k: map_members(lambda j: j * k, range(3)), range(3)) == [[0, 0, 0], [0, 1, 2],
+                                                                                          [0, 2, 4]]
+    with skcfm.config_context(n_threads=1):
+        assert {threading.current_thread().name} == set(map_members(lambda k: threading.current_thread().name,
+                                                                    range(4)))
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads=0; expected a positive integer or 'auto'"):
         skcfm.set_config(n_threads=0)
