@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ._config import progress_bar
+from ._threads import native_threads_limited
 from .aipw import AteResult, aipw_ate, aipw_scores, hybrid_aipw_ate, hybrid_aipw_scores, overlap_weighted_ate
 from .arm_outcomes import ArmOutcomeCovariates
 from .debiased_effect import debiased_mean_effect
@@ -117,12 +118,13 @@ class DoublyRobust:
         self
         """
         seed = self.random_state
-        self.propensity_, self.unclipped_propensity_ = crossfit_propensity(
-            covariates, T, classifier=self.model_propensity, cv=self.cv, random_state=seed, groups=groups,
-            return_unclipped=True)
-        self.standard_ = None
-        if self.method == "haipw":
-            self.standard_ = crossfit_outcome(covariates, T, Y, cv=self.cv, random_state=seed, groups=groups)
+        with native_threads_limited():
+            self.propensity_, self.unclipped_propensity_ = crossfit_propensity(
+                covariates, T, classifier=self.model_propensity, cv=self.cv, random_state=seed, groups=groups,
+                return_unclipped=True)
+            self.standard_ = None
+            if self.method == "haipw":
+                self.standard_ = crossfit_outcome(covariates, T, Y, cv=self.cv, random_state=seed, groups=groups)
         self.cfm_ = cfm_outcomes
         if cfm_outcomes is None:
             self.cfm_ = cross_fitted_outcomes(covariates, T, Y, cfm_fold_outcomes, cv=self.cv, random_state=seed,
@@ -132,10 +134,11 @@ class DoublyRobust:
         else:
             self.scores_ = hybrid_aipw_scores(Y, T, [self.standard_, self.cfm_], self.propensity_)[0]
         self.ate_ = self.overlap_ = self.standard_models_ = None
-        if self.method in DOUBLY_ROBUST_METHODS:
-            self._fit_ate(covariates, T, Y)
-        classifier = default_propensity_model() if self.model_propensity is None else self.model_propensity
-        self.propensity_model_ = clone(classifier).fit(covariates, T)
+        with native_threads_limited():
+            if self.method in DOUBLY_ROBUST_METHODS:
+                self._fit_ate(covariates, T, Y)
+            classifier = default_propensity_model() if self.model_propensity is None else self.model_propensity
+            self.propensity_model_ = clone(classifier).fit(covariates, T)
         return self
 
     def propensity(self, covariates: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
-from ._threads import fit_on_threads
+from ._threads import fit_on_threads, native_threads_limited
 from .arm_outcomes import ArmOutcomeCovariates, exact_sum_grid
 from .default_models import averaging_forest
 from .doubly_robust import DoublyRobust
@@ -159,7 +159,8 @@ class FinalStage:
                                         n_jobs=self.n_jobs)
         else:
             mu0, mu1 = nuisances.cfm_
-            model = HistGradientBoostingRegressor(random_state=seed).fit(X, (mu1 - mu0) / unit)
+            with native_threads_limited():
+                model = HistGradientBoostingRegressor(random_state=seed).fit(X, (mu1 - mu0) / unit)
         self.models_[stage] = model
         return model
 
@@ -196,7 +197,8 @@ class FinalStage:
         X = self._inputs(stage, X)
         if stage == "tl":
             return np.diff(model.transform(X), axis=1).ravel()
-        return np.asarray(model.predict(X)).ravel() * self._unit(stage)
+        with native_threads_limited():
+            return np.asarray(model.predict(X)).ravel() * self._unit(stage)
 
     def predict_and_var(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The causal forest's effects and their variances (bootstrap of little bags)."""
