@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
-from sklearn.utils.validation import check_array
+from sklearn.utils.validation import check_array, check_random_state
 
 from .pam_alignment import default_names
 
@@ -15,6 +15,7 @@ MAX_CELLS = 200_000_000  # rows x columns beyond this would not fit the memory b
 # the largest magnitude accepted: scikit-learn's trees and forests (the arm outcome
 # columns, the propensity and outcome models) cast covariates to float32
 MAX_ABS_INPUT = float(np.finfo(np.float32).max)
+MIN_CONTEXT_SIZE = 2  # a context scales its rows by their spread: one row has none
 
 
 def _column_label(values, column: int):
@@ -43,7 +44,10 @@ def check_frame(values, name: str) -> None:
 
 def check_magnitude(array: np.ndarray, name: str, values=None) -> None:
     """Raise a ValueError naming the first entry of ``array`` (2-d, or 1-d for one column)
-    beyond ``MAX_ABS_INPUT`` and the fix; ``values`` (the user's input) names columns."""
+    beyond ``MAX_ABS_INPUT`` and the fix; ``values`` (the user's input) names columns.
+    Raises a TypeError for values that are not real numbers."""
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers; got dtype {array.dtype}")
     too_large = np.abs(array) > MAX_ABS_INPUT
     if not too_large.any():
         return
@@ -103,6 +107,8 @@ def check_vector(values, name: str, *, n_rows: int | None = None, numeric: bool 
         raise ValueError(f"{name} must be 1-d (one value per row); got shape {array.shape}")
     if array.dtype == object:
         _check_one_kind(array, name)
+    if array.dtype.kind == "c":  # numpy's cast would drop the imaginary parts with only a warning
+        raise TypeError(f"{name} holds complex numbers; give real values")
     if numeric:
         try:
             array = array.astype(np.float64)
@@ -191,6 +197,16 @@ def check_learner(value, name: str, *, kind: str, method: str) -> None:
     usable = hasattr(value, "fit") and hasattr(value, method) and not (kind == "regressor" and is_classifier(value))
     if value is not None and not usable:
         raise TypeError(f"{name}={value!r}; expected None or an unfitted {kind} with fit and {method}")
+
+
+def seed_from(random_state) -> int:
+    """An integer seed drawn from ``random_state`` (None, an int or a ``RandomState``), as
+    scikit-learn's ``check_random_state`` reads it, with an error that names the parameter."""
+    try:
+        return int(check_random_state(random_state).randint(2**31))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"random_state={random_state!r}; expected None, an integer or a numpy "
+                         "RandomState") from error
 
 
 def check_n_jobs(value) -> None:

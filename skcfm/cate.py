@@ -9,14 +9,16 @@ import numpy as np
 import pandas as pd
 from econml._cate_estimator import BaseCateEstimator
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from ._fit_arguments import resolve_fit_arguments
 from ._validation import (
+    MIN_CONTEXT_SIZE,
     check_integer_parameters,
     check_learner,
     check_n_estimators,
     check_n_jobs,
+    seed_from,
 )
 from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
 from .cate_dose_response import DoseResponseMixin, ExtrapolationWarning
@@ -218,7 +220,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         """Raise for an invalid parameter; return the final regressor to use: ``model_final``,
         or the deprecated ``final_model`` where it is set (with a ``FutureWarning``)."""
         check_n_estimators(self.n_estimators)
-        check_integer_parameters(self, {"context_size": 1, "cv": 2})
+        check_integer_parameters(self, {"context_size": MIN_CONTEXT_SIZE, "cv": 2})
         check_context_options(self)
         if self.final_stage not in FINAL_STAGES:
             raise ValueError(f"final_stage={self.final_stage!r}; expected one of {FINAL_STAGES}")
@@ -300,7 +302,7 @@ class CFMCateEstimator(MemberPredictionsMixin, DoublyRobustMixin, DoseResponseMi
         )
         warn_post_treatment(self._pam, data.covariates)
         self.model_ = load_model(self.model, device=self.device)
-        self._seed = int(check_random_state(self.random_state).randint(2**31))
+        self._seed = seed_from(self.random_state)
         self._fit_contexts(data, T_arr, arms)
         self._fit_what_predictions_read(stage)
         self._inference = self._get_inference(self.inference_)  # what the *_interval, *_inference methods defer to

@@ -14,6 +14,7 @@ from scipy.stats import norm
 from sklearn.utils.validation import check_array
 
 from ._array_checks import check_float_vector, check_new_rows
+from ._threads import native_threads_limited
 from .aipw import AteResult
 
 __all__ = ["debiased_mean_effect"]
@@ -75,7 +76,7 @@ def debiased_mean_effect(
     >>> round(r.estimate, 6), round(r.stderr, 3)
     (2.0, 0.54)
     """
-    import statsmodels.api as sm  # imported here: only this function needs it
+    from statsmodels.regression.linear_model import OLS  # imported here: only this function needs it
 
     scores = check_float_vector(scores, "scores", None)
     n = len(scores)
@@ -97,9 +98,9 @@ def debiased_mean_effect(
             raise ValueError(f"X has {len(X)} rows; expected {n}, as scores.")
         design = np.column_stack([design, X])
         at = np.column_stack([at, X_new.mean(axis=0, keepdims=True)])
-    design, at = _full_rank(design, at)
-    fit = sm.OLS(residual, design).fit(cov_type="HC1")
-    prediction = fit.get_prediction(at)
+    with native_threads_limited():  # small matrices: BLAS threads would only wait on each other
+        design, at = _full_rank(design, at)
+        prediction = OLS(residual, design).fit(cov_type="HC1").get_prediction(at)
     estimate = float(np.mean(effect_new) + prediction.predicted_mean[0])
     stderr = float(prediction.se_mean[0])
     half = float(norm.ppf(1.0 - alpha / 2.0)) * stderr

@@ -304,6 +304,11 @@ def export_model(checkpoint: dict, path: str | os.PathLike, *, card: dict | None
         path = path.with_name(path.name + ".safetensors")
     path.parent.mkdir(parents=True, exist_ok=True)
     dtype = torch.float16 if half else torch.float32
+    expected = ("model", "train_config", "step")
+    missing = [key for key in expected if not isinstance(checkpoint, dict) or key not in checkpoint]
+    if missing:
+        raise ValueError(f"checkpoint lacks {missing}; expected a training checkpoint, the dict that "
+                         "skcfm.training saves as last.pt (read it with skcfm.pretrained.read_checkpoint)")
     state = {name: t.detach().to(dtype).contiguous() for name, t in checkpoint["model"].items()}
     save_file(state, str(path))
     meta = {

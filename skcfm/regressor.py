@@ -7,9 +7,17 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import check_frame, check_integer_parameters, check_magnitude, check_n_estimators, check_n_jobs
+from ._validation import (
+    MIN_CONTEXT_SIZE,
+    check_frame,
+    check_integer_parameters,
+    check_magnitude,
+    check_n_estimators,
+    check_n_jobs,
+    seed_from,
+)
 from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options
 from .fitted_contexts import FittedContexts
@@ -219,7 +227,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
             self.treatment_kind_ = "discrete" if len(levels) <= MAX_DISCRETE_LEVELS else "continuous"
         discrete = self.treatment_kind_ == "discrete"
         self.treatment_levels_ = levels if discrete else None
-        seed = int(check_random_state(self.random_state).randint(2**31))
+        seed = seed_from(self.random_state)
         rng = np.random.default_rng(seed)
         self._covariates = X_arr[:, self._covariate_index]
         self.arm_outcomes_ = None
@@ -240,7 +248,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
 
     def _check_parameters(self) -> None:
         check_n_estimators(self.n_estimators)
-        check_integer_parameters(self, {"context_size": 1})
+        check_integer_parameters(self, {"context_size": MIN_CONTEXT_SIZE})
         check_context_options(self)
         check_n_jobs(self.n_jobs)
 

@@ -100,3 +100,45 @@ def test_training_resume_names_a_truncated_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="last.pt could not be read as a training checkpoint") as error:
         load_checkpoint(path)
     assert "weights_only" not in str(error.value)
+
+
+@pytest.mark.parametrize("argument", ["T", "Y"])
+def test_complex_treatment_or_outcome_is_refused(tiny_model, data, argument):
+    # was: Y's imaginary part dropped with only numpy's ComplexWarning; T's values taken as two levels
+    X, T, Y = data
+    values = {"T": T, "Y": Y.to_numpy()}
+    values[argument] = values[argument] + 1j
+    with pytest.raises(TypeError, match=f"{argument} holds complex numbers; give real values"):
+        _fit(tiny_model, X, values["T"], values["Y"])
+
+
+def test_context_size_and_random_state_are_checked_by_name(tiny_model, data):
+    from skcfm import GraphConditionedCFMRegressor
+
+    X, T, Y = data
+    with pytest.raises(ValueError, match=r"context_size must be a positive integer >= 2; got 1"):
+        _fit(tiny_model, X, T, Y, context_size=1)  # was: torch's "quantile() input tensor must be non-empty"
+    with pytest.raises(ValueError, match=r"random_state='x'; expected None, an integer or a numpy RandomState"):
+        CFMCateEstimator(model=tiny_model, random_state="x").fit(X, T, Y)
+    D = X.assign(t=T)
+    with pytest.raises(ValueError, match=r"context_size must be a positive integer >= 2; got 1"):
+        GraphConditionedCFMRegressor(model=tiny_model, treatment="t", context_size=1).fit(D, Y)
+    with pytest.raises(ValueError, match=r"random_state='x'"):
+        GraphConditionedCFMRegressor(model=tiny_model, treatment="t", random_state="x").fit(D, Y.to_numpy())
+
+
+def test_regressor_refuses_a_string_outcome_by_name(tiny_model, data):
+    # was: numpy's "ufunc 'absolute' did not contain a loop with signature matching types"
+    from skcfm import GraphConditionedCFMRegressor
+
+    X, T, _ = data
+    with pytest.raises(TypeError, match=r"y must hold real numbers; got dtype <U1"):
+        GraphConditionedCFMRegressor(model=tiny_model, treatment="t").fit(X.assign(t=T), np.array(["a", "b"] * 30))
+
+
+def test_export_model_names_what_a_checkpoint_lacks(tmp_path):
+    # was: a bare KeyError: 'model'
+    from skcfm.pretrained import export_model
+
+    with pytest.raises(ValueError, match=r"checkpoint lacks \['model', 'step'\]; expected a training checkpoint"):
+        export_model({"train_config": {}}, tmp_path / "cfm")
