@@ -158,29 +158,33 @@ def predict_with_plan(
         logits = np.empty((n_members, n_arms, m, model.config.n_bars), np.float32)
         borders = np.empty((n_members, m, model.config.n_bars + 1))
     answering = np.unique(regions)
-    bar = progress_bar(answering, desc="skcfm: predicting", unit="region", delay=2, leave=False,
+
+    def answer(region: int) -> None:  # fills the region's queries in the outputs
+        queries = regions == region
+        arms = [t[queries] for t in treatments]
+        region_rows = plan.region_rows(region, rows)
+        X_arms = X_query[queries]
+        if clip:
+            X_arms = _clip_to_arm_boxes(X_arms, arms, X[region_rows], T[region_rows])
+        out = predict_interventions(
+            model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
+            return_logits=return_logits, chunk_size=chunk_size, device=device,
+            encodings=None if encodings is None else encodings[region], outcome_transform=outcome_transform,
+        )
+        if clip:
+            out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
+        means[:, :, queries] = out.means
+        if quantile_out is not None:
+            quantile_out[:, :, queries] = out.quantiles
+        if return_logits:
+            logits[:, :, queries] = out.logits
+            borders[:, queries] = out.borders[:, None]
+        bar.update(1)
+
+    bar = progress_bar(total=len(answering), desc="skcfm: predicting", unit="region", delay=2, leave=False,
                        disable=m * n_members * n_arms < PROGRESS_PASSES)
-    with model_threads():
-        for region in bar:
-            queries = regions == region
-            arms = [t[queries] for t in treatments]
-            region_rows = plan.region_rows(region, rows)
-            X_arms = X_query[queries]
-            if clip:
-                X_arms = _clip_to_arm_boxes(X_arms, arms, X[region_rows], T[region_rows])
-            out = predict_interventions(
-                model, X, T, Y, pam, X_arms, arms, plan.ensembles[region], quantiles=quantiles,
-                return_logits=return_logits, chunk_size=chunk_size, device=device,
-                encodings=None if encodings is None else encodings[region], outcome_transform=outcome_transform,
-            )
-            if clip:
-                out = _clip_to_arm_ranges(out, arms, T[region_rows], Y[region_rows])
-            means[:, :, queries] = out.means
-            if quantile_out is not None:
-                quantile_out[:, :, queries] = out.quantiles
-            if return_logits:
-                logits[:, :, queries] = out.logits
-                borders[:, queries] = out.borders[:, None]
+    with model_threads(), bar:  # regions side by side; a lone region's members side by side
+        map_members(answer, answering)
     return Predictions(means, quantile_out, logits, borders)
 
 

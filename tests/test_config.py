@@ -129,3 +129,28 @@ def test_n_threads_runs_members_side_by_side_on_one_torch_thread_each():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="n_threads=0; expected a positive integer or 'auto'"):
         skcfm.set_config(n_threads=0)
+
+
+def test_answers_do_not_depend_on_the_number_of_threads(tiny_model):
+    import numpy as np
+
+    from skcfm import CFMCateEstimator, GraphConditionedCFMRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    T = (rng.random(300) < 0.5).astype(int)
+    Y = X[:, 0] + T + rng.normal(size=300)
+    answers = []
+    for n_threads in (1, 3):
+        with skcfm.config_context(n_threads=n_threads):
+            # 16-row contexts: several regions, members in pairs (cross-fitted through the fitted contexts)
+            est = CFMCateEstimator(model=tiny_model, context_size=16, n_estimators=4, random_state=0).fit(X, T, Y)
+            cfm = CFMCateEstimator(model=tiny_model, final_stage="cfm", context_size=16, fit_mode="low_memory",
+                                   random_state=0).fit(X, T, Y)
+            reg = GraphConditionedCFMRegressor(model=tiny_model, treatment=0, n_estimators=3,
+                                               random_state=0).fit(np.column_stack([T, X]), Y)
+            answers.append([est.effect(X), est.ate_interval(), cfm.effect(X[:50]), cfm.effect_interval(X[:50]),
+                            reg.predict(np.column_stack([T, X])[:40])])
+    assert len(est.neighbourhoods_.centres) > 1
+    for one, three in zip(*answers, strict=True):
+        np.testing.assert_array_equal(one, three)
