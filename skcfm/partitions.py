@@ -3,7 +3,9 @@
 A fitted estimator's queries are independent row by row, so ``effect`` / ``predict`` run
 on each partition (a Dask partition, a pandas batch of Spark's ``mapInPandas``) alone:
 :func:`predict_partition` is that per-partition step, :func:`check_columns` resolves the
-columns passed as X once, before any partition runs.
+columns passed as X once, before any partition runs. Each partition runs on one thread
+(``n_threads=1``): the cluster's workers and their threads are the parallelism the user
+chose, and a task that took every core of its machine would compete with its neighbours.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._config import config_context
+
 __all__ = ["METHODS", "check_columns", "predict_partition"]
 
 
 def predict_partition(frame: pd.DataFrame, estimator, columns: list, method: str, kwargs: dict) -> pd.Series:
     """The estimator's ``method`` (``"effect"`` or ``"predict"``, with ``kwargs``) on the
-    ``columns`` of one partition, as a float Series with the partition's index; an empty
-    partition gives an empty Series without calling the estimator."""
+    ``columns`` of one partition, as a float Series with the partition's index, on one
+    thread; an empty partition gives an empty Series without calling the estimator."""
     if len(frame) == 0:
         return pd.Series([], dtype=np.float64, index=frame.index, name=method)
-    values = getattr(estimator, method)(frame[columns].to_numpy(dtype=np.float64), **kwargs)
+    with config_context(n_threads=1):
+        values = getattr(estimator, method)(frame[columns].to_numpy(dtype=np.float64), **kwargs)
     return pd.Series(np.asarray(values, dtype=np.float64), index=frame.index, name=method)
 
 

@@ -46,3 +46,23 @@ def test_map_partitions_asks_for_columns_when_fitted_on_an_array(tiny_model, fit
     with pytest.raises(ValueError, match="no feature_names_in_ .* pass columns= explicitly"):
         map_partitions(est, dd.from_pandas(X, npartitions=2))
     assert len(map_partitions(est, dd.from_pandas(X, npartitions=2), columns=list(X.columns)).compute()) == len(X)
+
+
+def test_each_partition_runs_on_one_thread(fitted):
+    import skcfm
+    from skcfm._threads import n_model_threads
+    from skcfm.partitions import predict_partition
+
+    est, X = fitted
+    seen = []
+
+    class Recorder:
+        def effect(self, X_part):
+            seen.append(n_model_threads())
+            return est.effect(X_part)
+
+    with skcfm.config_context(n_threads=3):
+        out = predict_partition(X, Recorder(), list(X.columns), "effect", {})
+        assert n_model_threads() == 3
+    assert seen == [1]
+    np.testing.assert_array_equal(out.to_numpy(), est.effect(X))
