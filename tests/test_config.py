@@ -116,6 +116,7 @@ def test_n_threads_runs_members_side_by_side_on_one_torch_thread_each():
     before = torch.get_num_threads()
     with skcfm.config_context(n_threads=3):
         assert n_model_threads() == 3 and n_jobs_or_threads(None) == 3 and n_jobs_or_threads(-1) == -1
+        assert n_jobs_or_threads(None, n_rows=499) == 1 and n_jobs_or_threads(None, n_rows=500) == 3
         with model_threads():
             assert torch.get_num_threads() == 1
         barrier = threading.Barrier(3, timeout=10)  # passes only if three items run at once
