@@ -265,6 +265,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     ------
     FileNotFoundError
         There is no file at ``path``.
+    IsADirectoryError
+        ``path`` is a folder.
     ValueError
         The file is exported weights, is truncated or corrupt, holds Python objects
         other than tensors and plain containers (never unpickled), is not a training
@@ -274,6 +276,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if path.suffix == ".safetensors":
         raise ValueError(f"{path} holds exported weights, not a training checkpoint (a run's last.pt); load it with "
                          "skcfm.pretrained.load_model")
+    if path.is_dir():
+        raise IsADirectoryError(f"training checkpoint {path} is a folder; pass the checkpoint file in it "
+                                "(a run's last.pt)")
     if not path.is_file():
         raise FileNotFoundError(f"training checkpoint {path} not found")
     try:

@@ -142,3 +142,11 @@ def test_export_model_names_what_a_checkpoint_lacks(tmp_path):
 
     with pytest.raises(ValueError, match=r"checkpoint lacks \['model', 'step'\]; expected a training checkpoint"):
         export_model({"train_config": {}}, tmp_path / "cfm")
+
+
+def test_a_checkpoint_folder_is_named_as_a_folder(tmp_path):
+    # was: "training checkpoint ... not found" for a folder that exists
+    from skcfm.pretrained import read_checkpoint
+
+    with pytest.raises(IsADirectoryError, match=r"is a folder; pass the checkpoint file in it \(a run's last.pt\)"):
+        read_checkpoint(tmp_path)
