@@ -164,8 +164,8 @@ class MemberPredictionsMixin:
         if discrete:  # each level against the baseline, as one pair of arms (the binary case's one pass)
             levels = [self._member_means(self.X_, [np.zeros(n), np.full(n, level)]) for level in grid[1:]]
             effects = np.stack([means[:, 1] - means[:, 0] for means in levels], axis=1)  # (E, G - 1, n)
-            fits = map_members(lambda e: clone(final).fit(x_train, e), [e for member in effects for e in member])
-            return ProjectedCurves(grid, [fits[k: k + len(grid) - 1] for k in range(0, len(fits), len(grid) - 1)])
+            fits = iter(map_members(lambda e: clone(final).fit(x_train, e), [e for member in effects for e in member]))
+            return ProjectedCurves(grid, [[next(fits) for _ in member] for member in effects])
         means = self._member_means(self.X_, [np.full(n, t) for t in grid])  # (E, G, n)
         if not get_tags(final).target_tags.multi_output:
             final = MultiOutputRegressor(final)
