@@ -10,7 +10,9 @@ from torch import nn
 
 from skcfm.model import CausalFoundationModel, CFMConfig
 from skcfm.model.config import GRAPH_MODES
+from skcfm.model.graph_encoder import variable_roles
 from skcfm.model.layers import FeatureAttention, MultiHeadAttention
+from skcfm.model.transformer import sinusoidal_positions
 
 B, N, M, F = 3, 10, 5, 5  # data sets, context rows, queries, variables (3 covariates)
 
@@ -106,6 +108,24 @@ def test_the_last_block_on_the_outcome_token_alone_matches_every_token(graph_mod
             h, _ = block(h, bias, cache.graph_embedding, context_keys=keys)  # every token through every block
         every_token = model.head(model.head_norm(h[:, :, 1]))
         torch.testing.assert_close(model.predict_queries(cache, queries), every_token, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("graph_mode", GRAPH_MODES)
+def test_a_context_stops_at_the_last_blocks_keys(graph_mode):
+    model = make_model(graph_mode)
+    context, _, pam = inputs()
+    with torch.no_grad():
+        cache = model.encode_context(context, pam)
+        # every block run in full, as a context ran before it stopped at the last keys
+        h = torch.cat([model.sinks[:, variable_roles(F)].expand(B, -1, -1, -1) + sinusoidal_positions(F, 16),
+                       model._embed(context, is_query=False)], dim=1)
+        keys = []
+        for block, bias in zip(model.blocks, cache.feature_biases, strict=True):
+            h, layer_keys = block(h, bias, cache.graph_embedding)
+            keys.append(layer_keys)
+    assert len(cache.keys) == len(keys)
+    for cached, full in zip(cache.keys, keys, strict=True):
+        assert torch.equal(cached, full)
 
 
 def test_predictions_depend_on_the_context():

@@ -116,13 +116,23 @@ class CFMBlock(nn.Module):
         context rows of an earlier pass, the rows of ``h`` are queries: each attends to
         the context only, so queries never see each other and the context never sees them.
         """
-        x, gate = self.feature_norm(h, z)
-        h = h + gate * self.feature_attention(x, x, feature_bias)
+        h = self._mix_features(h, feature_bias, z)
         x = self.sample_norm(h).transpose(1, 2)  # (B, F, R, d)
         keys = x if context_keys is None else context_keys
         h = h + self.sample_attention(x, keys).transpose(1, 2)
         x, gate = self.ffn_norm(h, z)
         return h + gate * self.ffn(x), keys
+
+    def _mix_features(self, h: torch.Tensor, feature_bias: torch.Tensor | None, z: torch.Tensor | None) -> torch.Tensor:
+        """The residual feature-wise attention step that opens the block."""
+        x, gate = self.feature_norm(h, z)
+        return h + gate * self.feature_attention(x, x, feature_bias)
+
+    def context_keys(self, h: torch.Tensor, feature_bias: torch.Tensor | None, z: torch.Tensor | None) -> torch.Tensor:
+        """The keys :meth:`forward` returns, without the sample-wise attention and the
+        feed-forward layer that only the next block would read: a context's last block
+        needs nothing else. Shape: h (B, R, F, d); returns (B, F, R, d)."""
+        return self.sample_norm(self._mix_features(h, feature_bias, z)).transpose(1, 2)
 
     def forward_variable(
         self,

@@ -111,9 +111,12 @@ class CausalFoundationModel(nn.Module):
         z = self.graph_encoder(pam) if self.graph_encoder is not None else None
         biases = [self._feature_bias(pam, layer) for layer in range(len(self.blocks))]
         keys = []
-        for block, bias in zip(self.blocks, biases, strict=True):
+        *inner, last = zip(self.blocks, biases, strict=True)
+        for block, bias in inner:
             h, layer_keys = block(h, bias, z)
             keys.append(layer_keys)
+        block, bias = last  # queries read only the last block's keys from the context
+        keys.append(block.context_keys(h, bias, z))
         return ContextCache(keys, biases, z)
 
     def predict_queries(self, cache: ContextCache, queries: torch.Tensor) -> torch.Tensor:
