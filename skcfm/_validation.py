@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
-from sklearn.utils.validation import check_array, check_random_state
+from sklearn.utils.validation import _num_samples, check_array, check_random_state, validate_data
 
 from .pam_alignment import default_names
 
@@ -40,6 +40,34 @@ def check_frame(values, name: str) -> None:
         raise TypeError(f"{name} has non-numeric columns {non_numeric} (dtypes "
                         f"{[str(values[c].dtype) for c in non_numeric]}); encode them as numbers "
                         "(e.g. one-hot with pandas.get_dummies) first")
+
+
+def validate_named(estimator, X, y="no_validation", **params):
+    """scikit-learn's ``validate_data`` whose errors open with the argument they concern.
+
+    Its own messages ("Found array with dim 3", "Complex data not supported", feature names
+    that differ from fit's) do not say whether X or y is at fault; here they begin with
+    "X: " or "y: ", and X and y of different lengths are refused with both lengths named.
+    ``params`` go to ``validate_data``.
+    """
+    if not isinstance(y, str):
+        try:
+            n_X, n_y = _num_samples(X), _num_samples(y)
+        except TypeError:  # not array-like: validate_data says so below
+            n_X = n_y = None
+        if n_X != n_y:
+            raise ValueError(f"X has {n_X} rows and y has {n_y}; y needs one value per row of X")
+    try:
+        return validate_data(estimator, X, y, **params)
+    except ValueError as error:
+        culprit = "X"
+        if not isinstance(y, str):
+            try:
+                check_array(X, dtype=params.get("dtype", "numeric"))
+                culprit = "y"
+            except ValueError:
+                pass
+        raise ValueError(f"{culprit}: {error}") from error
 
 
 def check_magnitude(array: np.ndarray, name: str, values=None) -> None:

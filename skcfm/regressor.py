@@ -7,7 +7,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     MIN_CONTEXT_SIZE,
@@ -17,6 +17,7 @@ from ._validation import (
     check_n_estimators,
     check_n_jobs,
     seed_from,
+    validate_named,
 )
 from .arm_outcomes import add_arm_outcomes, use_arm_outcomes
 from .contexts import MAX_DISCRETE_LEVELS, check_context_options
@@ -190,7 +191,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         self._check_parameters()
         self.inference_config_ = config = InferenceConfig.resolve(self.inference_config)
         check_frame(X, "X")
-        X_arr, y_arr = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        X_arr, y_arr = validate_named(self, X, y, y_numeric=True, dtype=np.float64)
         check_magnitude(X_arr, "X", X)
         check_magnitude(y_arr, "y")
         if len(X_arr) < 2:
@@ -292,7 +293,7 @@ class GraphConditionedCFMRegressor(RegressorMixin, BaseEstimator):
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type={output_type!r}; expected one of {OUTPUT_TYPES}")
         check_frame(X, "X")
-        X_arr = validate_data(self, X, reset=False, dtype=np.float64)
+        X_arr = validate_named(self, X, reset=False, dtype=np.float64)
         check_magnitude(X_arr, "X", X)
         requested = np.asarray(quantiles, dtype=float).ravel()
         qs = requested

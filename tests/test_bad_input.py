@@ -150,3 +150,31 @@ def test_a_checkpoint_folder_is_named_as_a_folder(tmp_path):
 
     with pytest.raises(IsADirectoryError, match=r"is a folder; pass the checkpoint file in it \(a run's last.pt\)"):
         read_checkpoint(tmp_path)
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("lengths", r"X has 60 rows and y has 55; y needs one value per row of X"),
+    ("3-d X", r"^X: Found array with dim 3"),
+    ("empty X", r"^X: Found array with 0 sample"),
+    ("complex X", r"^X: Complex data not supported"),
+    ("2-d y", r"^y: y should be a 1d array"),
+])
+def test_regressor_says_whether_x_or_y_fails_scikit_learns_checks(tiny_model, data, case, message):
+    # scikit-learn's own messages: "Found input variables with inconsistent numbers of samples: [60, 55]", ...
+    from skcfm import GraphConditionedCFMRegressor
+
+    X, T, Y = data
+    D, y = X.assign(t=T).to_numpy(), Y.to_numpy()
+    D, y = {"lengths": (D, y[:55]), "3-d X": (D[:, :, None], y), "empty X": (D[:0], y[:0]),
+            "complex X": (D + 1j, y), "2-d y": (D, np.c_[y, y])}[case]
+    with pytest.raises(ValueError, match=message):
+        GraphConditionedCFMRegressor(model=tiny_model, treatment=3).fit(D, y)
+
+
+def test_regressor_names_x_when_its_columns_differ_from_fit(tiny_model, data):
+    from skcfm import GraphConditionedCFMRegressor
+
+    X, T, Y = data
+    reg = GraphConditionedCFMRegressor(model=tiny_model, treatment="t", n_estimators=1).fit(X.assign(t=T), Y.to_numpy())
+    with pytest.raises(ValueError, match=r"^X: The feature names should match"):
+        reg.predict(X.assign(t=T).rename(columns={"c": "z"}))
