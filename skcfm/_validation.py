@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import pandas as pd
 from sklearn.base import is_classifier
-from sklearn.utils.validation import _num_samples, check_array, check_random_state, validate_data
+from sklearn.utils.validation import check_array, check_random_state, validate_data
 
 from .pam_alignment import default_names
 
@@ -42,6 +42,18 @@ def check_frame(values, name: str) -> None:
                         "(e.g. one-hot with pandas.get_dummies) first")
 
 
+def _n_rows(values) -> int | None:
+    """The rows of an array-like (its first axis), or None where it has none (a scalar,
+    None, an object without a length): validation then says what it is."""
+    shape = getattr(values, "shape", None)
+    if shape is not None:  # arrays, frames and every sparse format (whose len() may count entries)
+        return int(shape[0]) if len(shape) else None
+    try:
+        return len(values)
+    except TypeError:
+        return None
+
+
 def validate_named(estimator, X, y="no_validation", **params):
     """scikit-learn's ``validate_data`` whose errors open with the argument they concern.
 
@@ -51,11 +63,8 @@ def validate_named(estimator, X, y="no_validation", **params):
     ``params`` go to ``validate_data``.
     """
     if not isinstance(y, str):
-        try:
-            n_X, n_y = _num_samples(X), _num_samples(y)
-        except TypeError:  # not array-like: validate_data says so below
-            n_X = n_y = None
-        if n_X != n_y:
+        n_X, n_y = _n_rows(X), _n_rows(y)
+        if n_X is not None and n_y is not None and n_X != n_y:
             raise ValueError(f"X has {n_X} rows and y has {n_y}; y needs one value per row of X")
     try:
         return validate_data(estimator, X, y, **params)

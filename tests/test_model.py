@@ -117,8 +117,8 @@ def test_a_context_stops_at_the_last_blocks_keys(graph_mode):
     with torch.no_grad():
         cache = model.encode_context(context, pam)
         # every block run in full, as a context ran before it stopped at the last keys
-        h = torch.cat([model.sinks[:, variable_roles(F)].expand(B, -1, -1, -1) + sinusoidal_positions(F, 16),
-                       model._embed(context, is_query=False)], dim=1)
+        sinks = model.sinks[:, variable_roles(F)].expand(B, -1, -1, -1) + sinusoidal_positions(F, model.config.d_model)
+        h = torch.cat([sinks, model._embed(context, is_query=False)], dim=1)
         keys = []
         for block, bias in zip(model.blocks, cache.feature_biases, strict=True):
             h, layer_keys = block(h, bias, cache.graph_embedding)
