@@ -161,15 +161,14 @@ class MemberPredictionsMixin:
         if final is None:  # not `or`: an unfitted ensemble's len() raises
             final = RandomForestRegressor(n_estimators=100, min_samples_leaf=5, random_state=0)
         x_train = self.X_[:, : -self._n_controls]
-        if discrete:  # each level against the baseline, as one pair of arms (the binary case's one pass)
-            levels = [self._member_means(self.X_, [np.zeros(n), np.full(n, level)]) for level in grid[1:]]
-            effects = np.stack([means[:, 1] - means[:, 0] for means in levels], axis=1)  # (E, G - 1, n)
+        means = self._member_means(self.X_, [np.full(n, t) for t in grid])  # (E, G, n): every level in one pass
+        effects = means[:, 1:] - means[:, :1]  # (E, G - 1, n)
+        if discrete:  # one regressor per member and level
             fits = iter(map_members(lambda e: clone(final).fit(x_train, e), [e for member in effects for e in member]))
             return ProjectedCurves(grid, [[next(fits) for _ in member] for member in effects])
-        means = self._member_means(self.X_, [np.full(n, t) for t in grid])  # (E, G, n)
         if not get_tags(final).target_tags.multi_output:
             final = MultiOutputRegressor(final)
-        targets = (means[:, 1:] - means[:, :1]).transpose(0, 2, 1)  # (E, n, G - 1)
+        targets = effects.transpose(0, 2, 1)  # (E, n, G - 1)
         fits = map_members(lambda y: clone(final).fit(x_train, y if y.shape[1] > 1 else y[:, 0]), targets)
         return ProjectedCurves(grid, [[fit] for fit in fits])
 

@@ -417,6 +417,23 @@ def multi_controls(tiny_model, data):
     return _estimator(tiny_model).fit(Y, np.random.default_rng(5).integers(0, 3, N), X=X, W=W)
 
 
+def test_projections_of_a_multi_level_treatment_answer_every_level_in_one_pass(tiny_model, data, monkeypatch):
+    from skcfm.fitted_contexts import FittedContexts
+
+    X, _, Y, W = data
+    T = np.random.default_rng(5).integers(0, 3, N)
+    arms = []
+    means = FittedContexts.means
+    monkeypatch.setattr(FittedContexts, "means", lambda self, X_query, treatments: arms.append(
+        [float(t[0]) for t in treatments]) or means(self, X_query, treatments))
+    est = _estimator(tiny_model).fit(Y, T, X=X, W=W)
+    assert arms == [[0.0, 1.0, 2.0]]  # the baseline once, not once per level
+    # queries never see each other: a pair of arms gives the numbers of the same arms among three
+    pair = means(est._contexts, est.X_, [np.zeros(N), np.full(N, 2.0)]).means
+    every_level = means(est._contexts, est.X_, [np.zeros(N), np.ones(N), np.full(N, 2.0)]).means
+    np.testing.assert_allclose(every_level[:, [0, 2]], pair, rtol=1e-6, atol=1e-6)
+
+
 def test_final_model_still_works_under_its_former_name_with_a_warning(tiny_model, data):
     X, T, Y, W = data
     est = _estimator(tiny_model, final_model=RandomForestRegressor(n_estimators=5, random_state=0))
