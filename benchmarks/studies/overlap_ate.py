@@ -26,7 +26,7 @@ intervals, which target the conditional effect.
   the CFM's, half the estimator's forest T-learner's), what ``final_stage="auto"`` reports
   where its overlap gate fires (no interval).
 
-A rule written down on 6 December 2026, before the realizations outside the selection set
+A rule written down before the realizations outside the selection set
 were fitted (``--realizations``): *where more than half of the training rows sit at the
 clip bound, ``ate(X)`` would report the plain mean of ``effect(X)`` rather than the doubly
 robust estimate.* The selection realizations suggested it (PSID 10-19: mean absolute error
