@@ -264,7 +264,8 @@ def train(
                               "or choose a new out (--out)")
     out.mkdir(parents=True, exist_ok=True)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size > 1 and not dist.is_initialized():
+    owns_group = world_size > 1 and not dist.is_initialized()
+    if owns_group:
         dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
     rank = dist.get_rank() if world_size > 1 else 0
     if device == "cuda":
@@ -399,6 +400,8 @@ def train(
     save()
     if world_size > 1:
         dist.barrier()
+    if owns_group:  # a process that exits with its gloo group alive can abort in the group's threads
+        dist.destroy_process_group()
     return metrics
 
 
